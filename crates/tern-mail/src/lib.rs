@@ -1,0 +1,21 @@
+//! # tern-mail: the mail core
+//!
+//! Rules shared by every protocol server, so that IMAP, POP3, LMTP and SMTP agree:
+//! - [`analyze`]: parse a message once at delivery into [`tern_store::MessageMeta`]
+//!   (envelope, body structure with byte ranges, SORT/THREAD keys, preview).
+//! - [`Mail`]: the ingest path (stream bytes into a blob, analyze, commit into mailboxes
+//!   with quota), account opening with default folders, quota state.
+//!
+//! ## Invariants
+//! - A message is durable in the blob store before any mailbox names it.
+//! - One blob per message however many recipients or mailboxes hold it.
+//! - Quota is enforced in the store's commit, so concurrent deliveries cannot overshoot.
+#![forbid(unsafe_code)]
+
+pub mod analyze;
+pub mod ingest;
+pub mod mailboxes;
+
+pub use analyze::analyze;
+pub use ingest::{DeliveryError, IngestError, Mail, Recipient, Staged, Stager};
+pub use mailboxes::DEFAULT_MAILBOXES;

@@ -1,0 +1,19 @@
+//! # tern-net: listeners, TLS, limits
+//!
+//! Protocol servers get a [`Conn`] (plain TCP, TLS, with optional DEFLATE on top) and never
+//! see sockets or rustls directly. Signatures here are the contract used by tern-imap and
+//! tern-smtp.
+//!
+//! ## Invariants
+//! - A certificate exists before any listener accepts: configured, or self-signed and
+//!   generated into the data folder on first start (then reused).
+//! - Listeners bind before the server reports ready.
+#![forbid(unsafe_code)]
+
+pub mod conn;
+pub mod listener;
+pub mod tls;
+
+pub use conn::{Conn, ConnInfo};
+pub use listener::{Listener, Shutdown, TlsMode};
+pub use tls::{TlsConfig, load_or_generate};

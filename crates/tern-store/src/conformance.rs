@@ -1,0 +1,1 @@
+//! The backend-generic conformance suite (written with the first backend).

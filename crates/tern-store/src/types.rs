@@ -1,0 +1,463 @@
+//! The data model shared by every backend and every protocol server.
+
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+/// A message's UID within its mailbox (RFC 9051 §2.3.1.1). Never 0.
+pub type Uid = u32;
+/// A modification sequence number (RFC 7162). Never 0 for a stored message.
+pub type ModSeq = u64;
+
+/// A store-internal account number. The directory names accounts by their canonical login;
+/// the store maps that name to an id once ([`crate::MailStore::account`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct AccountId(pub i64);
+
+/// A store-internal mailbox number, unique across accounts and never reused.
+/// IMAP's OBJECTID `MAILBOXID` is derived from it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct MailboxId(pub i64);
+
+/// The content address of a message: SHA-256 of its exact bytes.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct BlobId(pub [u8; 32]);
+
+impl BlobId {
+    pub fn to_hex(&self) -> String {
+        hex::encode(self.0)
+    }
+    pub fn from_hex(s: &str) -> Option<BlobId> {
+        let mut out = [0u8; 32];
+        hex::decode_to_slice(s, &mut out).ok()?;
+        Some(BlobId(out))
+    }
+}
+
+impl fmt::Debug for BlobId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "BlobId({})", &self.to_hex()[..16])
+    }
+}
+
+impl fmt::Display for BlobId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.to_hex())
+    }
+}
+
+/// The hierarchy delimiter of stored mailbox names. Names are stored in UTF-8;
+/// protocol codecs translate (modified UTF-7, other delimiters).
+pub const HIERARCHY_DELIMITER: char = '/';
+
+/// RFC 6154 special-use roles.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum SpecialUse {
+    All,
+    Archive,
+    Drafts,
+    Flagged,
+    Junk,
+    Sent,
+    Trash,
+    Important,
+}
+
+impl SpecialUse {
+    pub const ALL: [SpecialUse; 8] = [
+        SpecialUse::All,
+        SpecialUse::Archive,
+        SpecialUse::Drafts,
+        SpecialUse::Flagged,
+        SpecialUse::Junk,
+        SpecialUse::Sent,
+        SpecialUse::Trash,
+        SpecialUse::Important,
+    ];
+
+    /// The IMAP attribute, e.g. `\Sent`.
+    pub fn attribute(self) -> &'static str {
+        match self {
+            SpecialUse::All => "\\All",
+            SpecialUse::Archive => "\\Archive",
+            SpecialUse::Drafts => "\\Drafts",
+            SpecialUse::Flagged => "\\Flagged",
+            SpecialUse::Junk => "\\Junk",
+            SpecialUse::Sent => "\\Sent",
+            SpecialUse::Trash => "\\Trash",
+            SpecialUse::Important => "\\Important",
+        }
+    }
+
+    /// Parses an attribute case-insensitively (`\sent` → Sent).
+    pub fn from_attribute(s: &str) -> Option<SpecialUse> {
+        SpecialUse::ALL
+            .into_iter()
+            .find(|u| u.attribute().eq_ignore_ascii_case(s))
+    }
+}
+
+/// System flags as bits; keywords as strings. `\Recent` is not stored here: it is a
+/// session property (see [`crate::MailStore::claim_recent`]).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct Flags {
+    pub system: u8,
+    /// Keywords, as given by the client (case preserved), no duplicates (compared
+    /// case-insensitively), sorted by [`Flags::normalize`].
+    pub keywords: Vec<String>,
+}
+
+impl Flags {
+    pub const SEEN: u8 = 1;
+    pub const ANSWERED: u8 = 2;
+    pub const FLAGGED: u8 = 4;
+    pub const DELETED: u8 = 8;
+    pub const DRAFT: u8 = 16;
+
+    pub const SYSTEM_NAMES: [(u8, &'static str); 5] = [
+        (Flags::SEEN, "\\Seen"),
+        (Flags::ANSWERED, "\\Answered"),
+        (Flags::FLAGGED, "\\Flagged"),
+        (Flags::DELETED, "\\Deleted"),
+        (Flags::DRAFT, "\\Draft"),
+    ];
+
+    pub fn has(&self, bit: u8) -> bool {
+        self.system & bit != 0
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.system == 0 && self.keywords.is_empty()
+    }
+
+    /// Adds one flag by its wire name (`\Seen`, `$Junk`, `NonJunk`). `\Recent` is ignored.
+    pub fn insert_name(&mut self, name: &str) {
+        if let Some(bit) = Self::system_bit(name) {
+            self.system |= bit;
+        } else if !name.starts_with('\\')
+            && !self.keywords.iter().any(|k| k.eq_ignore_ascii_case(name))
+        {
+            self.keywords.push(name.to_string());
+        }
+    }
+
+    pub fn system_bit(name: &str) -> Option<u8> {
+        Self::SYSTEM_NAMES
+            .iter()
+            .find(|(_, n)| n.eq_ignore_ascii_case(name))
+            .map(|(b, _)| *b)
+    }
+
+    pub fn union(&self, other: &Flags) -> Flags {
+        let mut out = self.clone();
+        out.system |= other.system;
+        for k in &other.keywords {
+            out.insert_name(k);
+        }
+        out.normalize();
+        out
+    }
+
+    pub fn difference(&self, other: &Flags) -> Flags {
+        Flags {
+            system: self.system & !other.system,
+            keywords: self
+                .keywords
+                .iter()
+                .filter(|k| !other.keywords.iter().any(|o| o.eq_ignore_ascii_case(k)))
+                .cloned()
+                .collect(),
+        }
+    }
+
+    /// Sorts keywords so that equal flag sets compare equal.
+    pub fn normalize(&mut self) {
+        self.keywords.sort_by_key(|k| k.to_ascii_lowercase());
+        self.keywords.dedup_by(|a, b| a.eq_ignore_ascii_case(b));
+    }
+
+    /// Wire names in a stable order: system flags first.
+    pub fn names(&self) -> impl Iterator<Item = &str> {
+        Self::SYSTEM_NAMES
+            .iter()
+            .filter(|(b, _)| self.system & b != 0)
+            .map(|(_, n)| *n)
+            .chain(self.keywords.iter().map(|k| k.as_str()))
+    }
+
+    pub fn from_names<'a>(names: impl IntoIterator<Item = &'a str>) -> Flags {
+        let mut f = Flags::default();
+        for n in names {
+            f.insert_name(n);
+        }
+        f.normalize();
+        f
+    }
+}
+
+/// A timestamp with the zone offset it was given in (INTERNALDATE keeps the client's zone).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Timestamp {
+    /// Seconds since the Unix epoch (UTC).
+    pub unix: i64,
+    /// The zone offset in minutes east of UTC.
+    pub offset_minutes: i16,
+}
+
+/// A mailbox as listed.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MailboxInfo {
+    pub id: MailboxId,
+    pub account: AccountId,
+    /// Full UTF-8 name with [`HIERARCHY_DELIMITER`]; `INBOX` is always spelled `INBOX`.
+    pub name: String,
+    pub special_use: Option<SpecialUse>,
+    pub uidvalidity: u32,
+}
+
+/// Options for [`crate::MailStore::create_mailbox`].
+#[derive(Clone, Debug, Default)]
+pub struct CreateMailbox {
+    pub special_use: Option<SpecialUse>,
+    /// Imported mailboxes keep their source's UIDVALIDITY; `None` lets the store choose.
+    pub uidvalidity: Option<u32>,
+}
+
+/// Counters of one mailbox, read in one consistent snapshot.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MailboxStatus {
+    pub uidvalidity: u32,
+    pub uidnext: Uid,
+    pub highestmodseq: ModSeq,
+    pub messages: u32,
+    pub unseen: u32,
+    pub deleted: u32,
+    /// Sum of message sizes in octets (STATUS=SIZE).
+    pub size: u64,
+    /// Messages with UID above the recent boundary (not yet claimed by any session).
+    pub recent: u32,
+}
+
+/// One message as a mailbox holds it. Small: a session keeps all of them in memory.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MessageRecord {
+    pub uid: Uid,
+    pub modseq: ModSeq,
+    pub flags: Flags,
+    pub internaldate: Timestamp,
+    /// RFC822.SIZE: exact octet count of the stored message.
+    pub size: u64,
+    pub blob: BlobId,
+}
+
+/// An account's usage, maintained by the store in the same commit as each change.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Usage {
+    pub bytes: u64,
+    pub messages: u64,
+}
+
+/// A message to add to a mailbox. The blob must already be durable in the [`crate::BlobStore`].
+#[derive(Clone, Debug)]
+pub struct NewMessage {
+    pub mailbox: MailboxId,
+    pub blob: BlobId,
+    pub size: u64,
+    pub flags: Flags,
+    pub internaldate: Timestamp,
+    /// The metadata parsed once at delivery (tern-mail's analyzer).
+    pub meta: std::sync::Arc<MessageMeta>,
+    /// When set, the commit fails with [`crate::StoreError::OverQuota`] if the owning account's
+    /// usage would exceed this many bytes.
+    pub quota_bytes: Option<u64>,
+    /// Migration only: keep the source's UID (must be ≥ the mailbox's UIDNEXT).
+    pub import_uid: Option<Uid>,
+    /// Migration only: keep the source's MODSEQ (raised if not above the mailbox's).
+    pub import_modseq: Option<ModSeq>,
+    /// POP3 UIDL to report; `None`: derived from UIDVALIDITY and UID.
+    pub pop3_uidl: Option<String>,
+}
+
+/// How a batch of [`NewMessage`]s commits.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AppendMode {
+    /// All or nothing (IMAP MULTIAPPEND, one message's APPEND).
+    Atomic,
+    /// Each message commits or fails on its own, in one shared commit (delivery to many
+    /// recipients: one over quota does not stop the others).
+    Independent,
+}
+
+/// Where a message landed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Appended {
+    pub mailbox: MailboxId,
+    pub uidvalidity: u32,
+    pub uid: Uid,
+    pub modseq: ModSeq,
+}
+
+/// STORE's three operations.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FlagOp {
+    Add,
+    Remove,
+    Replace,
+}
+
+/// A flag change for a set of UIDs (RFC 9051 STORE, RFC 7162 UNCHANGEDSINCE).
+#[derive(Clone, Debug)]
+pub struct FlagUpdate {
+    pub uids: Vec<Uid>,
+    pub op: FlagOp,
+    pub flags: Flags,
+    pub unchanged_since: Option<ModSeq>,
+}
+
+/// The outcome of a [`FlagUpdate`].
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct FlagUpdateResult {
+    /// Messages whose flags changed, with their new flags and MODSEQ.
+    pub changed: Vec<(Uid, Flags, ModSeq)>,
+    /// Messages whose flags were already as asked (no new MODSEQ).
+    pub unchanged: Vec<(Uid, Flags, ModSeq)>,
+    /// UNCHANGEDSINCE failures (RFC 7162 `MODIFIED`).
+    pub modified: Vec<Uid>,
+}
+
+/// The outcome of COPY/MOVE (UIDPLUS `COPYUID`).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct CopyResult {
+    pub dest_uidvalidity: u32,
+    /// (source UID, destination UID), in source UID order.
+    pub pairs: Vec<(Uid, Uid)>,
+}
+
+/// What changed in a mailbox after a MODSEQ (RFC 7162 CHANGEDSINCE / QRESYNC).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Changes {
+    /// Messages added or changed after the given MODSEQ, in UID order.
+    pub changed: Vec<MessageRecord>,
+    /// UIDs expunged after the given MODSEQ, ascending.
+    pub expunged: Vec<Uid>,
+    pub highestmodseq: ModSeq,
+}
+
+/// An announcement of a committed change. Receivers re-read what they need.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ChangeEvent {
+    /// Messages were added, changed or expunged; the mailbox's HIGHESTMODSEQ is now `modseq`.
+    Mailbox {
+        account: AccountId,
+        mailbox: MailboxId,
+        modseq: ModSeq,
+    },
+    /// Mailboxes were created, deleted, renamed or (un)subscribed, or an ACL changed.
+    MailboxList { account: AccountId },
+}
+
+/// RFC 5464 METADATA: where an entry lives.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum MetadataScope {
+    /// Server entries (`""` mailbox), per account (the account's view of server metadata).
+    Server(AccountId),
+    Mailbox(MailboxId),
+}
+
+// ---------------------------------------------------------------------------------------------
+// Parsed metadata, computed once at delivery (tern-mail) and cached by the store, so that FETCH
+// ENVELOPE/BODYSTRUCTURE, SORT, THREAD and header SEARCH never re-parse a message.
+// ---------------------------------------------------------------------------------------------
+
+/// Everything protocol servers need about a message without reading its bytes.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MessageMeta {
+    pub envelope: Envelope,
+    pub body: BodyPart,
+    pub sort: SortKeys,
+    /// Message-ID, In-Reply-To and References, normalized (no angle brackets) for THREAD.
+    pub thread: ThreadKeys,
+    /// RFC 8970 PREVIEW text: up to 200 characters of the first text part, whitespace folded.
+    pub preview: String,
+}
+
+/// An RFC 9051 ENVELOPE. Strings are the raw header values (unfolded, not decoded), as the
+/// RFC asks; `None` is NIL.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Envelope {
+    pub date: Option<String>,
+    pub subject: Option<String>,
+    pub from: Vec<Address>,
+    pub sender: Vec<Address>,
+    pub reply_to: Vec<Address>,
+    pub to: Vec<Address>,
+    pub cc: Vec<Address>,
+    pub bcc: Vec<Address>,
+    pub in_reply_to: Option<String>,
+    pub message_id: Option<String>,
+}
+
+/// One address of an ENVELOPE address list. Group syntax uses RFC 9051's markers:
+/// a start (`mailbox` = group name, `host` = None) and an end (both None).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Address {
+    pub name: Option<String>,
+    pub adl: Option<String>,
+    pub mailbox: Option<String>,
+    pub host: Option<String>,
+}
+
+/// One MIME part with the byte ranges needed to serve BODY[section] without parsing.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BodyPart {
+    /// Lower-case type and subtype, e.g. "text", "plain".
+    pub content_type: String,
+    pub subtype: String,
+    /// Content-Type parameters (attribute lower-cased, value as given).
+    pub params: Vec<(String, String)>,
+    pub id: Option<String>,
+    pub description: Option<String>,
+    /// Content-Transfer-Encoding as given (default "7BIT").
+    pub encoding: String,
+    pub md5: Option<String>,
+    pub disposition: Option<(String, Vec<(String, String)>)>,
+    pub language: Vec<String>,
+    pub location: Option<String>,
+    /// Byte offsets in the message: the part's header starts at `header_start`, its body at
+    /// `body_start` and ends at `end` (exclusive).
+    pub header_start: u64,
+    pub body_start: u64,
+    pub end: u64,
+    /// Lines in the body (text/* and message/rfc822 report them).
+    pub lines: u32,
+    /// Children of a multipart, in order.
+    pub parts: Vec<BodyPart>,
+    /// For message/rfc822 (and message/global): the encapsulated message.
+    pub message: Option<Box<(Envelope, BodyPart)>>,
+}
+
+/// Keys for RFC 5256 SORT, computed at delivery.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SortKeys {
+    /// The Date header as Unix seconds; `None` if missing or unparsable (SORT then uses
+    /// INTERNALDATE, RFC 5256 §2.2).
+    pub sent_date: Option<i64>,
+    /// RFC 5256 base subject, upper-cased for comparison.
+    pub base_subject: String,
+    /// addr-mailbox of the first From/To/Cc address, upper-cased.
+    pub from: String,
+    pub to: String,
+    pub cc: String,
+    /// RFC 5957 DISPLAYFROM/DISPLAYTO keys, upper-cased.
+    pub display_from: String,
+    pub display_to: String,
+}
+
+/// Keys for RFC 5256 THREAD=REFERENCES.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ThreadKeys {
+    pub message_id: Option<String>,
+    pub in_reply_to: Vec<String>,
+    pub references: Vec<String>,
+    /// Whether the subject had a reply/forward prefix (`Re:`), for ORDEREDSUBJECT/REFERENCES.
+    pub is_reply: bool,
+}
