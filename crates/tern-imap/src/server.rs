@@ -1,0 +1,61 @@
+//! The IMAP service: configuration and the per-connection entry point.
+
+use std::sync::Arc;
+use std::time::Duration;
+use tern_mail::Mail;
+use tern_net::{Conn, Shutdown, TlsConfig};
+
+/// What an IMAP listener needs to know. Built by the binary from its config slice.
+#[derive(Clone)]
+pub struct ImapConfig {
+    /// Named in the greeting.
+    pub hostname: String,
+    /// Accept LOGIN / AUTHENTICATE PLAIN before TLS (Dovecot's `disable_plaintext_auth = no`).
+    /// Loopback connections are NOT exempt unless this is set.
+    pub allow_plaintext: bool,
+    /// For STARTTLS; `None` disables STARTTLS.
+    pub tls: Option<TlsConfig>,
+    /// Largest message APPEND accepts (APPENDLIMIT), octets.
+    pub max_message_size: u64,
+    /// Longest command line (without literals), octets.
+    pub max_line: usize,
+    /// Largest literal accepted in a command other than APPEND, octets.
+    pub max_literal: usize,
+    /// Time allowed before authentication.
+    pub preauth_timeout: Duration,
+    /// Autologout timer for an authenticated connection, IDLE included (RFC 9051 §5.4: ≥ 30 min).
+    pub idle_timeout: Duration,
+}
+
+impl ImapConfig {
+    /// Defaults suitable for tests and the embedded single node.
+    pub fn new(hostname: impl Into<String>) -> ImapConfig {
+        ImapConfig {
+            hostname: hostname.into(),
+            allow_plaintext: false,
+            tls: None,
+            max_message_size: 50 * 1000 * 1000,
+            max_line: 64 * 1024,
+            max_literal: 1024 * 1024,
+            preauth_timeout: Duration::from_secs(60),
+            idle_timeout: Duration::from_secs(30 * 60),
+        }
+    }
+}
+
+/// One IMAP service shared by all its listeners' connections.
+pub struct ImapServer {
+    pub mail: Mail,
+    pub config: ImapConfig,
+}
+
+impl ImapServer {
+    pub fn new(mail: Mail, config: ImapConfig) -> Arc<ImapServer> {
+        Arc::new(ImapServer { mail, config })
+    }
+
+    /// Serves one connection until LOGOUT, error, timeout or shutdown.
+    pub async fn handle(self: Arc<Self>, conn: Conn, shutdown: Shutdown) {
+        crate::session::run(self, conn, shutdown).await
+    }
+}

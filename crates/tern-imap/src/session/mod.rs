@@ -1,0 +1,147 @@
+//! The IMAP session: state, output buffer, and the connection loop (`run`, in `conn_loop`).
+//!
+//! Commands (in `crate::cmd`) get `&mut Session`, write untagged responses with
+//! [`Session::untagged`] and return a [`crate::cmd::CmdResult`] that the loop turns into the
+//! tagged response. After each command the loop calls [`Session::sync_selected`] so the client
+//! learns about other sessions' changes (EXISTS, EXPUNGE/VANISHED, FETCH FLAGS).
+
+mod conn_loop;
+pub mod mailbox_ref;
+pub mod selected;
+
+pub use conn_loop::run;
+pub use selected::{ExpungePolicy, SelectedMailbox};
+
+use crate::server::ImapServer;
+use std::sync::Arc;
+use tern_directory::Account;
+use tern_net::ConnInfo;
+use tern_store::{AccountId, ChangeEvent, StoreResult};
+use tokio::sync::broadcast;
+
+/// Extensions the client turned on with ENABLE (RFC 5161) or implicitly (CONDSTORE by a
+/// CONDSTORE-using command, RFC 7162 §3.1).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Enabled {
+    pub condstore: bool,
+    pub qresync: bool,
+    pub utf8_accept: bool,
+    pub imap4rev2: bool,
+}
+
+/// The logged-in user.
+#[derive(Clone, Debug)]
+pub struct Auth {
+    pub account: Account,
+    pub account_id: AccountId,
+}
+
+/// RFC 9051 §3 states.
+pub enum State {
+    NotAuthenticated,
+    Authenticated(Auth),
+    Selected(Auth, Box<SelectedMailbox>),
+    Logout,
+}
+
+/// One connection's session.
+pub struct Session {
+    pub server: Arc<ImapServer>,
+    pub state: State,
+    pub enabled: Enabled,
+    pub conn: ConnInfo,
+    /// COMPRESS=DEFLATE is active.
+    pub compressed: bool,
+    /// Pending output: untagged responses of the running command, then its tagged line.
+    pub out: Vec<u8>,
+    /// Committed changes from every session and process (the store's notifications).
+    pub events: broadcast::Receiver<ChangeEvent>,
+    /// Failed authentication attempts on this connection (rate limiting).
+    pub auth_failures: u32,
+    /// RFC 5465 NOTIFY state, if set (owned by cmd/notify.rs).
+    pub notify: Option<crate::cmd::notify::NotifyState>,
+}
+
+impl Session {
+    pub fn new(server: Arc<ImapServer>, conn: ConnInfo) -> Session {
+        let events = server.mail.store.subscribe();
+        Session {
+            server,
+            state: State::NotAuthenticated,
+            enabled: Enabled::default(),
+            conn,
+            compressed: false,
+            out: Vec::with_capacity(256),
+            events,
+            auth_failures: 0,
+            notify: None,
+        }
+    }
+
+    /// Appends `* <line>\r\n`.
+    pub fn untagged(&mut self, line: impl AsRef<[u8]>) {
+        self.out.extend_from_slice(b"* ");
+        self.out.extend_from_slice(line.as_ref());
+        self.out.extend_from_slice(b"\r\n");
+    }
+
+    /// Appends raw bytes (a response that carries literals, already CRLF-terminated).
+    pub fn raw(&mut self, bytes: &[u8]) {
+        self.out.extend_from_slice(bytes);
+    }
+
+    /// The logged-in user, if any.
+    pub fn auth(&self) -> Option<&Auth> {
+        match &self.state {
+            State::Authenticated(a) | State::Selected(a, _) => Some(a),
+            _ => None,
+        }
+    }
+
+    pub fn selected(&self) -> Option<&SelectedMailbox> {
+        match &self.state {
+            State::Selected(_, m) => Some(m),
+            _ => None,
+        }
+    }
+
+    pub fn selected_mut(&mut self) -> Option<&mut SelectedMailbox> {
+        match &mut self.state {
+            State::Selected(_, m) => Some(m),
+            _ => None,
+        }
+    }
+
+    /// Leaves the selected state (CLOSE, UNSELECT, a failed SELECT).
+    pub fn deselect(&mut self) {
+        let state = std::mem::replace(&mut self.state, State::Logout);
+        self.state = match state {
+            State::Selected(a, _) => State::Authenticated(a),
+            other => other,
+        };
+    }
+
+    /// TLS is active on this connection.
+    pub fn tls_active(&self) -> bool {
+        self.conn.tls
+    }
+
+    /// Plaintext LOGIN/AUTHENTICATE PLAIN are allowed now.
+    pub fn plaintext_allowed(&self) -> bool {
+        self.conn.tls || self.server.config.allow_plaintext
+    }
+
+    /// Brings the selected mailbox's view up to date with the store and writes the untagged
+    /// responses that tell the client (EXISTS, EXPUNGE or VANISHED, FETCH FLAGS/MODSEQ).
+    pub async fn sync_selected(&mut self, policy: ExpungePolicy) -> StoreResult<()> {
+        let store = self.server.mail.store.clone();
+        let enabled = self.enabled;
+        let mut out = std::mem::take(&mut self.out);
+        let result = match &mut self.state {
+            State::Selected(_, m) => m.sync(store.as_ref(), enabled, policy, &mut out).await,
+            _ => Ok(()),
+        };
+        self.out = out;
+        result
+    }
+}
