@@ -1,0 +1,259 @@
+//! The message body (streamed into one stager) and the end of a transaction: one delivery
+//! commit for all recipients, then one reply per accepted RCPT in RCPT order (RFC 2033 §4.2).
+//!
+//! Invariant: a `250` is written only for a recipient whose delivery the store reported
+//! committed; every other outcome is a 4xx/5xx naming the recipient.
+
+use super::LmtpServer;
+use super::transaction::{AcceptedRcpt, Transaction};
+use crate::data::BodySink;
+use crate::reply::Reply;
+use crate::session::Session;
+use tern_mail::{DeliveryError, IngestError, Mail, Recipient, Stager};
+use tern_store::{Appended, Flags, Timestamp};
+use tokio::io::{AsyncRead, AsyncWrite};
+
+/// Why a body could not be kept.
+#[derive(Debug)]
+enum BodyFailure {
+    TooLarge,
+    Store,
+}
+
+/// A message being received. After a failure it discards the rest, so that the session can
+/// still read the content to its end and answer every recipient.
+pub(crate) struct MessageBody {
+    stager: Option<Stager>,
+    failure: Option<BodyFailure>,
+    received_at: Timestamp,
+}
+
+impl MessageBody {
+    /// Starts a stager and writes the trace fields. The size limit applies to the client's
+    /// message, so the stager's limit is raised by the length of the fields.
+    pub async fn open(
+        mail: &Mail,
+        trace_fields: &[u8],
+        max_message_size: u64,
+        received_at: Timestamp,
+    ) -> Result<MessageBody, Reply> {
+        let limit = max_message_size.saturating_add(trace_fields.len() as u64);
+        let mut stager = mail.stager(limit).await.map_err(|e| {
+            tracing::warn!(error = %e, "LMTP: cannot start a message");
+            Reply::local_error("Cannot store the message")
+        })?;
+        stager.write(trace_fields).await.map_err(|e| {
+            tracing::warn!(error = %e, "LMTP: cannot start a message");
+            Reply::local_error("Cannot store the message")
+        })?;
+        Ok(MessageBody {
+            stager: Some(stager),
+            failure: None,
+            received_at,
+        })
+    }
+
+    /// The reply for a body that already failed (for a BDAT chunk that is not the last).
+    pub fn failure_reply(&self, max_message_size: u64) -> Option<Reply> {
+        self.failure
+            .as_ref()
+            .map(|f| failure_reply(f, max_message_size))
+    }
+}
+
+impl BodySink for MessageBody {
+    async fn write(&mut self, chunk: &[u8]) {
+        let Some(stager) = self.stager.as_mut() else {
+            return;
+        };
+        if let Err(e) = stager.write(chunk).await {
+            self.stager = None;
+            self.failure = Some(match e {
+                IngestError::TooLarge { .. } => BodyFailure::TooLarge,
+                other => {
+                    tracing::warn!(error = %other, "LMTP: storing a message failed");
+                    BodyFailure::Store
+                }
+            });
+        }
+    }
+}
+
+fn failure_reply(failure: &BodyFailure, max_message_size: u64) -> Reply {
+    match failure {
+        BodyFailure::TooLarge => Reply::too_large(max_message_size),
+        BodyFailure::Store => Reply::local_error("Cannot store the message"),
+    }
+}
+
+impl LmtpServer {
+    /// Ends a transaction: makes the message durable, delivers it to every target in one
+    /// commit, and buffers one reply per accepted RCPT.
+    pub(super) async fn finish<S>(
+        &self,
+        session: &mut Session<S>,
+        tx: Transaction,
+        body: MessageBody,
+    ) where
+        S: AsyncRead + AsyncWrite + Unpin + Send,
+    {
+        let limit = self.config.max_message_size;
+        let outcome = match (body.stager, body.failure) {
+            (_, Some(failure)) => Err(failure_reply(&failure, limit)),
+            (None, None) => Err(Reply::local_error("Cannot store the message")),
+            (Some(stager), None) => match stager.finish().await {
+                Ok(staged) => Ok(staged),
+                Err(IngestError::TooLarge { .. }) => Err(Reply::too_large(limit)),
+                Err(e) => {
+                    tracing::warn!(error = %e, id = %tx.id, "LMTP: storing a message failed");
+                    Err(Reply::local_error("Cannot store the message"))
+                }
+            },
+        };
+        let staged = match outcome {
+            Ok(staged) => staged,
+            Err(reply) => {
+                for rcpt in &tx.envelope.recipients {
+                    session.reply(&for_recipient(&reply, &rcpt.address));
+                }
+                return;
+            }
+        };
+        let recipients: Vec<Recipient> = tx
+            .targets
+            .iter()
+            .map(|account| Recipient {
+                account: account.clone(),
+                mailbox: None,
+                flags: Flags::default(),
+            })
+            .collect();
+        let results = self
+            .mail
+            .deliver(&staged, &recipients, body.received_at)
+            .await;
+        for (account, result) in tx.targets.iter().zip(&results) {
+            match result {
+                Ok(appended) => tracing::info!(
+                    id = %tx.id, account = %account.name, uid = appended.uid,
+                    size = staged.size, "LMTP delivered"
+                ),
+                Err(error) => tracing::info!(
+                    id = %tx.id, account = %account.name, %error, "LMTP delivery failed"
+                ),
+            }
+        }
+        for rcpt in &tx.envelope.recipients {
+            session.reply(&recipient_reply(rcpt, &results));
+        }
+    }
+}
+
+/// The final reply for one RCPT. A group's reply is `250` when at least one member got the
+/// message (as a list expansion takes responsibility; member failures are logged), so that
+/// a front MTA's retry cannot duplicate the message to members who already have it.
+fn recipient_reply(rcpt: &AcceptedRcpt, results: &[Result<Appended, DeliveryError>]) -> Reply {
+    let address = super::rcpt::display(&rcpt.address);
+    let outcomes: Vec<Option<&Result<Appended, DeliveryError>>> =
+        rcpt.targets.iter().map(|&i| results.get(i)).collect();
+    let delivered = outcomes.iter().filter(|o| matches!(o, Some(Ok(_)))).count();
+    if delivered > 0 && (rcpt.group || delivered == outcomes.len()) {
+        let text = if rcpt.group {
+            format!(
+                "<{address}> delivered to {delivered} of {} members",
+                outcomes.len()
+            )
+        } else {
+            format!("<{address}> delivered")
+        };
+        return Reply::new(250, [2, 0, 0], text);
+    }
+    let first_failure = outcomes.iter().find_map(|o| match o {
+        Some(Err(e)) => Some(Some(e)),
+        None => Some(None),
+        Some(Ok(_)) => None,
+    });
+    match first_failure {
+        Some(Some(DeliveryError::OverQuota)) => {
+            Reply::new(452, [4, 2, 2], format!("<{address}> mailbox full"))
+        }
+        Some(Some(DeliveryError::Disabled)) => {
+            Reply::new(450, [4, 2, 1], format!("<{address}> mailbox disabled"))
+        }
+        Some(Some(error)) => {
+            tracing::warn!(%error, rcpt = %address, "LMTP: delivery failed");
+            Reply::local_error(&format!("<{address}>"))
+        }
+        // A result missing from the store's answer: never claim success for it.
+        Some(None) | None => Reply::local_error(&format!("<{address}>")),
+    }
+}
+
+/// `reply` with the recipient named in front (one reply per recipient must say whose it is).
+fn for_recipient(reply: &Reply, address: &str) -> Reply {
+    let text = reply.lines.first().map(String::as_str).unwrap_or("");
+    Reply::new(
+        reply.code,
+        reply.status.unwrap_or([4, 0, 0]),
+        format!("<{}> {text}", super::rcpt::display(address)),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tern_store::{MailboxId, StoreError};
+
+    fn ok() -> Result<Appended, DeliveryError> {
+        Ok(Appended {
+            mailbox: MailboxId(1),
+            uidvalidity: 1,
+            uid: 1,
+            modseq: 1,
+        })
+    }
+
+    fn rcpt(targets: Vec<usize>, group: bool) -> AcceptedRcpt {
+        AcceptedRcpt {
+            address: "r@x.test".into(),
+            targets,
+            group,
+        }
+    }
+
+    #[test]
+    fn per_recipient_replies() {
+        let results = vec![
+            ok(),
+            Err(DeliveryError::OverQuota),
+            Err(DeliveryError::Disabled),
+            Err(DeliveryError::Store(StoreError::Backend("disk".into()))),
+        ];
+        let cases: &[(AcceptedRcpt, u16, [u8; 3])] = &[
+            (rcpt(vec![0], false), 250, [2, 0, 0]),
+            (rcpt(vec![1], false), 452, [4, 2, 2]),
+            (rcpt(vec![2], false), 450, [4, 2, 1]),
+            (rcpt(vec![3], false), 451, [4, 3, 0]),
+            // Missing result: not a success.
+            (rcpt(vec![9], false), 451, [4, 3, 0]),
+            (rcpt(vec![0, 1], true), 250, [2, 0, 0]),
+            (rcpt(vec![1, 3], true), 452, [4, 2, 2]),
+        ];
+        for (r, code, status) in cases {
+            let reply = recipient_reply(r, &results);
+            assert_eq!((reply.code, reply.status), (*code, Some(*status)), "{r:?}");
+            assert!(reply.lines[0].starts_with("<r@x.test>"), "{reply:?}");
+        }
+        let group = recipient_reply(&rcpt(vec![0, 1], true), &results);
+        assert_eq!(group.lines[0], "<r@x.test> delivered to 1 of 2 members");
+    }
+
+    #[test]
+    fn failure_names_recipient() {
+        let r = for_recipient(&Reply::too_large(10), "a@b");
+        assert_eq!(
+            r.to_wire(),
+            "552 5.3.4 <a@b> message exceeds the size limit of 10 octets\r\n"
+        );
+    }
+}

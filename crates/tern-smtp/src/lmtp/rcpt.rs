@@ -1,0 +1,176 @@
+//! RCPT TO: who an address delivers to, asked of the directory at RCPT time so that the
+//! front MTA learns of unknown users, disabled accounts and full mailboxes before it sends
+//! the message.
+//!
+//! - unknown (any domain: a front MTA only sends what it considers local) → `550 5.1.1`
+//! - disabled account → `450 4.2.1` (RFC 3463: mailbox disabled, not accepting messages)
+//! - over quota, or taken over it by the SIZE declared in MAIL FROM → `452 4.2.2`
+//! - a group → its member accounts (nested groups followed, cycles cut, each account once);
+//!   members that are unknown or disabled are skipped; a group with no deliverable member
+//!   is `550 5.1.1`
+//! - the directory or store cannot answer → `451 4.4.3` / `451 4.3.0`, so the MTA retries
+
+use super::LmtpConfig;
+use crate::reply::Reply;
+use std::collections::HashSet;
+use tern_directory::{Account, Resolution};
+use tern_mail::Mail;
+
+/// Nested groups deeper than this are not followed.
+const MAX_GROUP_DEPTH: usize = 8;
+/// Addresses looked up while expanding one group, at most.
+const MAX_GROUP_EXPANSION: usize = 100_000;
+
+/// Where an accepted recipient delivers.
+pub(crate) struct Resolved {
+    pub accounts: Vec<Account>,
+    pub group: bool,
+}
+
+/// The address as shown in replies: the bare `<postmaster>` (which `smtp-proto` hands over
+/// as an empty address) is shown as such.
+pub(crate) fn display(address: &str) -> &str {
+    if address.is_empty() {
+        "postmaster"
+    } else {
+        address
+    }
+}
+
+/// Resolves one RCPT address, or says why it is refused.
+pub(crate) async fn resolve(
+    mail: &Mail,
+    config: &LmtpConfig,
+    address: &str,
+    declared_size: Option<u64>,
+) -> Result<Resolved, Reply> {
+    let shown = display(address);
+    // RFC 5321 §4.1.1.3: `<Postmaster>` without a domain must be accepted.
+    let lookup = if address.is_empty() {
+        match config.local_domains.first() {
+            Some(domain) => format!("postmaster@{domain}"),
+            None => return Err(unknown(shown)),
+        }
+    } else {
+        address.to_string()
+    };
+    match mail.directory.resolve(&lookup).await {
+        Err(e) => {
+            tracing::warn!(error = %e, rcpt = %lookup, "LMTP: directory lookup failed");
+            Err(directory_down(shown))
+        }
+        Ok(Resolution::NotFound) => Err(unknown(shown)),
+        Ok(Resolution::Account(account)) => {
+            if !account.enabled {
+                return Err(Reply::new(
+                    450,
+                    [4, 2, 1],
+                    format!("<{shown}> mailbox disabled"),
+                ));
+            }
+            // Every message has at least one octet: a full mailbox refuses even without SIZE.
+            let extra = declared_size.unwrap_or(1).max(1);
+            match mail.fits_quota(&account, extra).await {
+                Ok(true) => Ok(Resolved {
+                    accounts: vec![account],
+                    group: false,
+                }),
+                Ok(false) => Err(Reply::new(
+                    452,
+                    [4, 2, 2],
+                    format!("<{shown}> mailbox full"),
+                )),
+                Err(e) => {
+                    tracing::warn!(error = %e, rcpt = %lookup, "LMTP: quota check failed");
+                    Err(Reply::local_error(&format!("<{shown}>")))
+                }
+            }
+        }
+        Ok(Resolution::Group(members)) => {
+            let accounts = expand(mail, &lookup, members).await.map_err(|e| match e {
+                ExpandError::Directory => directory_down(shown),
+                ExpandError::TooLarge => Reply::new(
+                    452,
+                    [4, 5, 3],
+                    format!("<{shown}> group expands to too many addresses"),
+                ),
+            })?;
+            if accounts.is_empty() {
+                return Err(Reply::new(
+                    550,
+                    [5, 1, 1],
+                    format!("<{shown}>: group has no deliverable members"),
+                ));
+            }
+            Ok(Resolved {
+                accounts,
+                group: true,
+            })
+        }
+    }
+}
+
+enum ExpandError {
+    Directory,
+    TooLarge,
+}
+
+/// Breadth-first expansion of a group into enabled accounts, each once.
+async fn expand(
+    mail: &Mail,
+    group: &str,
+    members: Vec<String>,
+) -> Result<Vec<Account>, ExpandError> {
+    let mut seen: HashSet<String> = HashSet::from([group.to_ascii_lowercase()]);
+    let mut names: HashSet<String> = HashSet::new();
+    let mut accounts = Vec::new();
+    let mut level = members;
+    let mut looked_up = 0usize;
+    for _depth in 0..MAX_GROUP_DEPTH {
+        let mut next = Vec::new();
+        for member in level {
+            if !seen.insert(member.to_ascii_lowercase()) {
+                continue;
+            }
+            looked_up += 1;
+            if looked_up > MAX_GROUP_EXPANSION {
+                return Err(ExpandError::TooLarge);
+            }
+            match mail.directory.resolve(&member).await {
+                Err(e) => {
+                    tracing::warn!(error = %e, %group, %member, "LMTP: group expansion failed");
+                    return Err(ExpandError::Directory);
+                }
+                Ok(Resolution::NotFound) => {
+                    tracing::info!(%group, %member, "LMTP: group member unknown, skipped");
+                }
+                Ok(Resolution::Account(account)) if !account.enabled => {
+                    tracing::info!(%group, %member, "LMTP: group member disabled, skipped");
+                }
+                Ok(Resolution::Account(account)) => {
+                    if names.insert(account.name.clone()) {
+                        accounts.push(account);
+                    }
+                }
+                Ok(Resolution::Group(more)) => next.extend(more),
+            }
+        }
+        if next.is_empty() {
+            break;
+        }
+        level = next;
+    }
+    Ok(accounts)
+}
+
+fn unknown(shown: &str) -> Reply {
+    Reply::new(550, [5, 1, 1], format!("<{shown}>: user unknown"))
+}
+
+fn directory_down(shown: &str) -> Reply {
+    Reply::new(
+        451,
+        [4, 4, 3],
+        format!("<{shown}>: directory unavailable, try again later"),
+    )
+}
