@@ -1,0 +1,160 @@
+//! The database schema and how connections are opened.
+//!
+//! Invariants the schema encodes (the code in `ops_*` keeps the rest):
+//! - `accounts.usage_*` and `mailboxes.{messages,unseen,deleted,size}` equal the sums over
+//!   `messages`, maintained in the same transaction as each change.
+//! - `blobs.refs` is the number of `messages` rows naming the blob; a row exists only while
+//!   `refs > 0`. It also caches the blob's parsed [`tern_store::MessageMeta`] as JSON, once per
+//!   content however many mailboxes hold it, so `messages` rows stay small.
+//! - `messages` is clustered by `(mailbox, uid)` (WITHOUT ROWID): listing a mailbox is one
+//!   range scan over small rows; `(mailbox, modseq)` serves CHANGEDSINCE.
+//! - `changelog` ids only grow (AUTOINCREMENT), so watchers can follow it by id.
+
+use crate::fail::sql;
+use rusqlite::{Connection, OpenFlags};
+use std::path::Path;
+use std::time::Duration;
+use tern_store::StoreResult;
+
+/// Version of the schema below; stored in `PRAGMA user_version`.
+pub(crate) const SCHEMA_VERSION: i64 = 1;
+
+const SCHEMA: &str = r#"
+CREATE TABLE IF NOT EXISTS store_state (
+    key   TEXT PRIMARY KEY,
+    value INTEGER NOT NULL
+) WITHOUT ROWID;
+
+CREATE TABLE IF NOT EXISTS accounts (
+    id             INTEGER PRIMARY KEY AUTOINCREMENT,
+    name           TEXT NOT NULL,
+    name_key       TEXT NOT NULL UNIQUE,
+    usage_bytes    INTEGER NOT NULL DEFAULT 0,
+    usage_messages INTEGER NOT NULL DEFAULT 0
+);
+
+CREATE TABLE IF NOT EXISTS mailboxes (
+    id            INTEGER PRIMARY KEY AUTOINCREMENT,
+    account       INTEGER NOT NULL REFERENCES accounts(id),
+    name          TEXT NOT NULL,
+    special_use   INTEGER,
+    uidvalidity   INTEGER NOT NULL,
+    uidnext       INTEGER NOT NULL DEFAULT 1,
+    highestmodseq INTEGER NOT NULL DEFAULT 1,
+    recent_uid    INTEGER NOT NULL DEFAULT 1,
+    oldest_modseq INTEGER NOT NULL DEFAULT 1,
+    messages      INTEGER NOT NULL DEFAULT 0,
+    unseen        INTEGER NOT NULL DEFAULT 0,
+    deleted       INTEGER NOT NULL DEFAULT 0,
+    size          INTEGER NOT NULL DEFAULT 0,
+    UNIQUE (account, name)
+);
+
+CREATE TABLE IF NOT EXISTS blobs (
+    id   INTEGER PRIMARY KEY,
+    hash BLOB NOT NULL UNIQUE,
+    refs INTEGER NOT NULL,
+    meta TEXT NOT NULL
+);
+
+CREATE TABLE IF NOT EXISTS messages (
+    mailbox      INTEGER NOT NULL REFERENCES mailboxes(id),
+    uid          INTEGER NOT NULL,
+    modseq       INTEGER NOT NULL,
+    flags        INTEGER NOT NULL,
+    keywords     TEXT,
+    internaldate INTEGER NOT NULL,
+    tz           INTEGER NOT NULL,
+    size         INTEGER NOT NULL,
+    blob         BLOB NOT NULL,
+    pop3_uidl    TEXT,
+    PRIMARY KEY (mailbox, uid)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS messages_by_modseq ON messages (mailbox, modseq);
+
+CREATE TABLE IF NOT EXISTS expunged (
+    mailbox INTEGER NOT NULL,
+    uid     INTEGER NOT NULL,
+    modseq  INTEGER NOT NULL,
+    PRIMARY KEY (mailbox, uid)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS expunged_by_modseq ON expunged (mailbox, modseq);
+
+CREATE TABLE IF NOT EXISTS subscriptions (
+    account INTEGER NOT NULL,
+    name    TEXT NOT NULL,
+    PRIMARY KEY (account, name)
+) WITHOUT ROWID;
+
+CREATE TABLE IF NOT EXISTS acl (
+    mailbox    INTEGER NOT NULL,
+    identifier TEXT NOT NULL COLLATE NOCASE,
+    rights     TEXT NOT NULL,
+    PRIMARY KEY (mailbox, identifier)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS acl_by_identifier ON acl (identifier);
+
+CREATE TABLE IF NOT EXISTS metadata (
+    scope    INTEGER NOT NULL,
+    name_key TEXT NOT NULL,
+    name     TEXT NOT NULL,
+    value    BLOB NOT NULL,
+    PRIMARY KEY (scope, name_key)
+) WITHOUT ROWID;
+
+CREATE TABLE IF NOT EXISTS changelog (
+    id      INTEGER PRIMARY KEY AUTOINCREMENT,
+    at      INTEGER NOT NULL,
+    origin  INTEGER NOT NULL,
+    account INTEGER NOT NULL,
+    mailbox INTEGER,
+    modseq  INTEGER
+);
+"#;
+
+const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Opens the single write connection, creating the file and schema if needed.
+pub(crate) fn open_writer(path: &Path) -> StoreResult<Connection> {
+    let conn = Connection::open_with_flags(
+        path,
+        OpenFlags::SQLITE_OPEN_READ_WRITE
+            | OpenFlags::SQLITE_OPEN_CREATE
+            | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )
+    .map_err(sql)?;
+    conn.busy_timeout(BUSY_TIMEOUT).map_err(sql)?;
+    // WAL: readers never block the writer. synchronous=FULL: a COMMIT returns only after the
+    // WAL is fsync'd, so "acknowledged means durable".
+    conn.pragma_update(None, "journal_mode", "WAL").map_err(sql)?;
+    conn.pragma_update(None, "synchronous", "FULL").map_err(sql)?;
+    conn.pragma_update(None, "foreign_keys", true).map_err(sql)?;
+    conn.pragma_update(None, "cache_size", -32768).map_err(sql)?;
+    conn.set_prepared_statement_cache_capacity(128);
+    let version: i64 = conn
+        .query_row("PRAGMA user_version", [], |r| r.get(0))
+        .map_err(sql)?;
+    if version > SCHEMA_VERSION {
+        return Err(tern_store::StoreError::Backend(format!(
+            "database schema version {version} is newer than this build ({SCHEMA_VERSION})"
+        )));
+    }
+    conn.execute_batch(&format!(
+        "BEGIN IMMEDIATE; {SCHEMA} PRAGMA user_version = {SCHEMA_VERSION}; COMMIT;"
+    ))
+    .map_err(sql)?;
+    Ok(conn)
+}
+
+/// Opens a read-only connection (a WAL reader) on an existing database.
+pub(crate) fn open_reader(path: &Path) -> StoreResult<Connection> {
+    let conn = Connection::open_with_flags(
+        path,
+        OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )
+    .map_err(sql)?;
+    conn.busy_timeout(BUSY_TIMEOUT).map_err(sql)?;
+    conn.pragma_update(None, "cache_size", -16384).map_err(sql)?;
+    conn.set_prepared_statement_cache_capacity(64);
+    Ok(conn)
+}
