@@ -1,11 +1,32 @@
 //! The ingest path: bytes → durable blob → analyzed → committed into mailboxes.
 //! Signatures here are the contract used by tern-imap (APPEND) and tern-smtp (LMTP).
+//!
+//! Invariants:
+//! - A [`Stager`] never holds the message in memory: chunks go straight to a
+//!   [`BlobWriter`]; analysis reads the finished blob back through [`BlobStore::get`]
+//!   (memory-mapped by the file backend).
+//! - Past its limit a stager discards what it wrote and only answers `TooLarge`.
+//! - Every mailbox write is one store commit with the quota checked inside it
+//!   ([`NewMessage::quota_bytes`]), so concurrent deliveries cannot overshoot.
+//! - Opening an account provisions [`DEFAULT_MAILBOXES`] once (recorded by a server
+//!   METADATA entry, [`PROVISIONED_ENTRY`]); a folder the user deletes later is not
+//!   recreated, and two sessions provisioning at once both succeed.
+use crate::analyze::analyze;
+use crate::mailboxes::DEFAULT_MAILBOXES;
 use std::sync::Arc;
 use tern_directory::{Account, Directory};
 use tern_store::{
-    AccountId, Appended, BlobId, BlobStore, BlobWriter, Flags, MailStore, MailboxId, MessageMeta,
-    StoreError, Timestamp,
+    AccountId, AppendMode, Appended, BlobId, BlobStore, BlobWriter, CreateMailbox, Flags,
+    MailStore, MailboxId, MailboxInfo, MessageMeta, MetadataScope, NewMessage, StoreError,
+    Timestamp,
 };
+
+/// Server METADATA entry (per account) marking that the default folders were created.
+pub const PROVISIONED_ENTRY: &str = "/private/vendor/tern/provisioned";
+
+/// Messages up to this size are analyzed on the calling task; larger ones on a blocking
+/// thread, so a 50 MB message does not stall the runtime.
+const INLINE_ANALYSIS_BYTES: u64 = 64 * 1024;
 
 /// Errors while receiving a message.
 #[derive(Debug, thiserror::Error)]
@@ -42,7 +63,8 @@ pub struct Staged {
 
 /// A streamed receive: write chunks as they arrive, then `finish`.
 pub struct Stager {
-    writer: Box<dyn BlobWriter>,
+    /// `None` once the limit was passed: the partial blob was dropped (discarded).
+    writer: Option<Box<dyn BlobWriter>>,
     written: u64,
     limit: u64,
     blobs: Arc<dyn BlobStore>,
@@ -51,13 +73,48 @@ pub struct Stager {
 impl Stager {
     /// Appends bytes; fails with `TooLarge` (and discards everything) past the limit.
     pub async fn write(&mut self, chunk: &[u8]) -> Result<(), IngestError> {
-        let _ = (&self.writer, self.written, self.limit, &self.blobs, chunk);
-        todo!("helper C")
+        let limit = self.limit;
+        let Some(writer) = self.writer.as_mut() else {
+            return Err(IngestError::TooLarge { limit });
+        };
+        let total = self.written.saturating_add(chunk.len() as u64);
+        if total > limit {
+            // Dropping an unfinished writer leaves nothing behind.
+            self.writer = None;
+            return Err(IngestError::TooLarge { limit });
+        }
+        if let Err(e) = writer.write(chunk).await {
+            self.writer = None;
+            return Err(e.into());
+        }
+        self.written = total;
+        Ok(())
+    }
+
+    /// Octets accepted so far.
+    pub fn written(&self) -> u64 {
+        self.written
     }
 
     /// Makes the blob durable and analyzes it.
     pub async fn finish(self) -> Result<Staged, IngestError> {
-        todo!("helper C")
+        let writer = self
+            .writer
+            .ok_or(IngestError::TooLarge { limit: self.limit })?;
+        let (blob, size) = writer.finish().await?;
+        let data = self.blobs.get(&blob).await?;
+        let meta = if size <= INLINE_ANALYSIS_BYTES {
+            analyze((*data).as_ref())
+        } else {
+            tokio::task::spawn_blocking(move || analyze((*data).as_ref()))
+                .await
+                .map_err(|e| StoreError::Backend(format!("message analysis failed: {e}")))?
+        };
+        Ok(Staged {
+            blob,
+            size,
+            meta: Arc::new(meta),
+        })
     }
 }
 
@@ -93,39 +150,188 @@ impl Mail {
 
     /// Starts a streamed receive with a size limit in octets.
     pub async fn stager(&self, limit: u64) -> Result<Stager, IngestError> {
-        let _ = limit;
-        todo!("helper C")
+        Ok(Stager {
+            writer: Some(self.blobs.writer().await?),
+            written: 0,
+            limit,
+            blobs: self.blobs.clone(),
+        })
     }
 
     /// Receives a message held in memory (small messages, tests).
     pub async fn stage_bytes(&self, bytes: &[u8], limit: u64) -> Result<Staged, IngestError> {
-        let _ = (bytes, limit);
-        todo!("helper C")
+        if bytes.len() as u64 > limit {
+            return Err(IngestError::TooLarge { limit });
+        }
+        let mut stager = self.stager(limit).await?;
+        stager.write(bytes).await?;
+        stager.finish().await
     }
 
     /// The store account for a directory account, created on first use with the
     /// default folders ([`crate::DEFAULT_MAILBOXES`]).
     pub async fn open_account(&self, account: &Account) -> Result<AccountId, StoreError> {
-        let _ = account;
-        todo!("helper C")
+        let id = self
+            .store
+            .account(&account.name, true)
+            .await?
+            .ok_or(StoreError::NoSuchAccount)?;
+        let scope = MetadataScope::Server(id);
+        let marker = self
+            .store
+            .get_metadata(scope, &[PROVISIONED_ENTRY.to_string()], Some(0))
+            .await?;
+        if marker.iter().any(|(name, _)| name == PROVISIONED_ENTRY) {
+            return Ok(id);
+        }
+        self.provision(id).await?;
+        self.store
+            .set_metadata(
+                scope,
+                &[(PROVISIONED_ENTRY.to_string(), Some(b"1".to_vec()))],
+            )
+            .await?;
+        Ok(id)
+    }
+
+    /// Creates the default folders that are missing. Safe to run twice at once: a folder
+    /// created by the other run (`MailboxExists`) counts as created.
+    async fn provision(&self, id: AccountId) -> Result<(), StoreError> {
+        let mut existing = self.store.mailboxes(id).await?;
+        for (name, special_use) in DEFAULT_MAILBOXES {
+            let found = existing.iter().find(|m| same_mailbox(&m.name, name));
+            match found {
+                None => {
+                    let opts = CreateMailbox {
+                        special_use,
+                        uidvalidity: None,
+                    };
+                    match self.store.create_mailbox(id, name, opts).await {
+                        Ok(info) => existing.push(info),
+                        Err(StoreError::MailboxExists) => {}
+                        Err(e) => return Err(e),
+                    }
+                }
+                // An existing folder of that name (e.g. migrated) gets the role if no
+                // other folder has it.
+                Some(m) if m.special_use.is_none() && special_use.is_some() => {
+                    let taken = existing.iter().any(|o| o.special_use == special_use);
+                    if !taken {
+                        self.store.set_special_use(m.id, special_use).await?;
+                    }
+                }
+                Some(_) => {}
+            }
+        }
+        Ok(())
     }
 
     /// Whether `extra` more bytes fit in the account's quota (used at RCPT / before APPEND).
     pub async fn fits_quota(&self, account: &Account, extra: u64) -> Result<bool, StoreError> {
-        let _ = (account, extra);
-        todo!("helper C")
+        let Some(quota) = account.quota_bytes else {
+            return Ok(true);
+        };
+        let used = match self.store.account(&account.name, false).await? {
+            Some(id) => self.store.usage(id).await?.bytes,
+            None => 0,
+        };
+        Ok(used.saturating_add(extra) <= quota)
     }
 
     /// Delivers one staged message to many local recipients in one commit: one blob,
     /// a result per recipient (in order).
+    ///
+    /// Each recipient's quota is its [`Account::quota_bytes`]; a disabled account gets
+    /// [`DeliveryError::Disabled`] and nothing is written for it. Recipients are not
+    /// de-duplicated: the caller passes each account once.
     pub async fn deliver(
         &self,
         staged: &Staged,
         recipients: &[Recipient],
         internaldate: Timestamp,
     ) -> Vec<Result<Appended, DeliveryError>> {
-        let _ = (staged, recipients, internaldate);
-        todo!("helper C")
+        let mut results: Vec<Option<Result<Appended, DeliveryError>>> =
+            recipients.iter().map(|_| None).collect();
+        let mut batch = Vec::new();
+        let mut slots = Vec::new();
+        for (i, r) in recipients.iter().enumerate() {
+            if !r.account.enabled {
+                results[i] = Some(Err(DeliveryError::Disabled));
+                continue;
+            }
+            match self.target_mailbox(r).await {
+                Ok(mailbox) => {
+                    batch.push(self.new_message(
+                        mailbox.id,
+                        staged,
+                        r.flags.clone(),
+                        internaldate,
+                        r.account.quota_bytes,
+                    ));
+                    slots.push(i);
+                }
+                Err(e) => results[i] = Some(Err(delivery_error(e))),
+            }
+        }
+        if !batch.is_empty() {
+            match self.store.append(batch, AppendMode::Independent).await {
+                Ok(outcomes) => {
+                    for (slot, outcome) in slots.iter().zip(outcomes) {
+                        results[*slot] = Some(outcome.map_err(delivery_error));
+                    }
+                }
+                Err(e) => {
+                    for slot in &slots {
+                        results[*slot] = Some(Err(delivery_error(copy_error(&e))));
+                    }
+                }
+            }
+        }
+        results
+            .into_iter()
+            .map(|r| {
+                r.unwrap_or_else(|| {
+                    Err(DeliveryError::Store(StoreError::Backend(
+                        "store returned no result for a recipient".into(),
+                    )))
+                })
+            })
+            .collect()
+    }
+
+    /// The recipient's target mailbox: the one named, else INBOX.
+    async fn target_mailbox(&self, r: &Recipient) -> Result<MailboxInfo, StoreError> {
+        let id = self.open_account(&r.account).await?;
+        let mailboxes = self.store.mailboxes(id).await?;
+        let wanted = r.mailbox.as_deref().unwrap_or("INBOX");
+        mailboxes
+            .iter()
+            .find(|m| same_mailbox(&m.name, wanted))
+            .or_else(|| mailboxes.iter().find(|m| same_mailbox(&m.name, "INBOX")))
+            .cloned()
+            .ok_or(StoreError::NoSuchMailbox)
+    }
+
+    fn new_message(
+        &self,
+        mailbox: MailboxId,
+        staged: &Staged,
+        flags: Flags,
+        internaldate: Timestamp,
+        quota_bytes: Option<u64>,
+    ) -> NewMessage {
+        NewMessage {
+            mailbox,
+            blob: staged.blob,
+            size: staged.size,
+            flags,
+            internaldate,
+            meta: staged.meta.clone(),
+            quota_bytes,
+            import_uid: None,
+            import_modseq: None,
+            pop3_uidl: None,
+        }
     }
 
     /// APPEND into a known mailbox, with the owner's quota.
@@ -137,8 +343,11 @@ impl Mail {
         internaldate: Timestamp,
         quota_bytes: Option<u64>,
     ) -> Result<Appended, StoreError> {
-        let _ = (mailbox, staged, flags, internaldate, quota_bytes);
-        todo!("helper C")
+        let message = self.new_message(mailbox, staged, flags, internaldate, quota_bytes);
+        let mut results = self.store.append(vec![message], AppendMode::Atomic).await?;
+        results
+            .pop()
+            .unwrap_or_else(|| Err(StoreError::Backend("store returned no result".into())))
     }
 
     /// MULTIAPPEND: several messages into one mailbox, all or nothing, one commit.
@@ -148,7 +357,52 @@ impl Mail {
         messages: Vec<(Staged, Flags, Timestamp)>,
         quota_bytes: Option<u64>,
     ) -> Result<Vec<Appended>, StoreError> {
-        let _ = (mailbox, messages, quota_bytes);
-        todo!("helper C")
+        let expected = messages.len();
+        let batch = messages
+            .into_iter()
+            .map(|(staged, flags, date)| {
+                self.new_message(mailbox, &staged, flags, date, quota_bytes)
+            })
+            .collect();
+        let results = self.store.append(batch, AppendMode::Atomic).await?;
+        let appended = results.into_iter().collect::<Result<Vec<_>, _>>()?;
+        if appended.len() != expected {
+            return Err(StoreError::Backend(format!(
+                "store appended {} of {expected} messages",
+                appended.len()
+            )));
+        }
+        Ok(appended)
+    }
+}
+
+/// Mailbox names compare exactly, except INBOX, which is case-insensitive (RFC 9051 §5.1).
+fn same_mailbox(a: &str, b: &str) -> bool {
+    a == b || (a.eq_ignore_ascii_case("INBOX") && b.eq_ignore_ascii_case("INBOX"))
+}
+
+fn delivery_error(e: StoreError) -> DeliveryError {
+    match e {
+        StoreError::OverQuota => DeliveryError::OverQuota,
+        StoreError::NoSuchMailbox => DeliveryError::NoSuchMailbox,
+        e => DeliveryError::Store(e),
+    }
+}
+
+/// `StoreError` is not `Clone`; a batch-wide failure is reported to every recipient.
+fn copy_error(e: &StoreError) -> StoreError {
+    match e {
+        StoreError::NoSuchAccount => StoreError::NoSuchAccount,
+        StoreError::NoSuchMailbox => StoreError::NoSuchMailbox,
+        StoreError::MailboxExists => StoreError::MailboxExists,
+        StoreError::OverQuota => StoreError::OverQuota,
+        StoreError::UidConflict { mailbox, uid } => StoreError::UidConflict {
+            mailbox: *mailbox,
+            uid: *uid,
+        },
+        StoreError::Invalid(s) => StoreError::Invalid(s.clone()),
+        StoreError::BlobMissing(s) => StoreError::BlobMissing(s.clone()),
+        StoreError::Backend(s) => StoreError::Backend(s.clone()),
+        other => StoreError::Backend(other.to_string()),
     }
 }

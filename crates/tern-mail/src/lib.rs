@@ -5,6 +5,7 @@
 //!   (envelope, body structure with byte ranges, SORT/THREAD keys, preview).
 //! - [`Mail`]: the ingest path (stream bytes into a blob, analyze, commit into mailboxes
 //!   with quota), account opening with default folders, quota state.
+//! - [`quota`]: sizes as people write them (`200MB`, `1GiB`, `unlimited`), for config and CLI.
 //!
 //! ## Invariants
 //! - A message is durable in the blob store before any mailbox names it.
@@ -15,7 +16,9 @@
 pub mod analyze;
 pub mod ingest;
 pub mod mailboxes;
+pub mod quota;
 
 pub use analyze::analyze;
 pub use ingest::{DeliveryError, IngestError, Mail, Recipient, Staged, Stager};
 pub use mailboxes::DEFAULT_MAILBOXES;
+pub use quota::{SizeError, format_quota, format_size, parse_quota, parse_size};

@@ -5,8 +5,11 @@
 //! decoded), because IMAP BODYSTRUCTURE reports them that way; attribute names are
 //! lower-cased. Parsing is lenient and never fails: an unusable value yields `None`.
 
+/// Parameters: (lower-case attribute, value as given).
+pub type Params = Vec<(String, String)>;
+
 /// `type/subtype; params` → (lower-case type, lower-case subtype, params).
-pub fn parse_content_type(value: &str) -> Option<(String, String, Vec<(String, String)>)> {
+pub fn parse_content_type(value: &str) -> Option<(String, String, Params)> {
     let value = strip_comments(value);
     let (head, rest) = split_params(&value);
     let (ty, sub) = head.split_once('/')?;
@@ -22,7 +25,7 @@ pub fn parse_content_type(value: &str) -> Option<(String, String, Vec<(String, S
 }
 
 /// `disposition-type; params` → (type as given, params).
-pub fn parse_disposition(value: &str) -> Option<(String, Vec<(String, String)>)> {
+pub fn parse_disposition(value: &str) -> Option<(String, Params)> {
     let value = strip_comments(value);
     let (head, rest) = split_params(&value);
     let head = head.trim();
@@ -74,7 +77,7 @@ fn split_params(value: &str) -> (&str, &str) {
     (value, "")
 }
 
-fn parse_params(mut rest: &str) -> Vec<(String, String)> {
+fn parse_params(mut rest: &str) -> Params {
     let mut out = Vec::new();
     while !rest.is_empty() {
         let (item, tail) = split_params(rest);
