@@ -4,7 +4,7 @@ use async_trait::async_trait;
 use std::sync::Arc;
 use tern_directory::{Account, AuthOutcome, Directory, DirectoryResult, Resolution};
 use tern_mail::{DEFAULT_MAILBOXES, DeliveryError, IngestError, Mail, Recipient, analyze};
-use tern_store::{BlobStore, Flags, MailStore, SpecialUse, StoreError, Timestamp};
+use tern_store::{Flags, SpecialUse, StoreError, Timestamp};
 
 /// The ingest path never asks the directory; delivery gets accounts from its caller.
 struct NoDirectory;
