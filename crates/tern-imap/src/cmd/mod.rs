@@ -34,6 +34,14 @@ pub mod store;
 pub mod subscribe;
 pub mod thread;
 
+// Shared logic of the selected-state message commands (helper E2).
+pub mod condstore;
+pub mod fetch_body;
+pub mod fetch_write;
+pub mod mime_decode;
+pub mod objectid;
+pub mod seqset;
+
 pub use error::{CmdError, CmdResult, Done};
 
 use crate::proto::command::CommandBody;
