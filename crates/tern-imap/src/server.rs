@@ -25,6 +25,11 @@ pub struct ImapConfig {
     pub preauth_timeout: Duration,
     /// Autologout timer for an authenticated connection, IDLE included (RFC 9051 §5.4: ≥ 30 min).
     pub idle_timeout: Duration,
+    /// Delay before answering the first failed authentication on a connection; doubled
+    /// for each further failure (capped at 16×).
+    pub auth_failure_delay: Duration,
+    /// Failed authentications after which the connection is closed.
+    pub max_auth_failures: u32,
 }
 
 impl ImapConfig {
@@ -39,6 +44,8 @@ impl ImapConfig {
             max_literal: 1024 * 1024,
             preauth_timeout: Duration::from_secs(60),
             idle_timeout: Duration::from_secs(30 * 60),
+            auth_failure_delay: Duration::from_secs(1),
+            max_auth_failures: 5,
         }
     }
 }

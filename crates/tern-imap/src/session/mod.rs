@@ -60,6 +60,9 @@ pub struct Session {
     pub auth_failures: u32,
     /// RFC 5465 NOTIFY state, if set (owned by cmd/notify.rs).
     pub notify: Option<crate::cmd::notify::NotifyState>,
+    /// Set by a command that must end the connection after its tagged response
+    /// (`* BYE <text>` follows it), e.g. too many authentication failures.
+    pub bye_after: Option<String>,
 }
 
 impl Session {
@@ -75,6 +78,7 @@ impl Session {
             events,
             auth_failures: 0,
             notify: None,
+            bye_after: None,
         }
     }
 
@@ -119,6 +123,26 @@ impl Session {
             State::Selected(a, _) => State::Authenticated(a),
             other => other,
         };
+    }
+
+    /// How strings and mailbox names are written for this client (RFC 6855 UTF8=ACCEPT).
+    pub fn encode_opts(&self) -> crate::proto::EncodeOptions {
+        crate::proto::EncodeOptions {
+            utf8: self.enabled.utf8_accept,
+        }
+    }
+
+    /// How commands are parsed for this client (RFC 6855 UTF8=ACCEPT).
+    pub fn parse_opts(&self) -> crate::proto::ParseOptions {
+        crate::proto::ParseOptions {
+            utf8: self.enabled.utf8_accept,
+        }
+    }
+
+    /// A mailbox name (stored form) in its wire form for this client: modified UTF-7 or
+    /// UTF-8, atom or quoted or literal.
+    pub fn wire_mailbox(&self, name: &str) -> String {
+        crate::proto::encode::mailbox_string(name, self.encode_opts())
     }
 
     /// TLS is active on this connection.
