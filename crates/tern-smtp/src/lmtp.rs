@@ -224,3 +224,12 @@ impl LmtpServer {
         format!("{:x}{n:06x}", self.epoch)
     }
 }
+
+/// Compile-time check: the connection future can be spawned on a multi-threaded runtime.
+#[cfg(test)]
+#[allow(dead_code)]
+fn handle_future_is_send(server: Arc<LmtpServer>, conn: Conn, shutdown: Shutdown) {
+    fn is_send<T: Send>(_: &T) {}
+    let future = server.handle(conn, shutdown);
+    is_send(&future);
+}

@@ -17,6 +17,9 @@ use std::collections::HashMap;
 use tern_directory::Account;
 use tokio::io::{AsyncRead, AsyncWrite};
 
+/// Trace fields to prepend and the time they name.
+type Trace = (Vec<u8>, tern_store::Timestamp);
+
 /// An accepted RCPT: the address as the client gave it and where it delivers.
 #[derive(Debug)]
 pub(crate) struct AcceptedRcpt {
@@ -158,7 +161,7 @@ impl LmtpServer {
         if tx.envelope.body == BodyType::BinaryMime {
             return session.protocol_error(&Reply::bad_sequence("BODY=BINARYMIME requires BDAT"));
         }
-        let mut body = match self.open_body(state).await {
+        let mut body = match self.open_body(self.trace(state)).await {
             Ok(body) => body,
             Err(reply) => {
                 state.tx = None;
@@ -197,7 +200,7 @@ impl LmtpServer {
             return Ok(());
         }
         if state.tx.as_ref().is_some_and(|tx| tx.bdat.is_none()) {
-            match self.open_body(state).await {
+            match self.open_body(self.trace(state)).await {
                 Ok(body) => {
                     if let Some(tx) = state.tx.as_mut() {
                         tx.bdat = Some(body);
@@ -238,7 +241,22 @@ impl LmtpServer {
     }
 
     /// Starts the message body: a stager with the trace fields already written.
-    async fn open_body(&self, state: &State) -> Result<MessageBody, Reply> {
+    ///
+    /// Takes no `&State`: a reference to the state must not live across an await, since the
+    /// body it may hold is `Send` but not `Sync` (and the session future must be `Send`).
+    async fn open_body(&self, trace: Result<Trace, Reply>) -> Result<MessageBody, Reply> {
+        let (fields, received_at) = trace?;
+        MessageBody::open(
+            &self.mail,
+            &fields,
+            self.config.max_message_size,
+            received_at,
+        )
+        .await
+    }
+
+    /// The trace fields for the transaction in progress, and the time they name.
+    fn trace(&self, state: &State) -> Result<Trace, Reply> {
         let Some(tx) = state.tx.as_ref() else {
             return Err(Reply::bad_sequence("No transaction"));
         };
@@ -261,12 +279,6 @@ impl LmtpServer {
             single_recipient: single,
             date: &date,
         });
-        MessageBody::open(
-            &self.mail,
-            &fields,
-            self.config.max_message_size,
-            received_at,
-        )
-        .await
+        Ok((fields, received_at))
     }
 }
