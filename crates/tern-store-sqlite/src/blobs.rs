@@ -158,9 +158,7 @@ fn load(path: &Path) -> io::Result<Blob> {
 #[async_trait]
 impl BlobStore for FsBlobStore {
     async fn writer(&self) -> StoreResult<Box<dyn BlobWriter>> {
-        let path = self
-            .tmp
-            .join(format!("{:016x}.tmp", rand::random::<u64>()));
+        let path = self.tmp.join(format!("{:016x}.tmp", rand::random::<u64>()));
         let open_path = path.clone();
         let file = tokio::task::spawn_blocking(move || {
             File::options()

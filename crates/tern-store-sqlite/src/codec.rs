@@ -112,7 +112,8 @@ pub(crate) fn blob_from_sql(bytes: &[u8]) -> DbResult<BlobId> {
 }
 
 /// Columns selected for a [`MessageRecord`], in the order [`record_from_row`] reads them.
-pub(crate) const RECORD_COLUMNS: &str = "uid, modseq, flags, keywords, internaldate, tz, size, blob";
+pub(crate) const RECORD_COLUMNS: &str =
+    "uid, modseq, flags, keywords, internaldate, tz, size, blob";
 
 /// Reads a [`MessageRecord`] from a row selected with [`RECORD_COLUMNS`].
 pub(crate) fn record_from_row(row: &Row<'_>) -> DbResult<MessageRecord> {

@@ -163,10 +163,9 @@ pub(crate) fn copy(
     let mut added_bytes = 0;
     for row in &rows {
         let uid = dst.uidnext;
-        dst.uidnext = uid.checked_add(1).ok_or(StoreError::UidConflict {
-            mailbox: dest,
-            uid,
-        })?;
+        dst.uidnext = uid
+            .checked_add(1)
+            .ok_or(StoreError::UidConflict { mailbox: dest, uid })?;
         ref_blob(conn, &crate::codec::blob_from_sql(&row.blob)?, 1, None)?;
         insert_message(
             conn,

@@ -9,8 +9,8 @@ use rusqlite::{Connection, OptionalExtension};
 use std::collections::HashSet;
 use std::sync::Arc;
 use tern_store::{
-    AccountId, BlobId, Changes, MailboxId, MailboxInfo, MailboxStatus, MessageMeta,
-    MessageRecord, MetadataScope, ModSeq, StoreError, Uid, Usage,
+    AccountId, BlobId, Changes, MailboxId, MailboxInfo, MailboxStatus, MessageMeta, MessageRecord,
+    MetadataScope, ModSeq, StoreError, Uid, Usage,
 };
 
 pub(crate) fn account_id(conn: &Connection, name: &str) -> DbResult<Option<AccountId>> {
@@ -138,9 +138,8 @@ pub(crate) fn pop3_uidls(
         conn.prepare_cached("SELECT pop3_uidl FROM messages WHERE mailbox = ?1 AND uid = ?2")?;
     let mut out = Vec::with_capacity(uids.len());
     for &uid in uids {
-        let uidl: Option<Option<String>> = stmt
-            .query_row((mailbox.0, uid), |r| r.get(0))
-            .optional()?;
+        let uidl: Option<Option<String>> =
+            stmt.query_row((mailbox.0, uid), |r| r.get(0)).optional()?;
         if let Some(uidl) = uidl {
             out.push((uid, uidl.unwrap_or_else(|| default_uidl(uidvalidity, uid))));
         }
@@ -242,8 +241,8 @@ pub(crate) fn get_metadata(
     let scope = scope_key(conn, scope)?;
     let mut seen = HashSet::new();
     let mut out = Vec::new();
-    let mut exact = conn
-        .prepare_cached("SELECT name, value FROM metadata WHERE scope = ?1 AND name_key = ?2")?;
+    let mut exact =
+        conn.prepare_cached("SELECT name, value FROM metadata WHERE scope = ?1 AND name_key = ?2")?;
     let mut below = conn.prepare_cached(
         "SELECT name_key, name, value FROM metadata
          WHERE scope = ?1 AND name_key > ?2 AND name_key < ?3 ORDER BY name_key",

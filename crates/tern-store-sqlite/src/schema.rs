@@ -126,10 +126,14 @@ pub(crate) fn open_writer(path: &Path) -> StoreResult<Connection> {
     conn.busy_timeout(BUSY_TIMEOUT).map_err(sql)?;
     // WAL: readers never block the writer. synchronous=FULL: a COMMIT returns only after the
     // WAL is fsync'd, so "acknowledged means durable".
-    conn.pragma_update(None, "journal_mode", "WAL").map_err(sql)?;
-    conn.pragma_update(None, "synchronous", "FULL").map_err(sql)?;
-    conn.pragma_update(None, "foreign_keys", true).map_err(sql)?;
-    conn.pragma_update(None, "cache_size", -32768).map_err(sql)?;
+    conn.pragma_update(None, "journal_mode", "WAL")
+        .map_err(sql)?;
+    conn.pragma_update(None, "synchronous", "FULL")
+        .map_err(sql)?;
+    conn.pragma_update(None, "foreign_keys", true)
+        .map_err(sql)?;
+    conn.pragma_update(None, "cache_size", -32768)
+        .map_err(sql)?;
     conn.set_prepared_statement_cache_capacity(128);
     let version: i64 = conn
         .query_row("PRAGMA user_version", [], |r| r.get(0))
@@ -154,7 +158,8 @@ pub(crate) fn open_reader(path: &Path) -> StoreResult<Connection> {
     )
     .map_err(sql)?;
     conn.busy_timeout(BUSY_TIMEOUT).map_err(sql)?;
-    conn.pragma_update(None, "cache_size", -16384).map_err(sql)?;
+    conn.pragma_update(None, "cache_size", -16384)
+        .map_err(sql)?;
     conn.set_prepared_statement_cache_capacity(64);
     Ok(conn)
 }

@@ -256,13 +256,9 @@ impl WriterLoop {
                         mailbox,
                         modseq,
                     } => log.execute((now, self.origin, account.0, mailbox.0, modseq as i64))?,
-                    ChangeEvent::MailboxList { account } => log.execute((
-                        now,
-                        self.origin,
-                        account.0,
-                        None::<i64>,
-                        None::<i64>,
-                    ))?,
+                    ChangeEvent::MailboxList { account } => {
+                        log.execute((now, self.origin, account.0, None::<i64>, None::<i64>))?
+                    }
                 };
             }
         }
@@ -282,14 +278,12 @@ fn coalesce(events: &mut Vec<ChangeEvent>) {
     let mut out: Vec<ChangeEvent> = Vec::with_capacity(events.len());
     for ev in events.drain(..) {
         let dup = out.iter_mut().find(|o| match (&**o, &ev) {
-            (
-                ChangeEvent::Mailbox { mailbox: a, .. },
-                ChangeEvent::Mailbox { mailbox: b, .. },
-            ) => a == b,
-            (
-                ChangeEvent::MailboxList { account: a },
-                ChangeEvent::MailboxList { account: b },
-            ) => a == b,
+            (ChangeEvent::Mailbox { mailbox: a, .. }, ChangeEvent::Mailbox { mailbox: b, .. }) => {
+                a == b
+            }
+            (ChangeEvent::MailboxList { account: a }, ChangeEvent::MailboxList { account: b }) => {
+                a == b
+            }
             _ => false,
         });
         match (dup, ev) {

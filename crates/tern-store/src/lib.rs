@@ -9,7 +9,7 @@
 //! - [`types`]: the data model (accounts, mailboxes, messages, flags, parsed metadata).
 //! - [`blob`]: [`BlobStore`], content-addressed message bytes.
 //! - [`mail`]: [`MailStore`], metadata: mailboxes, UIDs, MODSEQs, flags, changes, ACLs.
-//! - [`error`]: [`StoreError`].
+//! - [`error`][]: [`StoreError`].
 //! - `conformance` (feature `conformance`): the backend-generic test suite.
 //!
 //! ## Invariants every backend keeps

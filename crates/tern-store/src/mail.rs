@@ -92,6 +92,7 @@ pub trait MailStore: Send + Sync + 'static {
     /// Adds messages (blobs already durable). With [`AppendMode::Atomic`] the result is
     /// all `Ok` or the first error and nothing is written; with `Independent` each entry
     /// has its own result. Results are in input order. One commit for the whole batch.
+    /// (An `Atomic` batch that fails returns its first error as the outer `Err`.)
     async fn append(
         &self,
         batch: Vec<NewMessage>,
