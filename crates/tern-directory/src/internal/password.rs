@@ -1,0 +1,140 @@
+//! argon2id password hashes (PHC strings) and their verification.
+//!
+//! Verification uses the parameters stored in each hash, so raising the cost later does not
+//! lock anyone out. Unknown users are verified against a dummy hash made with the current
+//! parameters, so the time an attempt takes does not reveal whether the login exists.
+use argon2::password_hash::{PasswordHasher, PasswordVerifier, phc::PasswordHash};
+use argon2::{Algorithm, Argon2, Params, Version};
+use std::sync::{Arc, OnceLock};
+
+/// argon2id cost parameters.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct HashParams {
+    /// Memory in KiB.
+    pub memory_kib: u32,
+    /// Passes.
+    pub iterations: u32,
+    /// Lanes.
+    pub parallelism: u32,
+}
+
+impl Default for HashParams {
+    /// argon2's defaults (OWASP's recommendation): 19 MiB, 2 passes, 1 lane.
+    fn default() -> Self {
+        HashParams {
+            memory_kib: Params::DEFAULT_M_COST,
+            iterations: Params::DEFAULT_T_COST,
+            parallelism: Params::DEFAULT_P_COST,
+        }
+    }
+}
+
+impl HashParams {
+    /// The cheapest parameters argon2 accepts: for tests only.
+    pub fn insecure_fast() -> HashParams {
+        HashParams {
+            memory_kib: Params::MIN_M_COST.max(64),
+            iterations: 1,
+            parallelism: 1,
+        }
+    }
+}
+
+/// Outcome of checking a password against a stored hash.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Verified {
+    Match,
+    Mismatch,
+    /// The stored string is not a hash this build can check.
+    Unreadable,
+}
+
+/// Hashes and verifies with fixed parameters; cheap to clone.
+#[derive(Clone)]
+pub struct Hasher {
+    params: HashParams,
+    dummy: Arc<OnceLock<String>>,
+}
+
+impl Hasher {
+    pub fn new(params: HashParams) -> Result<Hasher, String> {
+        // Validate once, so hashing cannot fail later for parameter reasons.
+        argon(params)?;
+        Ok(Hasher {
+            params,
+            dummy: Arc::new(OnceLock::new()),
+        })
+    }
+
+    /// A new PHC string (`$argon2id$v=19$m=...`) with a random salt. CPU-heavy: call from a
+    /// blocking thread.
+    pub fn hash(&self, password: &str) -> Result<String, String> {
+        let argon = argon(self.params)?;
+        argon
+            .hash_password(password.as_bytes())
+            .map(|h| h.to_string())
+            .map_err(|e| format!("hashing failed: {e}"))
+    }
+
+    /// Checks a password against a PHC string. CPU-heavy: call from a blocking thread.
+    pub fn verify(&self, password: &str, stored: &str) -> Verified {
+        let Ok(parsed) = PasswordHash::new(stored) else {
+            return Verified::Unreadable;
+        };
+        match Argon2::default().verify_password(password.as_bytes(), &parsed) {
+            Ok(()) => Verified::Match,
+            Err(argon2::password_hash::Error::PasswordInvalid) => Verified::Mismatch,
+            Err(_) => Verified::Unreadable,
+        }
+    }
+
+    /// Spends the time of a real verification and fails: for unknown users and accounts
+    /// without a password.
+    pub fn verify_dummy(&self, password: &str) {
+        let dummy = self.dummy.get_or_init(|| {
+            self.hash("tern dummy password, never valid")
+                .unwrap_or_default()
+        });
+        let _ = self.verify(password, dummy);
+    }
+}
+
+fn argon(p: HashParams) -> Result<Argon2<'static>, String> {
+    let params = Params::new(p.memory_kib, p.iterations, p.parallelism, None)
+        .map_err(|e| format!("invalid argon2 parameters: {e}"))?;
+    Ok(Argon2::new(Algorithm::Argon2id, Version::V0x13, params))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hash_and_verify() {
+        let h = Hasher::new(HashParams::insecure_fast()).unwrap();
+        let stored = h.hash("correct horse").unwrap();
+        assert!(stored.starts_with("$argon2id$v=19$"), "{stored}");
+        assert_eq!(h.verify("correct horse", &stored), Verified::Match);
+        assert_eq!(h.verify("Correct horse", &stored), Verified::Mismatch);
+        assert_eq!(h.verify("x", "not a hash"), Verified::Unreadable);
+        // Salted: the same password hashes differently each time.
+        assert_ne!(stored, h.hash("correct horse").unwrap());
+        // A hash made with other parameters still verifies.
+        let other = Hasher::new(HashParams {
+            memory_kib: 128,
+            iterations: 2,
+            parallelism: 2,
+        })
+        .unwrap();
+        assert_eq!(h.verify("pw", &other.hash("pw").unwrap()), Verified::Match);
+        h.verify_dummy("anything");
+        assert!(
+            Hasher::new(HashParams {
+                memory_kib: 1,
+                iterations: 1,
+                parallelism: 1
+            })
+            .is_err()
+        );
+    }
+}
