@@ -40,6 +40,9 @@ pub mod fetch_body;
 pub mod fetch_write;
 pub mod mime_decode;
 pub mod objectid;
+pub mod search_eval;
+pub mod search_exec;
+pub mod search_text;
 pub mod seqset;
 
 pub use error::{CmdError, CmdResult, Done};
