@@ -28,10 +28,14 @@ mod tests {
 
     #[test]
     fn classes() {
-        for b in [b'a', b'Z', b'0', b'.', b'!', b'#', b'$', b'&', b'+', b'-', b'[', b'^', b'~'] {
+        for b in [
+            b'a', b'Z', b'0', b'.', b'!', b'#', b'$', b'&', b'+', b'-', b'[', b'^', b'~',
+        ] {
             assert!(is_atom_char(b), "{}", b as char);
         }
-        for b in [b'(', b')', b'{', b' ', b'%', b'*', b'"', b'\\', b']', 0x00, 0x1f, 0x7f, 0x80] {
+        for b in [
+            b'(', b')', b'{', b' ', b'%', b'*', b'"', b'\\', b']', 0x00, 0x1f, 0x7f, 0x80,
+        ] {
             assert!(!is_atom_char(b), "{b:#x}");
         }
         assert!(is_astring_char(b']') && !is_astring_char(b'%'));

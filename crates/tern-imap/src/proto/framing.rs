@@ -155,7 +155,8 @@ pub enum Event {
         len: Option<u64>,
         sync: bool,
     },
-    /// A line longer than `max_line` was skipped (with the rest of its command).
+    /// A line longer than `max_line`, or a command whose lines and buffered literals
+    /// exceed `max_buffered`, was skipped (with the rest of its command).
     /// Answer BAD (tagged when `tag` is known).
     LineTooLong { tag: Option<String> },
     /// The line requested by [`Framer::expect_raw_line`], without CRLF, literals not
@@ -588,7 +589,11 @@ fn command_name_of(line: &[u8]) -> Option<String> {
     let mut words = line.splitn(4, |&b| b == b' ');
     words.next()?;
     let word = |w: &[u8]| -> Option<String> {
-        let w: Vec<u8> = w.iter().take_while(|b| b.is_ascii_alphanumeric() || **b == b'-').copied().collect();
+        let w: Vec<u8> = w
+            .iter()
+            .take_while(|b| b.is_ascii_alphanumeric() || **b == b'-')
+            .copied()
+            .collect();
         (!w.is_empty()).then(|| String::from_utf8_lossy(&w).to_ascii_uppercase())
     };
     let first = word(words.next()?)?;

@@ -179,7 +179,11 @@ mod tests {
         ];
         for (utf8, utf7) in cases {
             assert_eq!(encode(utf8), *utf7, "encode {utf8:?}");
-            assert_eq!(decode(utf7.as_bytes()).as_deref(), Ok(*utf8), "decode {utf7:?}");
+            assert_eq!(
+                decode(utf7.as_bytes()).as_deref(),
+                Ok(*utf8),
+                "decode {utf7:?}"
+            );
         }
     }
 
@@ -201,7 +205,12 @@ mod tests {
             (b"&A-", Utf7Error::InvalidUtf16),
         ];
         for (input, err) in cases {
-            assert_eq!(decode(input), Err(err.clone()), "{:?}", String::from_utf8_lossy(input));
+            assert_eq!(
+                decode(input),
+                Err(err.clone()),
+                "{:?}",
+                String::from_utf8_lossy(input)
+            );
         }
     }
 
@@ -231,7 +240,11 @@ mod tests {
         for s in &inputs {
             let e = encode(s);
             assert!(e.bytes().all(|b| (0x20..=0x7e).contains(&b)), "{e:?}");
-            assert_eq!(decode(e.as_bytes()).as_deref(), Ok(s.as_str()), "{s:?} -> {e:?}");
+            assert_eq!(
+                decode(e.as_bytes()).as_deref(),
+                Ok(s.as_str()),
+                "{s:?} -> {e:?}"
+            );
         }
     }
 }

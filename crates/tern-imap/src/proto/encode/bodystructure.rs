@@ -67,7 +67,12 @@ fn single_part(out: &mut Vec<u8>, part: &BodyPart, form: BodyForm, opts: EncodeO
     };
     string(out, encoding.as_bytes(), opts);
     out.push(b' ');
-    out.extend_from_slice(part.end.saturating_sub(part.body_start).to_string().as_bytes());
+    out.extend_from_slice(
+        part.end
+            .saturating_sub(part.body_start)
+            .to_string()
+            .as_bytes(),
+    );
 
     let is_message = part.content_type.eq_ignore_ascii_case("message")
         && (part.subtype.eq_ignore_ascii_case("rfc822")

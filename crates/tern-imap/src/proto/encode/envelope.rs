@@ -55,7 +55,10 @@ fn address_list(out: &mut Vec<u8>, list: &[Address], opts: EncodeOptions) {
 /// `"(" addr-name SP addr-adl SP addr-mailbox SP addr-host ")"`.
 fn address(out: &mut Vec<u8>, a: &Address, opts: EncodeOptions) {
     out.push(b'(');
-    for (i, field) in [&a.name, &a.adl, &a.mailbox, &a.host].into_iter().enumerate() {
+    for (i, field) in [&a.name, &a.adl, &a.mailbox, &a.host]
+        .into_iter()
+        .enumerate()
+    {
         if i > 0 {
             out.push(b' ');
         }

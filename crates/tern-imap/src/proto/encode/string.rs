@@ -16,7 +16,8 @@ pub use crate::proto::chars::{is_astring_char, is_atom_char};
 /// Whether `s` can be sent as a quoted string.
 pub fn can_quote(s: &[u8], opts: EncodeOptions) -> bool {
     s.len() <= MAX_QUOTED
-        && s.iter().all(|&b| b != 0 && b != b'\r' && b != b'\n' && (b < 0x80 || opts.utf8))
+        && s.iter()
+            .all(|&b| b != 0 && b != b'\r' && b != b'\n' && (b < 0x80 || opts.utf8))
         && (s.is_ascii() || std::str::from_utf8(s).is_ok())
 }
 
@@ -87,8 +88,7 @@ pub fn nstring(out: &mut Vec<u8>, s: Option<&[u8]>, opts: EncodeOptions) {
 /// RFC 9051 `astring`: an atom when every octet is `ASTRING-CHAR` (and it is not `NIL`,
 /// which a reader might take for nil), otherwise [`string`].
 pub fn astring(out: &mut Vec<u8>, s: &[u8], opts: EncodeOptions) {
-    if !s.is_empty() && s.iter().all(|&b| is_astring_char(b)) && !s.eq_ignore_ascii_case(b"NIL")
-    {
+    if !s.is_empty() && s.iter().all(|&b| is_astring_char(b)) && !s.eq_ignore_ascii_case(b"NIL") {
         out.extend_from_slice(s);
     } else {
         string(out, s, opts);
@@ -166,7 +166,10 @@ mod tests {
     #[test]
     fn literals() {
         assert_eq!(run(|o| literal8(o, b"a\0b")), "~{3}\r\na\0b");
-        assert_eq!(run(|o| literal_prefix(o, 52428800, LiteralKind::Text)), "{52428800}\r\n");
+        assert_eq!(
+            run(|o| literal_prefix(o, 52428800, LiteralKind::Text)),
+            "{52428800}\r\n"
+        );
     }
 
     #[test]

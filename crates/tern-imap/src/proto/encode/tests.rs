@@ -29,7 +29,7 @@ fn flags_and_dates() {
     assert_eq!(out, b"()");
 
     let cases = [
-        (837_595_465, -420, "17-Jul-1996 02:44:25 -0700"),
+        (837_596_665, -420, "17-Jul-1996 02:44:25 -0700"),
         (0, 0, "01-Jan-1970 00:00:00 +0000"),
         (951_782_400, 330, "29-Feb-2000 05:30:00 +0530"),
         (-1, 0, "31-Dec-1969 23:59:59 +0000"),
@@ -46,8 +46,22 @@ fn flags_and_dates() {
 #[test]
 fn section_labels() {
     let cases = [
-        (Section { part: vec![], text: None }, None, "BODY[]"),
-        (Section { part: vec![], text: None }, Some(0), "BODY[]<0>"),
+        (
+            Section {
+                part: vec![],
+                text: None,
+            },
+            None,
+            "BODY[]",
+        ),
+        (
+            Section {
+                part: vec![],
+                text: None,
+            },
+            Some(0),
+            "BODY[]<0>",
+        ),
         (
             Section {
                 part: vec![1, 2],

@@ -11,16 +11,18 @@ use base64::engine::general_purpose::STANDARD;
 /// `login = "LOGIN" SP userid SP password` (both astrings: atom, quoted or literal).
 pub(crate) fn login(c: &mut Cursor<'_>) -> PResult<CommandBody> {
     c.sp()?;
-    let username = c.astring().or_else(|_| fail("Expected a user name"))?;
+    let username = c.astring_named("a user name")?;
     c.sp()?;
-    let password = c.astring().or_else(|_| fail("Expected a password"))?;
+    let password = c.astring_named("a password")?;
     Ok(CommandBody::Login { username, password })
 }
 
 /// `authenticate = "AUTHENTICATE" SP auth-type [SP (base64 / "=")]` (RFC 4959 §7).
 pub(crate) fn authenticate(c: &mut Cursor<'_>) -> PResult<CommandBody> {
     c.sp()?;
-    let mechanism = c.atom_upper().or_else(|_| fail("Expected a SASL mechanism"))?;
+    let mechanism = c
+        .atom_upper()
+        .or_else(|_| fail("Expected a SASL mechanism"))?;
     let mut initial = None;
     if c.eat(b' ') {
         if c.eat(b'=') {

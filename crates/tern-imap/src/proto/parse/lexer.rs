@@ -73,7 +73,10 @@ impl<'a> Cursor<'a> {
         } else {
             let rest = &self.buf[self.pos..];
             let shown = String::from_utf8_lossy(&rest[..rest.len().min(20)]).into_owned();
-            fail(format!("Unexpected text at end of command: {}", printable(&shown)))
+            fail(format!(
+                "Unexpected text at end of command: {}",
+                printable(&shown)
+            ))
         }
     }
 
@@ -263,6 +266,15 @@ impl<'a> Cursor<'a> {
         }
     }
 
+    /// An astring named `what` in errors when it is missing altogether; errors inside a
+    /// started string (unterminated quote, short literal) keep their own reason.
+    pub(crate) fn astring_named(&mut self, what: &str) -> PResult<Vec<u8>> {
+        match self.peek() {
+            None | Some(b' ' | b'(' | b')') => fail(format!("Expected {what}")),
+            _ => self.astring(),
+        }
+    }
+
     /// An astring that must be UTF-8 (identifiers, entry names, charsets).
     pub(crate) fn astring_utf8(&mut self, what: &str) -> PResult<String> {
         String::from_utf8(self.astring()?).map_or_else(|_| fail(format!("{what} is not UTF-8")), Ok)
@@ -290,7 +302,9 @@ impl<'a> Cursor<'a> {
     pub(crate) fn list_mailbox(&mut self) -> PResult<Vec<u8>> {
         match self.peek() {
             Some(b'"' | b'{') => self.string(),
-            _ => Ok(self.take_while1(is_list_char, "a mailbox pattern")?.to_vec()),
+            _ => Ok(self
+                .take_while1(is_list_char, "a mailbox pattern")?
+                .to_vec()),
         }
     }
 

@@ -6,9 +6,7 @@
 use super::lexer::{Cursor, PResult, fail};
 use super::sequence::sequence_set;
 use super::{ParseError, ParseOptions};
-use crate::proto::command::{
-    By, CommandBody, QresyncParams, SelectMode, SelectParams, StatusItem,
-};
+use crate::proto::command::{By, CommandBody, QresyncParams, SelectMode, SelectParams, StatusItem};
 use crate::proto::utf7;
 
 /// Decodes a mailbox name as sent into the store's form (UTF-8, `/` delimiter):
@@ -23,6 +21,9 @@ pub fn decode_mailbox(raw: &[u8], opts: ParseOptions) -> Result<String, ParseErr
         tag: None,
         reason: reason.to_string(),
     };
+    if raw.iter().any(|&b| b < 0x20 || b == 0x7f) {
+        return Err(err("Mailbox name contains a control character"));
+    }
     let name = if opts.utf8 || !raw.is_ascii() {
         String::from_utf8(raw.to_vec()).map_err(|_| err("Mailbox name is not valid UTF-8"))?
     } else {
@@ -46,7 +47,7 @@ pub(crate) fn canonicalize_inbox(name: String) -> String {
 
 /// `mailbox = "INBOX" / astring`, decoded.
 pub(crate) fn mailbox(c: &mut Cursor<'_>) -> PResult<String> {
-    let raw = c.astring().or_else(|_| fail("Expected a mailbox name"))?;
+    let raw = c.astring_named("a mailbox name")?;
     decode_mailbox(&raw, c.opts)
 }
 
@@ -111,7 +112,10 @@ fn qresync(c: &mut Cursor<'_>) -> PResult<QresyncParams> {
 /// `seq-match-data = "(" known-sequence-set SP known-uid-set ")"`.
 fn seq_match_data(
     c: &mut Cursor<'_>,
-) -> PResult<(crate::proto::command::SequenceSet, crate::proto::command::SequenceSet)> {
+) -> PResult<(
+    crate::proto::command::SequenceSet,
+    crate::proto::command::SequenceSet,
+)> {
     c.expect(b'(', "'(' starting sequence match data")?;
     let seqs = sequence_set(c)?;
     c.sp()?;

@@ -151,7 +151,9 @@ fn command_body(c: &mut Cursor<'_>) -> PResult<CommandBody> {
         "MOVE" => mailbox::copy_move(c, By::Seq, true)?,
         "UID" => {
             c.sp()?;
-            let sub = c.atom_upper().or_else(|_| fail("Missing command after UID"))?;
+            let sub = c
+                .atom_upper()
+                .or_else(|_| fail("Missing command after UID"))?;
             match sub.as_str() {
                 "FETCH" => fetch::fetch(c, By::Uid)?,
                 "STORE" => fetch::store(c, By::Uid)?,

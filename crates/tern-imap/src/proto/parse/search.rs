@@ -192,7 +192,9 @@ fn arg_objectid(c: &mut Cursor<'_>) -> PResult<String> {
     let id = c.astring()?;
     if id.is_empty()
         || id.len() > 255
-        || !id.iter().all(|b| b.is_ascii_alphanumeric() || *b == b'_' || *b == b'-')
+        || !id
+            .iter()
+            .all(|b| b.is_ascii_alphanumeric() || *b == b'_' || *b == b'-')
     {
         return fail("Invalid object id");
     }

@@ -36,7 +36,8 @@ fn seq_number(c: &mut Cursor<'_>) -> PResult<SeqBound> {
 
 /// Whether the input starts a sequence set (a digit, `*` or `$`): search keys use this.
 pub(crate) fn at_sequence_set(c: &Cursor<'_>) -> bool {
-    c.peek().is_some_and(|b| b.is_ascii_digit() || b == b'*' || b == b'$')
+    c.peek()
+        .is_some_and(|b| b.is_ascii_digit() || b == b'*' || b == b'$')
 }
 
 #[cfg(test)]
@@ -66,7 +67,10 @@ mod tests {
                 SequenceSet::Ranges(vec![(Num(1), Num(3)), (Num(5), Num(5)), (Num(7), Star)]),
             ),
             ("*:4", SequenceSet::Ranges(vec![(Star, Num(4))])),
-            ("4294967295", SequenceSet::Ranges(vec![(Num(u32::MAX), Num(u32::MAX))])),
+            (
+                "4294967295",
+                SequenceSet::Ranges(vec![(Num(u32::MAX), Num(u32::MAX))]),
+            ),
         ];
         for (input, want) in cases {
             assert_eq!(parse(input).as_ref(), Ok(want), "{input}");
@@ -75,7 +79,19 @@ mod tests {
 
     #[test]
     fn invalid_sets() {
-        for input in ["", "0", "1:0", "1,", ",1", "1::2", "a", "4294967296", "$,1", "1:$", "-1"] {
+        for input in [
+            "",
+            "0",
+            "1:0",
+            "1,",
+            ",1",
+            "1::2",
+            "a",
+            "4294967296",
+            "$,1",
+            "1:$",
+            "-1",
+        ] {
             assert!(parse(input).is_err(), "{input:?} should fail");
         }
     }
@@ -98,7 +114,9 @@ mod tests {
             };
             let mut back = Vec::new();
             for (a, b) in ranges {
-                let (Num(a), Num(b)) = (a, b) else { panic!("star") };
+                let (Num(a), Num(b)) = (a, b) else {
+                    panic!("star")
+                };
                 assert!(a <= b);
                 back.extend(a..=b);
             }
