@@ -5,7 +5,10 @@
 //! tagged response. After each command the loop calls [`Session::sync_selected`] so the client
 //! learns about other sessions' changes (EXISTS, EXPUNGE/VANISHED, FETCH FLAGS).
 
+mod append_stream;
 mod conn_loop;
+mod flows;
+mod io;
 pub mod mailbox_ref;
 pub mod selected;
 
@@ -114,6 +117,11 @@ impl Session {
             State::Selected(_, m) => Some(m),
             _ => None,
         }
+    }
+
+    /// The session is over (LOGOUT, BYE).
+    pub fn state_is_logout(&self) -> bool {
+        matches!(self.state, State::Logout)
     }
 
     /// Leaves the selected state (CLOSE, UNSELECT, a failed SELECT).
