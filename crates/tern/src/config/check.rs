@@ -1,0 +1,198 @@
+//! Rules that look at more than one key, or at the machine: run after the schema walk, on
+//! whatever part of the file was well-formed, so their errors join the schema's.
+use super::Config;
+use super::schema::KeyError;
+use std::collections::HashMap;
+use std::path::Path;
+
+/// Services `tern serve` can run today. The others have config keys already; naming one
+/// with an address is an error until its issue lands, rather than a silently dead port.
+pub const IMPLEMENTED_SERVICES: &[&str] = &["imap", "imaps", "lmtp"];
+
+/// Directory kinds implemented today.
+pub const IMPLEMENTED_DIRECTORIES: &[&str] = &["internal"];
+
+pub fn check(config: &Config, errors: &mut Vec<KeyError>) {
+    let mut err = |key: &str, reason: String| {
+        errors.push(KeyError {
+            key: key.to_string(),
+            reason,
+        })
+    };
+
+    if let Some(h) = &config.hostname
+        && !is_domain_name(h)
+    {
+        err("hostname", format!("{h:?} is not a host name"));
+    }
+    if let Some(d) = &config.data_dir
+        && d.exists()
+        && !d.is_dir()
+    {
+        err(
+            "data_dir",
+            format!("{} exists and is not a directory", d.display()),
+        );
+    }
+    for (i, d) in config.local_domains.iter().enumerate() {
+        if !is_domain_name(d) {
+            err(
+                &format!("local_domains[{i}]"),
+                format!("{d:?} is not a domain name"),
+            );
+        }
+    }
+
+    if let Some(listen) = &config.listen {
+        let mut seen: HashMap<&str, String> = HashMap::new();
+        for (service, addrs) in listen.services() {
+            for (i, addr) in addrs.iter().enumerate() {
+                let key = format!("listen.{service}[{i}]");
+                if !IMPLEMENTED_SERVICES.contains(&service) {
+                    err(&key, format!("{service} is not implemented yet"));
+                    continue;
+                }
+                // Port 0 (any free port) may repeat; a fixed address twice cannot bind.
+                if !addr.ends_with(":0") {
+                    if let Some(first) = seen.get(addr.as_str()) {
+                        err(&key, format!("{addr} is already used by {first}"));
+                    } else {
+                        seen.insert(addr, key.clone());
+                    }
+                }
+            }
+        }
+    }
+
+    match (&config.tls.cert, &config.tls.key) {
+        (Some(_), None) => err("tls.key", "tls.cert is set but tls.key is missing".into()),
+        (None, Some(_)) => err("tls.cert", "tls.key is set but tls.cert is missing".into()),
+        _ => {}
+    }
+    for (key, path) in [("tls.cert", &config.tls.cert), ("tls.key", &config.tls.key)] {
+        if let Some(p) = path {
+            check_readable(p, key, &mut err);
+        }
+    }
+
+    if let Some(q) = config.quota.default
+        && q.0 == 0
+    {
+        err("quota.default", "must be larger than 0".into());
+    }
+
+    if let Some(dir) = &config.directory {
+        let kind = dir.kind.as_deref().unwrap_or("internal");
+        if dir.kind.is_none() {
+            err(
+                "directory.kind",
+                "missing (internal, ldap or active-directory)".into(),
+            );
+        } else if !IMPLEMENTED_DIRECTORIES.contains(&kind) {
+            err(
+                "directory.kind",
+                format!("{kind:?} is not supported yet (only \"internal\" for now)"),
+            );
+        }
+        if kind == "internal" {
+            let ldap_only = [
+                ("urls", !dir.urls.is_empty()),
+                ("base_dn", dir.base_dn.is_some()),
+                ("bind_dn", dir.bind_dn.is_some()),
+                ("bind_password_file", dir.bind_password_file.is_some()),
+                ("mail_group", dir.mail_group.is_some()),
+                ("quota_attribute", dir.quota_attribute.is_some()),
+            ];
+            for (key, set) in ldap_only {
+                if set {
+                    err(
+                        &format!("directory.{key}"),
+                        "only used with kind = \"ldap\" or \"active-directory\"".into(),
+                    );
+                }
+            }
+        } else {
+            if dir.urls.is_empty() {
+                err("directory.urls", format!("required for kind = {kind:?}"));
+            }
+            for (i, url) in dir.urls.iter().enumerate() {
+                if !(url.starts_with("ldap://") || url.starts_with("ldaps://")) {
+                    err(
+                        &format!("directory.urls[{i}]"),
+                        format!("{url:?} is not an ldap:// or ldaps:// URL"),
+                    );
+                }
+            }
+            if dir.base_dn.is_none() {
+                err("directory.base_dn", format!("required for kind = {kind:?}"));
+            }
+            if dir.bind_dn.is_some() != dir.bind_password_file.is_some() {
+                err(
+                    "directory.bind_password_file",
+                    "bind_dn and bind_password_file go together".into(),
+                );
+            }
+            if let Some(p) = &dir.bind_password_file {
+                check_readable(p, "directory.bind_password_file", &mut err);
+            }
+        }
+    }
+
+    if config.kerberos.is_some() {
+        err("kerberos", "Kerberos is not implemented yet".into());
+    }
+
+    let l = &config.limits;
+    if l.max_recipients == Some(0) {
+        err("limits.max_recipients", "must be at least 1".into());
+    }
+    if l.max_connections == Some(0) {
+        err("limits.max_connections", "must be at least 1".into());
+    }
+    if let Some(s) = l.max_message_size
+        && s.0 == 0
+    {
+        err("limits.max_message_size", "must be larger than 0".into());
+    }
+    if let Some(s) = l.max_line_length
+        && s.0 < 1000
+    {
+        // Below 1000 octets even SMTP's minimum text line (RFC 5321 §4.5.3.1.6) breaks;
+        // RFC 7162 §4 asks IMAP servers for at least 8192.
+        err(
+            "limits.max_line_length",
+            "must be at least 1000 octets".into(),
+        );
+    }
+    for (key, d) in [
+        ("limits.preauth_timeout", l.preauth_timeout),
+        ("limits.imap_idle_timeout", l.imap_idle_timeout),
+        ("limits.lmtp_timeout", l.lmtp_timeout),
+        ("limits.tls_handshake_timeout", l.tls_handshake_timeout),
+        ("limits.blob_gc_interval", l.blob_gc_interval),
+    ] {
+        if d.is_some_and(|d| d.0.is_zero()) {
+            err(key, "must be longer than 0s".into());
+        }
+    }
+}
+
+fn check_readable(path: &Path, key: &str, err: &mut impl FnMut(&str, String)) {
+    if let Err(e) = std::fs::File::open(path) {
+        err(key, format!("cannot read {}: {e}", path.display()));
+    }
+}
+
+/// A DNS name: dot-separated labels of letters, digits and hyphens (RFC 1123 §2.1).
+pub fn is_domain_name(name: &str) -> bool {
+    let name = name.strip_suffix('.').unwrap_or(name);
+    !name.is_empty()
+        && name.len() <= 253
+        && name.split('.').all(|l| {
+            !l.is_empty()
+                && l.len() <= 63
+                && !l.starts_with('-')
+                && !l.ends_with('-')
+                && l.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+        })
+}

@@ -1,0 +1,448 @@
+//! The configuration: one TOML file (or built-in defaults), checked as a whole.
+//!
+//! ## Layout
+//! - [`schema`]: the key tree, walked key by key so every error is reported at once.
+//! - [`units`]: sizes (`50MB`), durations (`30m`), `addr:port`.
+//! - [`check`]: rules that span keys (cert without key, unimplemented services...).
+//! - this file: the typed [`Config`] (serde, `deny_unknown_fields` at every level), where the
+//!   file comes from ([`Source`]), and the [`Settings`] a command runs with, defaults applied.
+//!
+//! ## Invariants
+//! - [`load`] either returns a config every later step can use, or *all* the problems found,
+//!   each as `FILE: KEY: REASON`.
+//! - Relative paths in the file are relative to the current directory, like `./tern-data`.
+pub mod check;
+pub mod schema;
+pub mod units;
+
+use serde::Deserialize;
+use std::fmt;
+use std::path::{Path, PathBuf};
+use units::{Dur, Size};
+
+/// Where the configuration comes from.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Source {
+    File(PathBuf),
+    /// No file: built-in defaults.
+    Defaults,
+}
+
+impl Source {
+    /// `--config FILE`, else `$TERN_CONFIG`, else `./tern.toml` if present, else defaults.
+    pub fn locate(cli: Option<&Path>) -> Source {
+        if let Some(p) = cli {
+            return Source::File(p.to_path_buf());
+        }
+        if let Some(p) = std::env::var_os("TERN_CONFIG").filter(|p| !p.is_empty()) {
+            return Source::File(PathBuf::from(p));
+        }
+        let local = Path::new("tern.toml");
+        if local.is_file() {
+            return Source::File(local.to_path_buf());
+        }
+        Source::Defaults
+    }
+
+    /// The name errors are reported under.
+    pub fn label(&self) -> String {
+        match self {
+            Source::File(p) => p.display().to_string(),
+            Source::Defaults => "(built-in defaults)".into(),
+        }
+    }
+}
+
+/// One problem in a config file.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ConfigError {
+    pub file: String,
+    pub key: String,
+    pub reason: String,
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}: {}", self.file, self.key, self.reason)
+    }
+}
+
+/// Every problem found, in file order as far as the checks allow.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ConfigErrors(pub Vec<ConfigError>);
+
+impl fmt::Display for ConfigErrors {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, e) in self.0.iter().enumerate() {
+            if i > 0 {
+                writeln!(f)?;
+            }
+            write!(f, "{e}")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for ConfigErrors {}
+
+/// The file's contents, typed. Absent keys are `None`/empty; defaults are applied by
+/// [`Settings::resolve`], so `check-config` can tell "absent" from "set to the default".
+#[derive(Clone, Debug, Default, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    pub hostname: Option<String>,
+    pub data_dir: Option<PathBuf>,
+    pub local_domains: Vec<String>,
+    /// Absent: the default listeners. Present: exactly the services listed.
+    pub listen: Option<Listen>,
+    pub tls: Tls,
+    pub quota: Quota,
+    pub auth: Auth,
+    pub dns: Dns,
+    pub outbound: Outbound,
+    /// Absent: the internal directory.
+    pub directory: Option<DirectoryConfig>,
+    pub kerberos: Option<Kerberos>,
+    pub limits: Limits,
+}
+
+/// `[listen]`: each service a list of `addr:port`; an absent service is off.
+#[derive(Clone, Debug, Default, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct Listen {
+    pub smtp: Vec<String>,
+    pub submission: Vec<String>,
+    pub submissions: Vec<String>,
+    pub lmtp: Vec<String>,
+    pub imap: Vec<String>,
+    pub imaps: Vec<String>,
+    pub pop3: Vec<String>,
+    pub pop3s: Vec<String>,
+    pub managesieve: Vec<String>,
+    pub http: Vec<String>,
+}
+
+impl Listen {
+    /// `(service, addresses)` for every service, in [`schema::LISTEN`] order.
+    pub fn services(&self) -> [(&'static str, &[String]); 10] {
+        [
+            ("smtp", &self.smtp),
+            ("submission", &self.submission),
+            ("submissions", &self.submissions),
+            ("lmtp", &self.lmtp),
+            ("imap", &self.imap),
+            ("imaps", &self.imaps),
+            ("pop3", &self.pop3),
+            ("pop3s", &self.pop3s),
+            ("managesieve", &self.managesieve),
+            ("http", &self.http),
+        ]
+    }
+}
+
+#[derive(Clone, Debug, Default, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct Tls {
+    pub cert: Option<PathBuf>,
+    pub key: Option<PathBuf>,
+}
+
+#[derive(Clone, Debug, Default, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct Quota {
+    pub default: Option<Size>,
+}
+
+#[derive(Clone, Debug, Default, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct Auth {
+    pub allow_plaintext: Option<bool>,
+}
+
+#[derive(Clone, Debug, Default, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct Dns {
+    /// Absent: the system's resolver.
+    pub nameservers: Vec<String>,
+}
+
+#[derive(Clone, Debug, Default, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct Outbound {
+    /// Absent: deliver by MX.
+    pub smarthost: Option<String>,
+}
+
+#[derive(Clone, Debug, Default, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct DirectoryConfig {
+    pub kind: Option<String>,
+    pub urls: Vec<String>,
+    pub base_dn: Option<String>,
+    pub bind_dn: Option<String>,
+    pub bind_password_file: Option<PathBuf>,
+    pub mail_group: Option<String>,
+    pub quota_attribute: Option<String>,
+}
+
+#[derive(Clone, Debug, Default, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct Kerberos {
+    pub realm: Option<String>,
+    pub kdcs: Vec<String>,
+    pub keytab: Option<PathBuf>,
+}
+
+/// `[limits]`: protection against clients, with defaults in [`Settings::resolve`].
+#[derive(Clone, Debug, Default, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct Limits {
+    pub max_message_size: Option<Size>,
+    pub max_connections: Option<u64>,
+    pub max_line_length: Option<Size>,
+    pub max_literal_size: Option<Size>,
+    pub max_recipients: Option<u64>,
+    pub preauth_timeout: Option<Dur>,
+    pub imap_idle_timeout: Option<Dur>,
+    pub lmtp_timeout: Option<Dur>,
+    pub tls_handshake_timeout: Option<Dur>,
+    pub shutdown_grace: Option<Dur>,
+    pub blob_gc_interval: Option<Dur>,
+}
+
+/// Reads and checks a config. Every problem is returned, not just the first.
+pub fn load(source: &Source) -> Result<Config, ConfigErrors> {
+    match source {
+        Source::Defaults => Ok(Config::default()),
+        Source::File(path) => {
+            let label = source.label();
+            let text = std::fs::read_to_string(path).map_err(|e| {
+                ConfigErrors(vec![ConfigError {
+                    file: label.clone(),
+                    key: "(file)".into(),
+                    reason: format!("cannot read: {e}"),
+                }])
+            })?;
+            parse(&label, &text)
+        }
+    }
+}
+
+/// Parses and checks config text; `label` names it in errors.
+pub fn parse(label: &str, text: &str) -> Result<Config, ConfigErrors> {
+    let to_errors = |list: Vec<schema::KeyError>| {
+        ConfigErrors(
+            list.into_iter()
+                .map(|e| ConfigError {
+                    file: label.to_string(),
+                    key: e.key,
+                    reason: e.reason,
+                })
+                .collect(),
+        )
+    };
+    let mut table: toml::Table = match text.parse() {
+        Ok(t) => t,
+        Err(e) => return Err(to_errors(vec![syntax_error(text, &e)])),
+    };
+    let mut errors = Vec::new();
+    schema::check_table(&mut table, schema::ROOT, "", &mut errors);
+    // What is left is well-formed; serde builds the typed config from it.
+    let config = match Config::deserialize(toml::Value::Table(table)) {
+        Ok(c) => c,
+        Err(e) => {
+            errors.push(schema::KeyError {
+                key: "(file)".into(),
+                reason: format!("internal: schema and config types disagree: {e}"),
+            });
+            return Err(to_errors(errors));
+        }
+    };
+    check::check(&config, &mut errors);
+    if errors.is_empty() {
+        Ok(config)
+    } else {
+        Err(to_errors(errors))
+    }
+}
+
+fn syntax_error(text: &str, e: &toml::de::Error) -> schema::KeyError {
+    let key = match e.span() {
+        Some(span) => {
+            let line = text[..span.start.min(text.len())].matches('\n').count() + 1;
+            format!("line {line}")
+        }
+        None => "(syntax)".into(),
+    };
+    schema::KeyError {
+        key,
+        reason: format!("TOML syntax error: {}", e.message().trim()),
+    }
+}
+
+/// A service a listener serves.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ListenerSpec {
+    pub service: &'static str,
+    pub addr: String,
+}
+
+/// What a command runs with: the config with every default applied.
+#[derive(Clone, Debug)]
+pub struct Settings {
+    pub source: Source,
+    pub hostname: String,
+    pub data_dir: PathBuf,
+    /// Lower-case; empty means "any domain".
+    pub local_domains: Vec<String>,
+    pub listeners: Vec<ListenerSpec>,
+    /// The listeners are the built-in defaults (no `[listen]` table).
+    pub default_listeners: bool,
+    pub tls_cert: Option<PathBuf>,
+    pub tls_key: Option<PathBuf>,
+    pub default_quota: u64,
+    pub allow_plaintext: bool,
+    pub max_message_size: u64,
+    pub max_connections: usize,
+    pub max_line_length: usize,
+    pub max_literal_size: usize,
+    pub max_recipients: usize,
+    pub preauth_timeout: std::time::Duration,
+    pub imap_idle_timeout: std::time::Duration,
+    pub lmtp_timeout: std::time::Duration,
+    pub tls_handshake_timeout: std::time::Duration,
+    pub shutdown_grace: std::time::Duration,
+    pub blob_gc_interval: std::time::Duration,
+}
+
+/// Defaults for the listeners when the file has no `[listen]` table.
+pub fn default_listeners(as_root: bool) -> Vec<ListenerSpec> {
+    let (imap, imaps, lmtp) = if as_root {
+        ("0.0.0.0:143", "0.0.0.0:993", "127.0.0.1:24")
+    } else {
+        ("0.0.0.0:10143", "0.0.0.0:10993", "127.0.0.1:10024")
+    };
+    vec![
+        ListenerSpec {
+            service: "imap",
+            addr: imap.into(),
+        },
+        ListenerSpec {
+            service: "imaps",
+            addr: imaps.into(),
+        },
+        ListenerSpec {
+            service: "lmtp",
+            addr: lmtp.into(),
+        },
+    ]
+}
+
+/// Whether this process runs as root (effective uid 0), read without `unsafe` from the owner
+/// of `/proc/self`.
+pub fn running_as_root() -> bool {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        std::fs::metadata("/proc/self").is_ok_and(|m| m.uid() == 0)
+    }
+    #[cfg(not(unix))]
+    {
+        false
+    }
+}
+
+fn system_hostname() -> String {
+    ["/proc/sys/kernel/hostname", "/etc/hostname"]
+        .iter()
+        .find_map(|p| {
+            let h = std::fs::read_to_string(p).ok()?;
+            let h = h.trim().to_ascii_lowercase();
+            (!h.is_empty()).then_some(h)
+        })
+        .unwrap_or_else(|| "localhost".into())
+}
+
+impl Settings {
+    /// Applies defaults. `data_dir` (from `--data-dir`) wins over the file.
+    pub fn resolve(source: Source, config: Config, data_dir: Option<&Path>) -> Settings {
+        let l = &config.limits;
+        let secs = std::time::Duration::from_secs;
+        let (listeners, default_listeners) = match &config.listen {
+            Some(listen) => (
+                listen
+                    .services()
+                    .into_iter()
+                    .flat_map(|(service, addrs)| {
+                        addrs.iter().map(move |a| ListenerSpec {
+                            service,
+                            addr: a.clone(),
+                        })
+                    })
+                    .collect(),
+                false,
+            ),
+            None => (default_listeners(running_as_root()), true),
+        };
+        Settings {
+            hostname: config.hostname.clone().unwrap_or_else(system_hostname),
+            data_dir: data_dir
+                .map(Path::to_path_buf)
+                .or_else(|| config.data_dir.clone())
+                .unwrap_or_else(|| PathBuf::from("tern-data")),
+            local_domains: config
+                .local_domains
+                .iter()
+                .map(|d| d.to_ascii_lowercase())
+                .collect(),
+            listeners,
+            default_listeners,
+            tls_cert: config.tls.cert.clone(),
+            tls_key: config.tls.key.clone(),
+            default_quota: config
+                .quota
+                .default
+                .map_or(tern_directory::DEFAULT_QUOTA_BYTES, |s| s.0),
+            allow_plaintext: config.auth.allow_plaintext.unwrap_or(false),
+            max_message_size: l.max_message_size.map_or(50_000_000, |s| s.0),
+            max_connections: l.max_connections.map_or(10_000, |n| n as usize),
+            max_line_length: l.max_line_length.map_or(64 * 1024, |s| s.0 as usize),
+            max_literal_size: l.max_literal_size.map_or(1024 * 1024, |s| s.0 as usize),
+            max_recipients: l.max_recipients.map_or(1000, |n| n as usize),
+            preauth_timeout: l.preauth_timeout.map_or(secs(60), |d| d.0),
+            imap_idle_timeout: l.imap_idle_timeout.map_or(secs(30 * 60), |d| d.0),
+            lmtp_timeout: l.lmtp_timeout.map_or(secs(5 * 60), |d| d.0),
+            tls_handshake_timeout: l.tls_handshake_timeout.map_or(secs(30), |d| d.0),
+            shutdown_grace: l.shutdown_grace.map_or(secs(10), |d| d.0),
+            blob_gc_interval: l.blob_gc_interval.map_or(secs(3600), |d| d.0),
+            source,
+        }
+    }
+
+    /// Locates, loads and resolves in one step (what every command does first).
+    pub fn load(
+        cli_config: Option<&Path>,
+        data_dir: Option<&Path>,
+    ) -> Result<Settings, ConfigErrors> {
+        let source = Source::locate(cli_config);
+        let config = load(&source)?;
+        Ok(Settings::resolve(source, config, data_dir))
+    }
+
+    /// The internal directory's database file.
+    pub fn directory_db(&self) -> PathBuf {
+        self.data_dir.join("directory.db")
+    }
+
+    /// Whether `address`'s domain is one this server accepts accounts for.
+    pub fn is_local_domain(&self, domain: &str) -> bool {
+        self.local_domains.is_empty()
+            || self
+                .local_domains
+                .iter()
+                .any(|d| d.eq_ignore_ascii_case(domain))
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,189 @@
+use super::*;
+
+fn errors_of(text: &str) -> Vec<String> {
+    match parse("t.toml", text) {
+        Ok(_) => vec![],
+        Err(e) => e.0.iter().map(|e| e.to_string()).collect(),
+    }
+}
+
+#[test]
+fn empty_file_is_the_defaults() {
+    assert_eq!(parse("t.toml", "").unwrap(), Config::default());
+}
+
+#[test]
+fn full_file_parses() {
+    let text = r#"
+hostname = "mail.example.test"
+data_dir = "/var/lib/tern"
+local_domains = ["example.test", "Example.ORG"]
+[listen]
+imap = ["127.0.0.1:0", "[::1]:0"]
+imaps = ["127.0.0.1:0"]
+lmtp = ["127.0.0.1:24"]
+[quota]
+default = "1GB"
+[auth]
+allow_plaintext = true
+[dns]
+nameservers = ["127.0.0.1:53"]
+[outbound]
+smarthost = "relay.example.test:587"
+[directory]
+kind = "internal"
+[limits]
+max_message_size = "25MB"
+max_connections = 100
+imap_idle_timeout = "31m"
+preauth_timeout = 30
+"#;
+    let c = parse("t.toml", text).unwrap();
+    assert_eq!(c.quota.default, Some(Size(1_000_000_000)));
+    assert_eq!(c.limits.max_message_size, Some(Size(25_000_000)));
+    assert_eq!(
+        c.limits.imap_idle_timeout,
+        Some(Dur(std::time::Duration::from_secs(31 * 60)))
+    );
+    let s = Settings::resolve(Source::Defaults, c, None);
+    assert_eq!(s.local_domains, ["example.test", "example.org"]);
+    assert!(!s.default_listeners);
+    let services: Vec<_> = s.listeners.iter().map(|l| l.service).collect();
+    assert_eq!(services, ["lmtp", "imap", "imap", "imaps"]);
+    assert_eq!(s.max_connections, 100);
+    assert!(s.allow_plaintext);
+}
+
+#[test]
+fn every_schema_key_is_a_config_field() {
+    // A sample value for every key in the schema must be accepted by serde: the schema and
+    // the typed config cannot drift apart silently.
+    let toml::Value::Table(table) = schema::sample(schema::Kind::Table(schema::ROOT)) else {
+        unreachable!()
+    };
+    Config::deserialize(toml::Value::Table(table)).unwrap();
+}
+
+#[test]
+fn unknown_keys_are_refused_at_every_level_by_serde_too() {
+    for text in ["bogus = 1", "[listen]\nbogus = []", "[limits]\nbogus = 1"] {
+        let table: toml::Table = text.parse().unwrap();
+        assert!(
+            Config::deserialize(toml::Value::Table(table)).is_err(),
+            "{text}"
+        );
+    }
+}
+
+#[test]
+fn all_errors_are_reported_at_once() {
+    let text = r#"
+hostname = 12
+colour = "blue"
+[listen]
+imap = ["127.0.0.1:143", "nonsense"]
+pop3 = ["127.0.0.1:110"]
+lmtp = "127.0.0.1:24"
+[tls]
+cert = "/nonexistent/cert.pem"
+[quota]
+default = "lots"
+[directory]
+kind = "active-directory"
+[limits]
+max_message_size = "5XB"
+imap_idle_timeout = "5 weeks"
+max_connections = -3
+"#;
+    let errors = errors_of(text);
+    let expect = [
+        "t.toml: hostname: expected a string, found the integer 12",
+        "t.toml: colour: unknown key",
+        "t.toml: listen.imap[1]: \"nonsense\" is not addr:port",
+        "t.toml: listen.pop3[0]: pop3 is not implemented yet",
+        "t.toml: listen.lmtp: expected a list of strings",
+        "t.toml: tls.key: tls.cert is set but tls.key is missing",
+        "t.toml: tls.cert: cannot read /nonexistent/cert.pem",
+        "t.toml: quota.default: invalid size \"lots\"",
+        "t.toml: directory.kind: \"active-directory\" is not supported yet",
+        "t.toml: directory.urls: required",
+        "t.toml: limits.max_message_size: unknown size unit \"XB\"",
+        "t.toml: limits.imap_idle_timeout: \"5 weeks\" is not a duration",
+        "t.toml: limits.max_connections: -3 is out of range",
+    ];
+    for want in expect {
+        assert!(
+            errors.iter().any(|e| e.starts_with(want)),
+            "missing {want:?} in:\n{}",
+            errors.join("\n")
+        );
+    }
+    assert_eq!(errors.len(), expect.len() + 1, "{}", errors.join("\n")); // + base_dn required
+}
+
+#[test]
+fn syntax_error_names_the_line() {
+    let errors = errors_of("hostname = \"a\"\n\n[listen\nimap = []\n");
+    assert_eq!(errors.len(), 1);
+    assert!(
+        errors[0].starts_with("t.toml: line 3: TOML syntax error"),
+        "{errors:?}"
+    );
+}
+
+#[test]
+fn duplicate_fixed_addresses_are_refused_but_port_zero_repeats() {
+    let errors = errors_of("[listen]\nimap = [\"127.0.0.1:0\", \"127.0.0.1:0\"]\n");
+    assert!(errors.is_empty(), "{errors:?}");
+    let errors = errors_of("[listen]\nimap = [\"127.0.0.1:1143\"]\nimaps = [\"127.0.0.1:1143\"]\n");
+    assert_eq!(
+        errors,
+        ["t.toml: listen.imaps[0]: 127.0.0.1:1143 is already used by listen.imap[0]"]
+    );
+}
+
+#[test]
+fn internal_directory_refuses_ldap_keys() {
+    let errors = errors_of("[directory]\nkind = \"internal\"\nbase_dn = \"DC=x\"\n");
+    assert_eq!(
+        errors,
+        ["t.toml: directory.base_dn: only used with kind = \"ldap\" or \"active-directory\""]
+    );
+}
+
+#[test]
+fn defaults_listen_on_documented_ports() {
+    let user = default_listeners(false);
+    let addrs: Vec<_> = user.iter().map(|l| (l.service, l.addr.as_str())).collect();
+    assert_eq!(
+        addrs,
+        [
+            ("imap", "0.0.0.0:10143"),
+            ("imaps", "0.0.0.0:10993"),
+            ("lmtp", "127.0.0.1:10024")
+        ]
+    );
+    let root = default_listeners(true);
+    assert_eq!(root[0].addr, "0.0.0.0:143");
+    assert_eq!(root[2].addr, "127.0.0.1:24", "LMTP stays on loopback");
+}
+
+#[test]
+fn example_file_in_the_repository_is_valid() {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../tern.example.toml");
+    let text = std::fs::read_to_string(path).unwrap();
+    if let Err(e) = parse("tern.example.toml", &text) {
+        panic!("{e}");
+    }
+}
+
+#[test]
+fn listen_services_match_the_schema() {
+    let names: Vec<&str> = Listen::default()
+        .services()
+        .iter()
+        .map(|(s, _)| *s)
+        .collect();
+    let keys: Vec<&str> = schema::LISTEN.iter().map(|f| f.key).collect();
+    assert_eq!(names, keys);
+}

@@ -1,0 +1,204 @@
+//! `tern serve`: open the backends, bind every listener, report ready, serve until a signal.
+//!
+//! ## Order of events (scripts and tests rely on it)
+//! 1. The data folder exists (created if absent), the TLS certificate is loaded or generated.
+//! 2. The store and directory are open.
+//! 3. Every listener is bound; a port that cannot be bound stops the start with an error
+//!    naming its config key.
+//! 4. One line per listener, `SERVICE listening on ADDR:PORT` (the real port when the
+//!    config says `:0`), then `tern: ready`, on stdout.
+//! 5. SIGTERM or SIGINT: listeners close at once, connections get the shutdown signal and
+//!    `limits.shutdown_grace` to finish; what is left is dropped. A second signal stops now.
+use crate::backends::Backends;
+use crate::config::Settings;
+use anyhow::Context;
+use std::sync::Arc;
+use std::time::Duration;
+use tern_imap::{ImapConfig, ImapServer};
+use tern_net::{Listener, Shutdown, TlsConfig, TlsMode};
+use tern_smtp::{LmtpConfig, LmtpServer, SessionLimits};
+use tokio::task::JoinSet;
+
+/// Blobs younger than this are never collected (longer than any delivery between a blob's
+/// fsync and its metadata commit).
+const GC_GRACE_SECONDS: u64 = 3600;
+
+pub async fn serve(settings: Settings) -> anyhow::Result<()> {
+    std::fs::create_dir_all(&settings.data_dir)
+        .with_context(|| format!("data_dir: cannot create {}", settings.data_dir.display()))?;
+    let tls = tern_net::load_or_generate(
+        &settings.data_dir,
+        &settings.hostname,
+        settings.tls_cert.as_deref(),
+        settings.tls_key.as_deref(),
+    )
+    .context("tls: cannot set up the server certificate")?;
+    let backends = Backends::open(&settings).await?;
+
+    let mut bound = Vec::with_capacity(settings.listeners.len());
+    for spec in &settings.listeners {
+        let mode = match spec.service {
+            "imaps" | "pop3s" | "submissions" => TlsMode::Implicit,
+            _ => TlsMode::Plain,
+        };
+        let listener = Listener::bind(&spec.addr, mode)
+            .await
+            .with_context(|| format!("listen.{}: cannot listen on {}", spec.service, spec.addr))?
+            .with_handshake_timeout(settings.tls_handshake_timeout);
+        bound.push((spec.service, listener));
+    }
+
+    let (stop, shutdown) = Shutdown::new();
+    let services = Services::new(&settings, &backends, &tls);
+    let mut listeners = JoinSet::new();
+    for (service, listener) in bound {
+        println!("{service} listening on {}", listener.local_addr);
+        services.spawn(
+            service,
+            listener,
+            &tls,
+            settings.max_connections,
+            &shutdown,
+            &mut listeners,
+        );
+    }
+    let gc = backends.spawn_gc(
+        settings.blob_gc_interval,
+        GC_GRACE_SECONDS,
+        shutdown.clone(),
+    );
+    print_welcome(&settings);
+    println!("tern: ready");
+
+    wait_for_signal().await;
+    tracing::info!("shutting down");
+    let _ = stop.send(true);
+    let grace = settings.shutdown_grace;
+    tokio::select! {
+        _ = async { while listeners.join_next().await.is_some() {} } => {}
+        _ = tokio::time::sleep(grace) => {
+            tracing::warn!(?grace, "connections still open after the grace period: dropping them");
+        }
+        _ = wait_for_signal() => tracing::warn!("second signal: stopping now"),
+    }
+    listeners.abort_all();
+    gc.abort();
+    backends.close().await;
+    Ok(())
+}
+
+/// The protocol servers, one per service, shared by all of that service's listeners.
+struct Services {
+    imap: Arc<ImapServer>,
+    lmtp: Arc<LmtpServer>,
+}
+
+impl Services {
+    fn new(settings: &Settings, backends: &Backends, tls: &TlsConfig) -> Services {
+        let mut imap = ImapConfig::new(settings.hostname.clone());
+        imap.allow_plaintext = settings.allow_plaintext;
+        imap.tls = Some(tls.clone());
+        imap.max_message_size = settings.max_message_size;
+        imap.max_line = settings.max_line_length;
+        imap.max_literal = settings.max_literal_size;
+        imap.preauth_timeout = settings.preauth_timeout;
+        imap.idle_timeout = settings.imap_idle_timeout;
+        let lmtp = LmtpConfig {
+            hostname: settings.hostname.clone(),
+            max_message_size: settings.max_message_size,
+            local_domains: settings.local_domains.clone(),
+            max_recipients: settings.max_recipients,
+        };
+        let lmtp_limits = SessionLimits {
+            idle_timeout: settings.lmtp_timeout,
+            write_timeout: settings.lmtp_timeout,
+            ..SessionLimits::default()
+        };
+        Services {
+            imap: ImapServer::new(backends.mail.clone(), imap),
+            lmtp: LmtpServer::with_limits(backends.mail.clone(), lmtp, lmtp_limits),
+        }
+    }
+
+    fn spawn(
+        &self,
+        service: &'static str,
+        listener: Listener,
+        tls: &TlsConfig,
+        max_connections: usize,
+        shutdown: &Shutdown,
+        tasks: &mut JoinSet<()>,
+    ) {
+        let implicit = (listener.mode() == TlsMode::Implicit).then(|| tls.clone());
+        let shutdown = shutdown.clone();
+        match service {
+            "imap" | "imaps" => {
+                let server = self.imap.clone();
+                tasks.spawn(listener.serve(
+                    implicit,
+                    max_connections,
+                    shutdown,
+                    move |conn, sd| server.clone().handle(conn, sd),
+                ));
+            }
+            "lmtp" => {
+                let server = self.lmtp.clone();
+                tasks.spawn(listener.serve(
+                    implicit,
+                    max_connections,
+                    shutdown,
+                    move |conn, sd| server.clone().handle(conn, sd),
+                ));
+            }
+            // The config check refuses services that are not implemented yet.
+            other => unreachable!("service {other} passed the config check"),
+        }
+    }
+}
+
+fn print_welcome(settings: &Settings) {
+    println!("data in {}", settings.data_dir.display());
+    if settings.tls_cert.is_none() {
+        let (cert, _) = tern_net::tls::generated_paths(&settings.data_dir);
+        println!("TLS: self-signed certificate {}", cert.display());
+    }
+    if settings.default_listeners {
+        println!("listening on the default ports (no [listen] in the config)");
+    }
+    let domain = settings
+        .local_domains
+        .first()
+        .map_or("example.test", String::as_str);
+    println!("add a user: tern user add alice@{domain} --password-stdin");
+}
+
+async fn wait_for_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = term.recv() => {}
+                    _ = tokio::signal::ctrl_c() => {}
+                }
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "no SIGTERM handler; only Ctrl-C stops the server");
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}
+
+/// Used by the GC loop: sleeps `every`, or returns false on shutdown.
+pub async fn tick(every: Duration, shutdown: &mut Shutdown) -> bool {
+    tokio::select! {
+        _ = tokio::time::sleep(every) => true,
+        _ = shutdown.wait() => false,
+    }
+}
