@@ -20,6 +20,7 @@ use std::net::SocketAddr;
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
+use tern_directory::internal::{HashParams, InternalDirectory, QuotaSetting};
 use tern_imap::{ImapConfig, ImapServer};
 use tern_mail::Mail;
 use tern_net::{Listener, Shutdown, TlsConfig, TlsMode};
@@ -29,13 +30,15 @@ use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncReadExt, AsyncWrite, AsyncWrite
 pub const READ_TIMEOUT: Duration = Duration::from_secs(20);
 
 /// Opens the embedded store and the internal directory in `dir`.
-pub async fn open_backends(dir: &Path) -> (Mail, Arc<tern_directory::internal::InternalDirectory>) {
+pub async fn open_backends(dir: &Path) -> (Mail, Arc<InternalDirectory>) {
     let (store, blobs) = tern_store_sqlite::open_embedded(dir)
         .await
         .expect("open embedded store");
     let directory = Arc::new(
-        tern_directory::internal::InternalDirectory::open(&dir.join("directory.db"))
-            .expect("open internal directory"),
+        InternalDirectory::open_in(dir)
+            .expect("open internal directory")
+            .with_hash_params(HashParams::insecure_fast())
+            .expect("hash params"),
     );
     (Mail::new(store, blobs, directory.clone()), directory)
 }
@@ -47,7 +50,7 @@ pub struct TestServer {
     pub tls_addr: SocketAddr,
     pub server: Arc<ImapServer>,
     pub mail: Mail,
-    pub directory: Arc<tern_directory::internal::InternalDirectory>,
+    pub directory: Arc<InternalDirectory>,
     pub tls: TlsConfig,
     stop: tokio::sync::watch::Sender<bool>,
 }
@@ -97,18 +100,26 @@ impl TestServer {
         }
     }
 
-    /// Creates a directory user with the default quota.
+    /// Creates a directory user with the default quota (200 MB).
     pub async fn add_user(&self, address: &str, password: &str) {
-        self.add_user_with_quota(address, password, Some(tern_directory::DEFAULT_QUOTA_BYTES))
+        self.directory
+            .add_user(address, Some(password), None)
             .await
+            .expect("add user");
     }
 
     /// Creates a directory user with a quota in bytes (`None`: unlimited).
     pub async fn add_user_with_quota(&self, address: &str, password: &str, quota: Option<u64>) {
         self.directory
-            .add_user(address, password, quota)
+            .add_user(address, Some(password), quota)
             .await
             .expect("add user");
+        if quota.is_none() {
+            self.directory
+                .set_quota(address, QuotaSetting::Unlimited)
+                .await
+                .expect("set quota");
+        }
     }
 
     /// Asks every connection to end (`* BYE Server shutting down`).
