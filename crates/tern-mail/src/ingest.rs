@@ -18,7 +18,7 @@ use tern_directory::{Account, Directory};
 use tern_store::{
     AccountId, AppendMode, Appended, BlobId, BlobStore, BlobWriter, CreateMailbox, Flags,
     MailStore, MailboxId, MailboxInfo, MessageMeta, MetadataScope, NewMessage, StoreError,
-    Timestamp,
+    Timestamp, Usage,
 };
 
 /// Server METADATA entry (per account) marking that the default folders were created.
@@ -63,8 +63,11 @@ pub struct Staged {
 
 /// A streamed receive: write chunks as they arrive, then `finish`.
 pub struct Stager {
-    /// `None` once the limit was passed: the partial blob was dropped (discarded).
+    /// `None` once the limit was passed or a write failed: the partial blob was dropped
+    /// (discarded).
     writer: Option<Box<dyn BlobWriter>>,
+    /// Why `writer` is gone: the limit (`true`) or a store failure.
+    too_large: bool,
     written: u64,
     limit: u64,
     blobs: Arc<dyn BlobStore>,
@@ -75,12 +78,13 @@ impl Stager {
     pub async fn write(&mut self, chunk: &[u8]) -> Result<(), IngestError> {
         let limit = self.limit;
         let Some(writer) = self.writer.as_mut() else {
-            return Err(IngestError::TooLarge { limit });
+            return Err(self.gone());
         };
         let total = self.written.saturating_add(chunk.len() as u64);
         if total > limit {
             // Dropping an unfinished writer leaves nothing behind.
             self.writer = None;
+            self.too_large = true;
             return Err(IngestError::TooLarge { limit });
         }
         if let Err(e) = writer.write(chunk).await {
@@ -96,11 +100,22 @@ impl Stager {
         self.written
     }
 
+    /// The error for a stager whose writer is gone.
+    fn gone(&self) -> IngestError {
+        if self.too_large {
+            IngestError::TooLarge { limit: self.limit }
+        } else {
+            IngestError::Store(StoreError::Backend(
+                "an earlier write of this message failed".into(),
+            ))
+        }
+    }
+
     /// Makes the blob durable and analyzes it.
-    pub async fn finish(self) -> Result<Staged, IngestError> {
-        let writer = self
-            .writer
-            .ok_or(IngestError::TooLarge { limit: self.limit })?;
+    pub async fn finish(mut self) -> Result<Staged, IngestError> {
+        let Some(writer) = self.writer.take() else {
+            return Err(self.gone());
+        };
         let (blob, size) = writer.finish().await?;
         let data = self.blobs.get(&blob).await?;
         let meta = if size <= INLINE_ANALYSIS_BYTES {
@@ -152,6 +167,7 @@ impl Mail {
     pub async fn stager(&self, limit: u64) -> Result<Stager, IngestError> {
         Ok(Stager {
             writer: Some(self.blobs.writer().await?),
+            too_large: false,
             written: 0,
             limit,
             blobs: self.blobs.clone(),
@@ -224,6 +240,16 @@ impl Mail {
             }
         }
         Ok(())
+    }
+
+    /// The account's usage and quota (`None`: unlimited), for IMAP GETQUOTA and the CLI.
+    /// An account the store has not seen yet uses nothing.
+    pub async fn quota_usage(&self, account: &Account) -> Result<(Usage, Option<u64>), StoreError> {
+        let usage = match self.store.account(&account.name, false).await? {
+            Some(id) => self.store.usage(id).await?,
+            None => Usage::default(),
+        };
+        Ok((usage, account.quota_bytes))
     }
 
     /// Whether `extra` more bytes fit in the account's quota (used at RCPT / before APPEND).

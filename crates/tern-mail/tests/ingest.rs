@@ -269,6 +269,16 @@ async fn quota_per_recipient_in_one_commit() {
     assert_eq!(inbox_count(&mail, "small@example.test", "INBOX").await, 1);
     assert_eq!(inbox_count(&mail, "big@example.test", "INBOX").await, 2);
     assert!(!mail.fits_quota(&small, size).await.unwrap());
+    let (usage, limit) = mail.quota_usage(&small).await.unwrap();
+    assert_eq!(
+        (usage.bytes, usage.messages, limit),
+        (size, 1, small.quota_bytes)
+    );
+    let (usage, _) = mail
+        .quota_usage(&account("unseen@example.test", None))
+        .await
+        .unwrap();
+    assert_eq!(usage.bytes, 0);
     // Quotas above 4 GiB are plain u64 arithmetic.
     assert!(mail.fits_quota(&big, 4_999_000_000).await.unwrap());
     assert!(!mail.fits_quota(&big, 5_000_000_000).await.unwrap());
