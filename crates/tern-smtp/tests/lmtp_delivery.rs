@@ -36,7 +36,7 @@ async fn per_recipient_replies_in_rcpt_order() {
     srv.add_user("alice@example.test").await;
     srv.add_user("bob@example.test").await;
     srv.add_user("carol@example.test").await;
-    srv.disable("carol@example.test");
+    srv.disable("carol@example.test").await;
     let mut c = srv.lhlo().await;
     let body = message("order", 300);
     let replies = transaction(
@@ -64,7 +64,7 @@ async fn per_recipient_replies_in_rcpt_order() {
 async fn unknown_and_disabled_replies() {
     let srv = TestServer::start().await;
     srv.add_user("dis@example.test").await;
-    srv.disable("dis@example.test");
+    srv.disable("dis@example.test").await;
     let mut c = srv.lhlo().await;
     c.expect("MAIL FROM:<>", 250, "2.1.0").await;
     let r = c
@@ -98,14 +98,14 @@ async fn quota_at_rcpt_with_declared_size_and_after_data() {
     assert!(used > 2000, "usage {used}");
 
     // Full: refused at RCPT even without SIZE.
-    srv.set_quota("q@example.test", Some(used));
+    srv.set_quota("q@example.test", used).await;
     c.expect("MAIL FROM:<s@example.test>", 250, "2.1.0").await;
     let r = c.expect("RCPT TO:<q@example.test>", 452, "4.2.2").await;
     assert!(r.text().contains("mailbox full"), "{r:?}");
     c.expect("RSET", 250, "2.0.0").await;
 
     // Room for 1000 more: SIZE=5000 is refused at RCPT, SIZE=500 accepted.
-    srv.set_quota("q@example.test", Some(used + 1000));
+    srv.set_quota("q@example.test", used + 1000).await;
     c.expect("MAIL FROM:<s@example.test> SIZE=5000", 250, "2.1.0")
         .await;
     c.expect("RCPT TO:<q@example.test>", 452, "4.2.2").await;
@@ -298,7 +298,7 @@ async fn groups_expand_to_members_once() {
     for u in ["m1", "m2", "m3", "off"] {
         srv.add_user(&format!("{u}@example.test")).await;
     }
-    srv.disable("off@example.test");
+    srv.disable("off@example.test").await;
     srv.add_group(
         "staff@example.test",
         &[
@@ -307,12 +307,15 @@ async fn groups_expand_to_members_once() {
             "ghost@example.test",
             "off@example.test",
         ],
-    );
+    )
+    .await;
     srv.add_group(
         "team@example.test",
         &["m2@example.test", "m1@example.test", "staff@example.test"],
-    );
-    srv.add_group("empty@example.test", &["ghost@example.test"]);
+    )
+    .await;
+    srv.add_group("empty@example.test", &["ghost@example.test"])
+        .await;
     let mut c = srv.lhlo().await;
     c.expect("MAIL FROM:<s@example.test>", 250, "2.1.0").await;
     c.expect("RCPT TO:<staff@example.test>", 250, "2.1.5").await;

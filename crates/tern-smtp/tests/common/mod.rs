@@ -1,71 +1,12 @@
 //! Shared helpers for tern-smtp's integration tests: a fresh [`LmtpServer`] on 127.0.0.1:0
 //! over the real embedded store and the internal directory, each in its own temp dir, and a
 //! raw LMTP client that reads replies line by line.
-//!
-//! The directory the server sees is the internal directory wrapped by [`TestDirectory`],
-//! which can additionally declare groups, disable accounts and override quotas: the
-//! internal directory's own admin surface is not what these tests are about.
 #![allow(dead_code)]
 
-use async_trait::async_trait;
-use std::collections::{HashMap, HashSet};
 use std::net::SocketAddr;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
-use tern_directory::{Account, AuthOutcome, Directory, DirectoryResult, Resolution};
-
-/// Temporary stand-in until the internal directory lands.
-pub struct InternalDirectory {
-    accounts: Mutex<HashMap<String, Account>>,
-}
-
-impl InternalDirectory {
-    pub fn open(_: &std::path::Path) -> Result<InternalDirectory, String> {
-        Ok(InternalDirectory {
-            accounts: Mutex::default(),
-        })
-    }
-    pub async fn add_user(
-        &self,
-        address: &str,
-        _pw: &str,
-        quota: Option<u64>,
-    ) -> Result<(), String> {
-        let name = address.to_ascii_lowercase();
-        self.accounts.lock().unwrap().insert(
-            name.clone(),
-            Account {
-                name: name.clone(),
-                addresses: vec![name],
-                quota_bytes: quota,
-                enabled: true,
-                display_name: None,
-                groups: vec![],
-            },
-        );
-        Ok(())
-    }
-    async fn authenticate(&self, _: &str, _: &str) -> DirectoryResult<AuthOutcome> {
-        Ok(AuthOutcome::Failed { reason: "x".into() })
-    }
-    async fn lookup(&self, login: &str) -> DirectoryResult<Option<Account>> {
-        Ok(self
-            .accounts
-            .lock()
-            .unwrap()
-            .get(&login.to_ascii_lowercase())
-            .cloned())
-    }
-    async fn resolve(&self, a: &str) -> DirectoryResult<Resolution> {
-        Ok(match self.lookup(a).await? {
-            Some(a) => Resolution::Account(a),
-            None => Resolution::NotFound,
-        })
-    }
-    async fn accounts(&self) -> DirectoryResult<Vec<Account>> {
-        Ok(self.accounts.lock().unwrap().values().cloned().collect())
-    }
-}
+use tern_directory::internal::{InternalDirectory, QuotaSetting};
 use tern_mail::Mail;
 use tern_net::{Conn, ConnInfo, Shutdown};
 use tern_smtp::{LmtpConfig, LmtpServer, SessionLimits};
@@ -79,64 +20,12 @@ pub const READ_TIMEOUT: Duration = Duration::from_secs(20);
 
 pub const DOMAIN: &str = "example.test";
 
-/// The internal directory plus test-only groups, disabled accounts and quota overrides.
-pub struct TestDirectory {
-    pub inner: Arc<InternalDirectory>,
-    groups: Mutex<HashMap<String, Vec<String>>>,
-    disabled: Mutex<HashSet<String>>,
-    quotas: Mutex<HashMap<String, Option<u64>>>,
-}
-
-impl TestDirectory {
-    fn adjust(&self, mut account: Account) -> Account {
-        if self.disabled.lock().unwrap().contains(&account.name) {
-            account.enabled = false;
-        }
-        if let Some(quota) = self.quotas.lock().unwrap().get(&account.name) {
-            account.quota_bytes = *quota;
-        }
-        account
-    }
-}
-
-#[async_trait]
-impl Directory for TestDirectory {
-    async fn authenticate(&self, login: &str, password: &str) -> DirectoryResult<AuthOutcome> {
-        self.inner.authenticate(login, password).await
-    }
-
-    async fn lookup(&self, login: &str) -> DirectoryResult<Option<Account>> {
-        Ok(self.inner.lookup(login).await?.map(|a| self.adjust(a)))
-    }
-
-    async fn resolve(&self, address: &str) -> DirectoryResult<Resolution> {
-        let group = self
-            .groups
-            .lock()
-            .unwrap()
-            .get(&address.to_ascii_lowercase())
-            .cloned();
-        if let Some(members) = group {
-            return Ok(Resolution::Group(members));
-        }
-        Ok(match self.inner.resolve(address).await? {
-            Resolution::Account(a) => Resolution::Account(self.adjust(a)),
-            other => other,
-        })
-    }
-
-    async fn accounts(&self) -> DirectoryResult<Vec<Account>> {
-        let accounts = self.inner.accounts().await?;
-        Ok(accounts.into_iter().map(|a| self.adjust(a)).collect())
-    }
-}
-
 /// A running LMTP server in its own temp dir.
 pub struct TestServer {
     pub dir: tempfile::TempDir,
     pub addr: SocketAddr,
     pub mail: Mail,
-    pub directory: Arc<TestDirectory>,
+    pub directory: Arc<InternalDirectory>,
     pub config: LmtpConfig,
     stop: tokio::sync::watch::Sender<bool>,
 }
@@ -161,16 +50,8 @@ impl TestServer {
         let (store, blobs) = tern_store_sqlite::open_embedded(dir.path())
             .await
             .expect("open embedded store");
-        let inner = Arc::new(
-            InternalDirectory::open(&dir.path().join("directory.db"))
-                .expect("open internal directory"),
-        );
-        let directory = Arc::new(TestDirectory {
-            inner,
-            groups: Mutex::default(),
-            disabled: Mutex::default(),
-            quotas: Mutex::default(),
-        });
+        let directory =
+            Arc::new(InternalDirectory::open_in(dir.path()).expect("open internal directory"));
         let mail = Mail::new(store, blobs, directory.clone());
         let server = LmtpServer::with_limits(mail.clone(), config.clone(), limits);
         let (stop, shutdown) = Shutdown::new();
@@ -189,41 +70,33 @@ impl TestServer {
         }
     }
 
-    /// Adds a directory user with the default quota.
+    /// Adds a directory user with the default quota (no password: LMTP never asks).
     pub async fn add_user(&self, address: &str) {
-        self.add_user_with_quota(address, Some(tern_directory::DEFAULT_QUOTA_BYTES))
-            .await;
-    }
-
-    pub async fn add_user_with_quota(&self, address: &str, quota: Option<u64>) {
         self.directory
-            .inner
-            .add_user(address, "secret-password", quota)
+            .add_user(address, None, None)
             .await
             .expect("add user");
     }
 
-    pub fn add_group(&self, address: &str, members: &[&str]) {
-        self.directory.groups.lock().unwrap().insert(
-            address.to_ascii_lowercase(),
-            members.iter().map(|m| m.to_string()).collect(),
-        );
+    pub async fn add_group(&self, address: &str, members: &[&str]) {
+        self.directory
+            .add_group(address, members)
+            .await
+            .expect("add group");
     }
 
-    pub fn disable(&self, account: &str) {
+    pub async fn disable(&self, address: &str) {
         self.directory
-            .disabled
-            .lock()
-            .unwrap()
-            .insert(account.to_string());
+            .set_enabled(address, false)
+            .await
+            .expect("disable user");
     }
 
-    pub fn set_quota(&self, account: &str, quota: Option<u64>) {
+    pub async fn set_quota(&self, address: &str, quota: u64) {
         self.directory
-            .quotas
-            .lock()
-            .unwrap()
-            .insert(account.to_string(), quota);
+            .set_quota(address, QuotaSetting::Bytes(quota))
+            .await
+            .expect("set quota");
     }
 
     pub fn shutdown(&self) {
