@@ -17,94 +17,29 @@ use crate::proto::command::CommandBody;
 use crate::proto::encode::EncodeOptions;
 use crate::proto::encode::string::{astring, mailbox as encode_mailbox};
 use crate::session::Session;
-use crate::session::mailbox_ref::{OTHER_USERS_PREFIX, Rights};
-use tern_store::MailboxInfo;
+use crate::session::mailbox_ref::{MailboxRef, Rights, resolve};
 
 /// The real rights this server implements, in response order (RFC 4314 §2.1).
 pub const REAL_RIGHTS: &str = "lrswipkxtea";
 
-/// A mailbox named by the client, with what this user may do on it.
-#[derive(Clone, Debug)]
-pub struct Target {
-    pub info: MailboxInfo,
-    /// The owner's canonical account name.
-    pub owner: String,
-    /// Whether the logged-in user owns the mailbox.
-    pub own: bool,
-    /// The user's effective rights (all of them for the owner).
-    pub rights: Rights,
+/// A mailbox an ACL command names, with its owner's canonical name.
+struct Target {
+    mailbox: MailboxRef,
+    owner: String,
 }
 
-/// Finds a mailbox by its client-visible name: one of the user's own, or
-/// `Other Users/<owner>/<name>` for a mailbox another account shared (RFC 2342, RFC 4314).
-/// Missing mailboxes and mailboxes without any right give `NO [NONEXISTENT]`.
-pub async fn resolve(s: &Session, name: &str) -> Result<Target, CmdError> {
-    let auth = s.auth().ok_or_else(|| CmdError::bad("Not authenticated"))?;
-    let store = s.server.mail.store.clone();
-    let missing = || CmdError::no_code("NONEXISTENT", "No such mailbox");
-
-    if let Some(rest) = strip_prefix_ci(name, OTHER_USERS_PREFIX) {
-        let (owner, inner) = rest.split_once('/').ok_or_else(missing)?;
-        let owner_id = store.account(owner, false).await?.ok_or_else(missing)?;
-        if owner_id == auth.account_id {
-            return Err(missing());
-        }
-        let owner_name = store.account_name(owner_id).await?;
-        let info = find_mailbox(&store.mailboxes(owner_id).await?, inner).ok_or_else(missing)?;
-        let acl = store.acl(info.id).await?;
-        let rights = effective_rights(&acl, &auth.account.name);
-        if rights == Rights::default() {
-            return Err(missing());
-        }
-        return Ok(Target {
-            info,
-            owner: owner_name,
-            own: false,
-            rights,
-        });
-    }
-
-    let info = find_mailbox(&store.mailboxes(auth.account_id).await?, name).ok_or_else(missing)?;
-    Ok(Target {
-        info,
-        owner: auth.account.name.clone(),
-        own: true,
-        rights: Rights::parse(REAL_RIGHTS),
-    })
-}
-
-fn strip_prefix_ci<'a>(s: &'a str, prefix: &str) -> Option<&'a str> {
-    let head = s.get(..prefix.len())?;
-    head.eq_ignore_ascii_case(prefix)
-        .then(|| &s[prefix.len()..])
-}
-
-fn find_mailbox(all: &[MailboxInfo], name: &str) -> Option<MailboxInfo> {
-    all.iter()
-        .find(|m| m.name == name || (m.name == "INBOX" && name.eq_ignore_ascii_case("INBOX")))
-        .cloned()
-}
-
-/// RFC 4314 §2: the union of the entries for the user and `anyone`, minus the union of the
-/// matching negative entries.
-pub fn effective_rights(acl: &[(String, String)], user: &str) -> Rights {
-    let mut granted = Rights::default();
-    let mut denied = Rights::default();
-    for (id, rights) in acl {
-        let (negative, who) = match id.strip_prefix('-') {
-            Some(who) => (true, who),
-            None => (false, id.as_str()),
-        };
-        if who.eq_ignore_ascii_case("anyone") || who.eq_ignore_ascii_case(user) {
-            let r = Rights::parse(rights);
-            if negative {
-                denied = denied.union(r);
-            } else {
-                granted = granted.union(r);
-            }
-        }
-    }
-    granted.minus(denied).minus(Rights::parse("cd"))
+/// Resolves a client-visible name (own mailbox, or `Other Users/<owner>/...`) through the
+/// session's namespace rules; missing and rightless mailboxes are `NO [NONEXISTENT]`.
+async fn target(s: &Session, name: &str) -> Result<Target, CmdError> {
+    let mailbox = resolve(s, name).await?;
+    let owner = match &mailbox.owner {
+        Some(o) => o.clone(),
+        None => s
+            .auth()
+            .map(|a| a.account.name.clone())
+            .ok_or_else(|| CmdError::bad("Not authenticated"))?,
+    };
+    Ok(Target { mailbox, owner })
 }
 
 /// How SETACL changes the rights (RFC 4314 §3.1).
@@ -214,8 +149,8 @@ async fn canonical_identifier(
 /// Resolves the mailbox and requires the `a` right (GETACL, SETACL, DELETEACL, LISTRIGHTS:
 /// RFC 4314 §4).
 async fn admin_target(s: &Session, name: &str) -> Result<Target, CmdError> {
-    let t = resolve(s, name).await?;
-    if !t.rights.has('a') {
+    let t = target(s, name).await?;
+    if !t.mailbox.rights.has('a') {
         return Err(CmdError::no_code(
             "NOPERM",
             "You lack the administer right on this mailbox",
@@ -248,7 +183,7 @@ pub async fn run(s: &mut Session, cmd: CommandBody) -> CmdResult {
 /// RFC 4314 §3.3: `* ACL mailbox owner rights id rights ...`.
 async fn get_acl(s: &mut Session, mailbox: &str) -> CmdResult {
     let t = admin_target(s, mailbox).await?;
-    let acl = s.server.mail.store.acl(t.info.id).await?;
+    let acl = s.server.mail.store.acl(t.mailbox.info.id).await?;
     let opts = encode_options(s);
     let mut line = b"ACL ".to_vec();
     encode_mailbox(&mut line, mailbox, opts);
@@ -293,7 +228,7 @@ async fn set_acl(s: &mut Session, mailbox: &str, identifier: &str, rights: &str)
         };
     }
     let current = store
-        .acl(t.info.id)
+        .acl(t.mailbox.info.id)
         .await?
         .into_iter()
         .find(|(i, _)| i.eq_ignore_ascii_case(&id))
@@ -303,7 +238,7 @@ async fn set_acl(s: &mut Session, mailbox: &str, identifier: &str, rights: &str)
     let stored = stored_rights(new);
     // An entry with no rights left is the same as no entry (§3.1 with an empty string).
     let value = (!stored.is_empty()).then_some(stored.as_str());
-    store.set_acl(t.info.id, &id, value).await?;
+    store.set_acl(t.mailbox.info.id, &id, value).await?;
     Ok(Done::ok("SETACL completed"))
 }
 
@@ -317,7 +252,11 @@ async fn delete_acl(s: &mut Session, mailbox: &str, identifier: &str) -> CmdResu
             "The owner of a mailbox always has all rights",
         ));
     }
-    s.server.mail.store.set_acl(t.info.id, &id, None).await?;
+    s.server
+        .mail
+        .store
+        .set_acl(t.mailbox.info.id, &id, None)
+        .await?;
     Ok(Done::ok("DELETEACL completed"))
 }
 
@@ -411,22 +350,5 @@ mod tests {
         assert_eq!(wire_rights(Rights::parse("lr")), "lr");
         assert_eq!(wire_rights(Rights::parse("lrk")), "lrkc");
         assert_eq!(wire_rights(Rights::parse("lrt")), "lrtd");
-    }
-
-    #[test]
-    fn effective_rights_combine_user_anyone_and_negatives() {
-        let acl = vec![
-            ("anyone".to_string(), "l".to_string()),
-            ("bob@example.test".to_string(), "lrsw".to_string()),
-            ("-bob@example.test".to_string(), "w".to_string()),
-            ("carol@example.test".to_string(), "a".to_string()),
-        ];
-        assert_eq!(effective_rights(&acl, "bob@example.test").letters(), "lrs");
-        assert_eq!(effective_rights(&acl, "BOB@example.test").letters(), "lrs");
-        assert_eq!(effective_rights(&acl, "dave@example.test").letters(), "l");
-        assert_eq!(
-            effective_rights(&[], "dave@example.test"),
-            Rights::default()
-        );
     }
 }

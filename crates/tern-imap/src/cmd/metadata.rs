@@ -19,11 +19,12 @@
 //! - Rights (RFC 5464 §3.4 with RFC 4314): reading needs `l` and `r`; setting `/private`
 //!   needs `l` and `r`, setting `/shared` needs `l`, `r` and `w`.
 
-use super::acl::{encode_options, resolve};
+use super::acl::encode_options;
 use super::{CmdError, CmdResult, Done};
 use crate::proto::command::{CommandBody, MetadataOptions};
 use crate::proto::encode::string::{astring, literal8, mailbox as encode_mailbox, string};
 use crate::session::Session;
+use crate::session::mailbox_ref::resolve;
 use tern_store::{AccountId, MetadataScope};
 
 /// The largest value SETMETADATA accepts, in octets.
@@ -48,14 +49,14 @@ pub fn private_prefix(account: AccountId) -> String {
 }
 
 impl Place {
-    fn to_stored(&self, entry: &str) -> String {
+    fn stored_name(&self, entry: &str) -> String {
         match (&self.private_as, entry.strip_prefix("/private")) {
             (Some(prefix), Some(rest)) => format!("{prefix}{rest}"),
             _ => entry.to_string(),
         }
     }
 
-    fn from_stored(&self, stored: &str) -> Option<String> {
+    fn client_name(&self, stored: &str) -> Option<String> {
         match &self.private_as {
             Some(prefix) => match stored.strip_prefix(prefix.as_str()) {
                 Some(rest) => Some(format!("/private{rest}")),
@@ -121,7 +122,7 @@ async fn place(s: &Session, mailbox: &str) -> Result<Place, CmdError> {
     }
     Ok(Place {
         scope: MetadataScope::Mailbox(t.info.id),
-        private_as: (!t.own).then(|| private_prefix(account_id)),
+        private_as: (!t.is_personal()).then(|| private_prefix(account_id)),
         may_set_shared: t.rights.has('w'),
         may_set_private: true,
     })
@@ -158,7 +159,7 @@ async fn get(
         return Err(CmdError::bad("GETMETADATA needs at least one entry"));
     }
     let place = place(s, mailbox).await?;
-    let stored: Vec<String> = names.iter().map(|n| place.to_stored(n)).collect();
+    let stored: Vec<String> = names.iter().map(|n| place.stored_name(n)).collect();
     let found = s
         .server
         .mail
@@ -170,7 +171,7 @@ async fn get(
     let mut longest_omitted: u64 = 0;
     let mut present: Vec<String> = Vec::new();
     for (name, value) in found {
-        let Some(name) = place.from_stored(&name) else {
+        let Some(name) = place.client_name(&name) else {
             continue;
         };
         if present.contains(&name) {
@@ -266,11 +267,11 @@ async fn set(s: &mut Session, mailbox: &str, entries: Vec<(String, Option<Vec<u8
     let store = s.server.mail.store.clone();
     let stored: Vec<(String, Option<Vec<u8>>)> = checked
         .into_iter()
-        .map(|(n, v)| (place.to_stored(&n), v))
+        .map(|(n, v)| (place.stored_name(&n), v))
         .collect();
     if stored.iter().any(|(_, v)| v.is_some()) {
         // Count what this user would hold in the scope after the change.
-        let roots = [place.to_stored("/private"), "/shared".to_string()];
+        let roots = [place.stored_name("/private"), "/shared".to_string()];
         let existing: Vec<String> = store
             .get_metadata(place.scope, &roots, None)
             .await?
@@ -333,22 +334,25 @@ mod tests {
             may_set_shared: false,
             may_set_private: true,
         };
-        assert_eq!(grantee.to_stored("/private/comment"), "/~7/private/comment");
-        assert_eq!(grantee.to_stored("/shared/comment"), "/shared/comment");
         assert_eq!(
-            grantee.from_stored("/~7/private/comment").as_deref(),
+            grantee.stored_name("/private/comment"),
+            "/~7/private/comment"
+        );
+        assert_eq!(grantee.stored_name("/shared/comment"), "/shared/comment");
+        assert_eq!(
+            grantee.client_name("/~7/private/comment").as_deref(),
             Some("/private/comment")
         );
         // The owner's private entries and other grantees' are invisible to this grantee.
-        assert_eq!(grantee.from_stored("/private/comment"), None);
-        assert_eq!(grantee.from_stored("/~8/private/comment"), None);
+        assert_eq!(grantee.client_name("/private/comment"), None);
+        assert_eq!(grantee.client_name("/~8/private/comment"), None);
 
         let owner = Place {
             private_as: None,
             ..grantee
         };
-        assert_eq!(owner.to_stored("/private/comment"), "/private/comment");
-        assert_eq!(owner.from_stored("/~7/private/comment"), None);
-        assert_eq!(owner.from_stored("/shared/x").as_deref(), Some("/shared/x"));
+        assert_eq!(owner.stored_name("/private/comment"), "/private/comment");
+        assert_eq!(owner.client_name("/~7/private/comment"), None);
+        assert_eq!(owner.client_name("/shared/x").as_deref(), Some("/shared/x"));
     }
 }

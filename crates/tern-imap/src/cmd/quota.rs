@@ -12,11 +12,12 @@
 //! SETQUOTA is for administrators (§4.1.3); there are none in IMAP yet, so it is refused
 //! with `NO [NOPERM]`.
 
-use super::acl::{encode_options, resolve};
+use super::acl::encode_options;
 use super::{CmdError, CmdResult, Done};
 use crate::proto::command::CommandBody;
 use crate::proto::encode::string::{astring, mailbox as encode_mailbox};
 use crate::session::Session;
+use crate::session::mailbox_ref::resolve;
 
 /// The name of the one quota root of the user's own account.
 pub const ACCOUNT_ROOT: &str = "";
@@ -72,12 +73,12 @@ async fn get_quota_root(s: &mut Session, mailbox: &str) -> CmdResult {
     let opts = encode_options(s);
     let mut line = b"QUOTAROOT ".to_vec();
     encode_mailbox(&mut line, mailbox, opts);
-    if target.own {
+    if target.is_personal() {
         line.push(b' ');
         astring(&mut line, ACCOUNT_ROOT.as_bytes(), opts);
     }
     s.untagged(line);
-    if target.own {
+    if target.is_personal() {
         write_account_quota(s).await?;
     }
     Ok(Done::ok("GETQUOTAROOT completed"))
