@@ -300,7 +300,7 @@ mod tests {
             modseq: 7,
             flags: Flags::from_names(["\\Seen", "$Work"]),
             internaldate: Timestamp {
-                unix: 837_570_205,
+                unix: 837_596_665,
                 offset_minutes: -420,
             },
             size: 4286,
@@ -348,7 +348,7 @@ mod tests {
         assert_eq!(
             run(&items, &m, &style()),
             format!(
-                "* 3 FETCH (FLAGS (\\Recent \\Seen $Work) INTERNALDATE \"17-Jul-1996 02:43:25 -0700\" \
+                "* 3 FETCH (FLAGS (\\Recent \\Seen $Work) INTERNALDATE \"17-Jul-1996 02:44:25 -0700\" \
                  RFC822.SIZE 4286 UID 42 MODSEQ (7) EMAILID (M{}) SAVEDATE NIL)\r\n",
                 "11".repeat(12)
             )

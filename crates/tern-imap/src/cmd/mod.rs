@@ -44,6 +44,7 @@ pub mod search_eval;
 pub mod search_exec;
 pub mod search_text;
 pub mod seqset;
+pub mod thread_algo;
 
 pub use error::{CmdError, CmdResult, Done};
 

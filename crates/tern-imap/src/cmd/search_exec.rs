@@ -112,3 +112,24 @@ pub fn now() -> i64 {
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_secs() as i64)
 }
+
+/// Calls `f(index, meta)` for each of `indices` whose metadata the store still has,
+/// reading it in chunks of [`CHUNK`] (SORT and THREAD keys).
+pub async fn for_each_meta(
+    mail: &Mail,
+    view: &SelectedMailbox,
+    indices: &[usize],
+    mut f: impl FnMut(usize, &MessageMeta),
+) -> Result<(), CmdError> {
+    for chunk in indices.chunks(CHUNK) {
+        let uids: Vec<_> = chunk.iter().map(|&i| view.messages[i].uid).collect();
+        let metas = mail.store.meta(view.id(), &uids).await?;
+        let mut metas = metas.into_iter().peekable();
+        for &idx in chunk {
+            if let Some((_, meta)) = metas.next_if(|(u, _)| *u == view.messages[idx].uid) {
+                f(idx, &meta);
+            }
+        }
+    }
+    Ok(())
+}
