@@ -132,17 +132,25 @@ impl LmtpServer {
             .mail
             .deliver(&staged, &recipients, body.received_at)
             .await;
+        // Per account at debug level (a group can be thousands); one summary at info.
         for (account, result) in tx.targets.iter().zip(&results) {
             match result {
-                Ok(appended) => tracing::info!(
-                    id = %tx.id, account = %account.name, uid = appended.uid,
-                    size = staged.size, "LMTP delivered"
+                Ok(appended) => tracing::debug!(
+                    id = %tx.id, account = %account.name, uid = appended.uid, "LMTP delivered"
                 ),
                 Err(error) => tracing::info!(
                     id = %tx.id, account = %account.name, %error, "LMTP delivery failed"
                 ),
             }
         }
+        tracing::info!(
+            id = %tx.id,
+            from = %tx.envelope.from,
+            size = staged.size,
+            accounts = tx.targets.len(),
+            delivered = results.iter().filter(|r| r.is_ok()).count(),
+            "LMTP message"
+        );
         for rcpt in &tx.envelope.recipients {
             session.reply(&recipient_reply(rcpt, &results));
         }
