@@ -11,15 +11,21 @@ async fn concurrent_appends_share_commits() {
     const N: usize = 200;
     let (store, blobs, _dir) = fresh().await;
     let (acct, mb) = setup(&*store, "group@example.test").await;
-    let mut staged = Vec::with_capacity(N);
+    // Blobs are written concurrently too (each is its own fsync'd file).
+    let mut puts = Vec::with_capacity(N);
     for i in 0..N {
-        staged.push(
+        let blobs = blobs.clone();
+        puts.push(tokio::spawn(async move {
             put(
                 &*blobs,
                 format!("Subject: {i}\r\n\r\nbody {i}\r\n").as_bytes(),
             )
-            .await,
-        );
+            .await
+        }));
+    }
+    let mut staged = Vec::with_capacity(N);
+    for p in puts {
+        staged.push(p.await.unwrap());
     }
     let bad_mailbox = MailboxId(i64::MAX - 1);
 
@@ -28,12 +34,15 @@ async fn concurrent_appends_share_commits() {
     let mut tasks = Vec::with_capacity(N);
     for (i, (blob, size)) in staged.iter().copied().enumerate() {
         let store = store.clone();
-        // Every 10th request fails (no such mailbox) inside the shared commit.
-        let target = if i % 10 == 9 { bad_mailbox } else { mb.id };
+        // Every 10th request is an atomic batch that fails on its second message, after
+        // its first was written: the savepoint must undo that write, and only that.
+        let batch = if i % 10 == 9 {
+            vec![message(mb.id, blob, size), message(bad_mailbox, blob, size)]
+        } else {
+            vec![message(mb.id, blob, size)]
+        };
         tasks.push(tokio::spawn(async move {
-            store
-                .append(vec![message(target, blob, size)], AppendMode::Atomic)
-                .await
+            store.append(batch, AppendMode::Atomic).await
         }));
     }
     let mut uids = Vec::new();
@@ -70,4 +79,11 @@ async fn concurrent_appends_share_commits() {
         store.usage(acct).await.unwrap().messages as usize,
         N - N / 10
     );
+    for (i, (blob, _)) in staged.iter().enumerate() {
+        assert_eq!(
+            store.blob_referenced(blob).await.unwrap(),
+            i % 10 != 9,
+            "request {i}: a rolled-back request leaves no reference"
+        );
+    }
 }

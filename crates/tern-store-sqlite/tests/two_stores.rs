@@ -58,6 +58,19 @@ async fn second_store_on_the_same_file_sees_events() {
         .remove(0)
         .unwrap();
     expect_mailbox_event(&mut rx2, mb.id, appended.modseq).await;
+    // The writing store announced its own commit once: its watcher skips its own rows.
+    let mut own = 0;
+    let _ = tokio::time::timeout(Duration::from_millis(500), async {
+        loop {
+            if let ChangeEvent::Mailbox { mailbox, .. } = rx1.recv().await.unwrap()
+                && mailbox == mb.id
+            {
+                own += 1;
+            }
+        }
+    })
+    .await;
+    assert_eq!(own, 1, "one event per commit in the writing store");
     let (_, records) = second.messages(mb.id).await.unwrap();
     assert_eq!(records.len(), 1);
     assert_eq!(records[0].uid, appended.uid);
@@ -138,4 +151,48 @@ async fn reopened_store_keeps_everything() {
         .remove(0)
         .unwrap();
     assert_eq!(next.uid, uid + 1);
+}
+
+const CHILD_DB: &str = "TERN_STORE_TEST_CHILD_DB";
+const CHILD_MAILBOX: &str = "TERN_STORE_TEST_CHILD_MAILBOX";
+
+/// The child half of `another_process_sees_events`: does nothing unless that test started
+/// this binary with the environment naming a database and a mailbox.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn child_process_writer() {
+    let (Ok(db), Ok(mailbox)) = (std::env::var(CHILD_DB), std::env::var(CHILD_MAILBOX)) else {
+        return;
+    };
+    let mailbox = MailboxId(mailbox.parse().unwrap());
+    let db = std::path::PathBuf::from(db);
+    let blobs = FsBlobStore::open(db.with_file_name("blobs")).unwrap();
+    let store = SqliteMailStore::open(&db).unwrap();
+    let (blob, size) = put(&blobs, b"Subject: from the child\r\n\r\nhi\r\n").await;
+    store
+        .append(vec![message(mailbox, blob, size)], AppendMode::Atomic)
+        .await
+        .unwrap()
+        .remove(0)
+        .unwrap();
+}
+
+/// A real second process appends; this process hears of it and reads the message.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn another_process_sees_events() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("mail.db");
+    let store = SqliteMailStore::open(&db).unwrap();
+    let (_, mb) = setup(&store, "process@example.test").await;
+    let mut rx = store.subscribe();
+    let status = std::process::Command::new(std::env::current_exe().unwrap())
+        .args(["--exact", "child_process_writer", "--test-threads=1"])
+        .env(CHILD_DB, &db)
+        .env(CHILD_MAILBOX, mb.id.0.to_string())
+        .stdout(std::process::Stdio::null())
+        .status()
+        .unwrap();
+    assert!(status.success(), "child process failed: {status}");
+    expect_mailbox_event(&mut rx, mb.id, 1).await;
+    let (_, records) = store.messages(mb.id).await.unwrap();
+    assert_eq!(records.len(), 1, "the child's message is visible here");
 }
