@@ -186,6 +186,9 @@ enum State {
     SkipLiteral { remaining: u64 },
 }
 
+/// Input buffer capacity kept while idle; more is released once drained.
+const IDLE_CAPACITY: usize = 16 * 1024;
+
 /// Octets kept at the end of a skipped line: enough for `~{18446744073709551615+}`.
 const TAIL_KEEP: usize = 32;
 
@@ -306,6 +309,11 @@ impl Framer {
 
     /// The next event, or `None` when more input is needed.
     pub fn next_event(&mut self) -> Option<Event> {
+        if self.buf.is_empty() && self.buf.capacity() > IDLE_CAPACITY {
+            // Give back a large read buffer once drained: idle connections stay small.
+            self.buf = BytesMut::new();
+            self.scanned = 0;
+        }
         loop {
             match std::mem::replace(&mut self.state, State::Line) {
                 State::Line => return self.next_line(),

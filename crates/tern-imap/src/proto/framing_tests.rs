@@ -382,6 +382,17 @@ fn raw_lines_and_taking_buffered_input() {
 }
 
 #[test]
+fn drained_buffer_gives_back_its_capacity() {
+    let mut f = Framer::new(FramerConfig::default());
+    let mut big = vec![b'x'; 60_000];
+    big.extend_from_slice(b"\r\n");
+    f.push(&big);
+    assert!(matches!(f.next_event(), Some(Event::Frame(_))));
+    assert_eq!(f.next_event(), None);
+    assert!(f.buf.capacity() <= IDLE_CAPACITY);
+}
+
+#[test]
 fn decisions_without_a_pending_literal_fail() {
     let mut f = Framer::new(FramerConfig::default());
     assert_eq!(f.accept_literal(), Err(FrameError::NotPending));

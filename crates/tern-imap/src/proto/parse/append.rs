@@ -1,4 +1,5 @@
-//! APPEND (RFC 9051 §6.3.12) with RFC 3502 MULTIAPPEND and RFC 3516 literal8, and the
+//! APPEND (RFC 9051 §6.3.12) with RFC 3502 MULTIAPPEND, RFC 3516 literal8 and RFC 6855
+//! `UTF8 (~{n}...)`, and the
 //! "head" parse that lets the session stream a large literal.
 //!
 //! Streaming works like this: when the framer announces a literal of an APPEND, the session
@@ -94,7 +95,8 @@ pub(crate) fn append(c: &mut Cursor<'_>) -> PResult<CommandBody> {
 
 type Head<'a> = (Vec<String>, Option<(i64, i16)>, (Lit<'a>, bool));
 
-/// `append-message = [SP flag-list] [SP date-time] SP (literal / literal8)`.
+/// `append-message = [SP flag-list] [SP date-time] SP append-data`;
+/// `append-data = literal / literal8 / "UTF8" SP "(" literal8 ")"`.
 fn message_head<'a>(c: &mut Cursor<'a>) -> PResult<Head<'a>> {
     c.sp()?;
     let mut flags = Vec::new();
@@ -107,8 +109,21 @@ fn message_head<'a>(c: &mut Cursor<'a>) -> PResult<Head<'a>> {
         date = Some(c.date_time()?);
         c.sp()?;
     }
+    // RFC 6855 §4: `append-data =/ "UTF8" SP "(" literal8 ")"` (UTF8=ACCEPT).
+    let utf8_wrapped = c.keyword("UTF8");
+    if utf8_wrapped {
+        c.sp()?;
+        c.expect(b'(', "'(' after UTF8")?;
+        if !c.at_literal(true) {
+            return fail("Expected a literal8 after UTF8 (");
+        }
+    }
     if !c.at_literal(true) {
         return fail("Expected the message as a literal");
     }
-    Ok((flags, date, c.literal(true)?))
+    let (lit, binary) = c.literal(true)?;
+    if utf8_wrapped && !matches!(lit, Lit::Pending(_)) {
+        c.expect(b')', "')' after the UTF8 literal")?;
+    }
+    Ok((flags, date, (lit, binary || utf8_wrapped)))
 }

@@ -72,6 +72,17 @@ fn append_forms() {
                 messages: vec![msg(&[], None, b"a\0b", true)],
             },
         ),
+        // RFC 6855 §4 (UTF8=ACCEPT)
+        (
+            "a APPEND x (\\Seen) UTF8 (~{2}\r\nab) UTF8 (~{1+}\r\nc)",
+            B::Append {
+                mailbox: s("x"),
+                messages: vec![
+                    msg(&["\\Seen"], None, b"ab", true),
+                    msg(&[], None, b"c", true),
+                ],
+            },
+        ),
     ];
     for (line, want) in cases {
         assert_eq!(body(line), want, "{line:?}");

@@ -82,6 +82,21 @@ fn malformed_commands_are_rejected_with_reasons() {
             "zone",
         ),
         (b"a1 APPEND INBOX {1}\r\nx junk", Some("a1"), "literal"),
+        (
+            b"a1 APPEND INBOX UTF8 {1}\r\nx",
+            Some("a1"),
+            "'(' after UTF8",
+        ),
+        (
+            b"a1 APPEND INBOX UTF8 (\"x\")",
+            Some("a1"),
+            "literal8 after UTF8",
+        ),
+        (
+            b"a1 APPEND INBOX UTF8 (~{1}\r\nx",
+            Some("a1"),
+            "')' after the UTF8 literal",
+        ),
         (b"a1 FETCH 1", Some("a1"), "space"),
         (b"a1 FETCH 0 FLAGS", Some("a1"), "sequence set"),
         (b"a1 FETCH 1:x FLAGS", Some("a1"), "sequence set"),
