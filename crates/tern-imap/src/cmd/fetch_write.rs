@@ -10,6 +10,7 @@ use super::mime_decode::UnknownCte;
 use super::objectid;
 use crate::proto::command::{FetchAttr, Section, SectionText};
 use crate::proto::encode::{self, BodyForm, EncodeOptions};
+use crate::session::selected::render_flags;
 use tern_store::{MessageMeta, MessageRecord};
 
 /// What the requested items need beyond the view record.
@@ -171,12 +172,7 @@ fn write_modseq(out: &mut Vec<u8>, rec: &MessageRecord) {
 
 fn write_flags(out: &mut Vec<u8>, m: &Message<'_>, style: &Style) {
     out.extend_from_slice(b"FLAGS ");
-    let extra: &[&str] = if m.recent && !style.rev2 {
-        &["\\Recent"]
-    } else {
-        &[]
-    };
-    encode::flag_list(out, &m.rec.flags, extra);
+    out.extend_from_slice(render_flags(&m.rec.flags, m.recent && !style.rev2).as_bytes());
 }
 
 fn write_item(
@@ -348,7 +344,7 @@ mod tests {
         assert_eq!(
             run(&items, &m, &style()),
             format!(
-                "* 3 FETCH (FLAGS (\\Recent \\Seen $Work) INTERNALDATE \"17-Jul-1996 02:44:25 -0700\" \
+                "* 3 FETCH (FLAGS (\\Seen $Work \\Recent) INTERNALDATE \"17-Jul-1996 02:44:25 -0700\" \
                  RFC822.SIZE 4286 UID 42 MODSEQ (7) EMAILID (M{}) SAVEDATE NIL)\r\n",
                 "11".repeat(12)
             )

@@ -89,8 +89,7 @@ async fn execute(s: &mut Session, by: By, search: &SearchCommand) -> CmdResult {
 
 /// The tag of the running command, for the ESEARCH correlator.
 fn current_tag(s: &Session) -> Option<String> {
-    let _ = s;
-    None
+    (!s.tag.is_empty()).then(|| s.tag.clone())
 }
 
 fn number(by: By, h: &Hit) -> u32 {

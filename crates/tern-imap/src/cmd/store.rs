@@ -18,7 +18,8 @@ use super::condstore;
 use super::seqset::{self, MsnCheck};
 use super::{CmdError, CmdResult, Done};
 use crate::proto::command::{By, CommandBody, StoreOp};
-use crate::proto::encode::{self, sequence_set};
+use crate::proto::encode::sequence_set;
+use crate::session::selected::render_flags;
 use crate::session::Session;
 use crate::session::mailbox_ref::Rights;
 use tern_store::{FlagOp, FlagUpdate, Flags, ModSeq, Uid};
@@ -111,12 +112,8 @@ pub async fn run(s: &mut Session, cmd: CommandBody) -> CmdResult {
         let mut items = 0;
         if send_flags {
             out.extend_from_slice(b"FLAGS ");
-            let recent: &[&str] = if view.is_recent(*uid) && !enabled.imap4rev2 {
-                &["\\Recent"]
-            } else {
-                &[]
-            };
-            encode::flag_list(&mut out, f, recent);
+            let recent = view.is_recent(*uid) && !enabled.imap4rev2;
+            out.extend_from_slice(render_flags(f, recent).as_bytes());
             items += 1;
         }
         if by == By::Uid || enabled.condstore {
