@@ -66,6 +66,9 @@ pub struct Session {
     /// Set by a command that must end the connection after its tagged response
     /// (`* BYE <text>` follows it), e.g. too many authentication failures.
     pub bye_after: Option<String>,
+    /// The tag of the command being executed (ESEARCH's `(TAG "...")` correlator,
+    /// RFC 4731 §3.1); set by the loop before dispatch.
+    pub tag: String,
 }
 
 impl Session {
@@ -82,6 +85,7 @@ impl Session {
             auth_failures: 0,
             notify: None,
             bye_after: None,
+            tag: String::new(),
         }
     }
 
