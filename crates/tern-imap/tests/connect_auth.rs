@@ -11,7 +11,10 @@ const PASS: &str = "correct horse";
 
 fn caps_of(line: &str) -> Vec<String> {
     let start = line.find("CAPABILITY ").expect("capability list") + "CAPABILITY ".len();
-    let end = line[start..].find(']').map(|i| start + i).unwrap_or(line.len());
+    let end = line[start..]
+        .find(']')
+        .map(|i| start + i)
+        .unwrap_or(line.len());
     line[start..end].split(' ').map(str::to_string).collect()
 }
 
@@ -20,10 +23,23 @@ async fn greeting_and_capability_before_tls_disable_login() {
     let srv = TestServer::start_with(|_| {}).await;
     let mut c = srv.connect_raw().await;
     let greeting = c.line().await;
-    assert!(greeting.starts_with("* OK [CAPABILITY IMAP4rev1 IMAP4rev2 "), "{greeting}");
-    assert!(greeting.ends_with("] imap.example.test Tern ready"), "{greeting}");
+    assert!(
+        greeting.starts_with("* OK [CAPABILITY IMAP4rev1 IMAP4rev2 "),
+        "{greeting}"
+    );
+    assert!(
+        greeting.ends_with("] imap.example.test Tern ready"),
+        "{greeting}"
+    );
     let caps = caps_of(&greeting);
-    for want in ["STARTTLS", "LOGINDISABLED", "SASL-IR", "LITERAL+", "IDLE", "NAMESPACE"] {
+    for want in [
+        "STARTTLS",
+        "LOGINDISABLED",
+        "SASL-IR",
+        "LITERAL+",
+        "IDLE",
+        "NAMESPACE",
+    ] {
         assert!(caps.iter().any(|c| c == want), "{want} missing in {caps:?}");
     }
     assert!(!caps.iter().any(|c| c.starts_with("AUTH=")), "{caps:?}");
@@ -37,7 +53,9 @@ async fn greeting_and_capability_before_tls_disable_login() {
     srv.add_user(USER, PASS).await;
     let no = c.no(&format!("LOGIN {USER} \"{PASS}\"")).await;
     assert!(no.starts_with("a2 NO [PRIVACYREQUIRED]"), "{no}");
-    let no = c.no("AUTHENTICATE PLAIN AGFsaWNlQGV4YW1wbGUudGVzdABjb3JyZWN0IGhvcnNl").await;
+    let no = c
+        .no("AUTHENTICATE PLAIN AGFsaWNlQGV4YW1wbGUudGVzdABjb3JyZWN0IGhvcnNl")
+        .await;
     assert!(no.starts_with("a3 NO [PRIVACYREQUIRED]"), "{no}");
 }
 
@@ -60,7 +78,10 @@ async fn starttls_then_login() {
     c.bad("STARTTLS").await;
     let lines = c.ok(&format!("LOGIN {USER} \"{PASS}\"")).await;
     let last = lines.last().unwrap();
-    assert!(last.starts_with("a3 OK [CAPABILITY IMAP4rev1 IMAP4rev2 "), "{last}");
+    assert!(
+        last.starts_with("a3 OK [CAPABILITY IMAP4rev1 IMAP4rev2 "),
+        "{last}"
+    );
     assert!(last.ends_with("] Logged in"), "{last}");
     assert!(!last.contains("AUTH="));
 }
@@ -94,7 +115,10 @@ async fn authenticate_continuations_cancel_and_login_mechanism() {
     assert_eq!(c.line().await, "+ UGFzc3dvcmQ6");
     c.send("Y29ycmVjdCBob3JzZQ==").await;
     let l = c.line().await;
-    assert!(l.starts_with("a2 OK [CAPABILITY ") && l.ends_with("Logged in"), "{l}");
+    assert!(
+        l.starts_with("a2 OK [CAPABILITY ") && l.ends_with("Logged in"),
+        "{l}"
+    );
 }
 
 #[tokio::test]
@@ -126,7 +150,10 @@ async fn failures_say_nothing_and_disconnect_after_five() {
     let mut c = srv.connect().await;
     for i in 1..=4 {
         let no = c.no(&format!("LOGIN {USER} wrong{i}")).await;
-        assert_eq!(no, format!("a{i} NO [AUTHENTICATIONFAILED] Authentication failed"));
+        assert_eq!(
+            no,
+            format!("a{i} NO [AUTHENTICATIONFAILED] Authentication failed")
+        );
     }
     let no = c.no("LOGIN nobody@example.test wrong").await;
     assert_eq!(no, "a5 NO [AUTHENTICATIONFAILED] Authentication failed");
@@ -146,7 +173,11 @@ async fn failure_delay_grows() {
     c.no("LOGIN x@example.test y").await;
     c.no("LOGIN x@example.test y").await;
     // 200 ms, then 400 ms.
-    assert!(t.elapsed() >= Duration::from_millis(600), "{:?}", t.elapsed());
+    assert!(
+        t.elapsed() >= Duration::from_millis(600),
+        "{:?}",
+        t.elapsed()
+    );
 }
 
 #[tokio::test]
@@ -226,7 +257,11 @@ async fn id_enable_namespace() {
     srv.add_user(USER, PASS).await;
     let mut c = srv.login(USER, PASS).await;
     let lines = c.ok("ID (\"name\" \"test-client\")").await;
-    assert!(lines[0].starts_with("* ID (\"name\" \"Tern\" \"version\" "), "{}", lines[0]);
+    assert!(
+        lines[0].starts_with("* ID (\"name\" \"Tern\" \"version\" "),
+        "{}",
+        lines[0]
+    );
     let lines = c.ok("ENABLE QRESYNC UTF8=ACCEPT X-UNKNOWN").await;
     assert_eq!(lines[0], "* ENABLED QRESYNC UTF8=ACCEPT");
     let lines = c.ok("ENABLE CONDSTORE").await;
@@ -245,9 +280,14 @@ async fn compress_deflate() {
     let mut c = srv.login(USER, PASS).await;
     c.send("z1 COMPRESS DEFLATE").await;
     assert_eq!(c.line().await, "z1 OK DEFLATE active");
-    let mut z = Client::new(Box::new(tern_net::deflate::DeflateStream::new(c.into_inner())));
+    let mut z = Client::new(Box::new(tern_net::deflate::DeflateStream::new(
+        c.into_inner(),
+    )));
     z.send("z2 COMPRESS DEFLATE").await;
-    assert_eq!(z.line().await, "z2 NO [COMPRESSIONACTIVE] Compression is already active");
+    assert_eq!(
+        z.line().await,
+        "z2 NO [COMPRESSIONACTIVE] Compression is already active"
+    );
     z.send("z3 NOOP").await;
     assert_eq!(z.line().await, "z3 OK NOOP completed");
 }

@@ -162,8 +162,14 @@ async fn status_items() {
             2 * m.len()
         )]
     );
-    let lines = untagged(c.ok("STATUS INBOX (UIDVALIDITY HIGHESTMODSEQ MAILBOXID)").await);
-    assert!(lines[0].starts_with("* STATUS INBOX (UIDVALIDITY "), "{lines:?}");
+    let lines = untagged(
+        c.ok("STATUS INBOX (UIDVALIDITY HIGHESTMODSEQ MAILBOXID)")
+            .await,
+    );
+    assert!(
+        lines[0].starts_with("* STATUS INBOX (UIDVALIDITY "),
+        "{lines:?}"
+    );
     assert!(lines[0].contains(" HIGHESTMODSEQ "));
     assert!(lines[0].contains(" MAILBOXID (M"));
     let no = c.no("STATUS Missing (MESSAGES)").await;
@@ -204,7 +210,10 @@ async fn list_extended_subscribed_recursivematch_and_status() {
         ]
     );
     assert_eq!(
-        untagged(c.ok("LIST \"\" (INBOX Lists) RETURN (STATUS (MESSAGES UNSEEN))").await),
+        untagged(
+            c.ok("LIST \"\" (INBOX Lists) RETURN (STATUS (MESSAGES UNSEEN))")
+                .await
+        ),
         vec![
             "* LIST (\\HasNoChildren) \"/\" INBOX",
             "* STATUS INBOX (MESSAGES 1 UNSEEN 1)",

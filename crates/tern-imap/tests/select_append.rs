@@ -32,7 +32,10 @@ async fn select_empty_then_with_messages() {
     let lines = c.ok("SELECT INBOX").await;
     let uidv = code_num(&lines, "UIDVALIDITY");
     let hms = code_num(&lines, "HIGHESTMODSEQ");
-    assert_eq!(lines[0], "* FLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft)");
+    assert_eq!(
+        lines[0],
+        "* FLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft)"
+    );
     assert_eq!(
         lines[1],
         "* OK [PERMANENTFLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft \\*)] Flags permitted"
@@ -41,7 +44,10 @@ async fn select_empty_then_with_messages() {
     assert_eq!(lines[3], "* 0 RECENT");
     assert_eq!(lines[4], format!("* OK [UIDVALIDITY {uidv}] UIDs valid"));
     assert_eq!(lines[5], "* OK [UIDNEXT 1] Predicted next UID");
-    assert_eq!(lines[6], format!("* OK [HIGHESTMODSEQ {hms}] Highest modification sequence"));
+    assert_eq!(
+        lines[6],
+        format!("* OK [HIGHESTMODSEQ {hms}] Highest modification sequence")
+    );
     assert!(lines[7].starts_with("* OK [MAILBOXID (M"), "{}", lines[7]);
     assert_eq!(lines[8], "a2 OK [READ-WRITE] SELECT completed");
 
@@ -49,15 +55,24 @@ async fn select_empty_then_with_messages() {
     let lines = c.append("INBOX", "\\Seen", &message("one")).await;
     assert_eq!(lines[0], "* 1 EXISTS");
     assert_eq!(lines[1], "* 1 RECENT");
-    assert_eq!(lines[2], format!("a3 OK [APPENDUID {uidv} 1] APPEND completed"));
+    assert_eq!(
+        lines[2],
+        format!("a3 OK [APPENDUID {uidv} 1] APPEND completed")
+    );
     c.append("INBOX", "$Work", &message("two")).await;
 
     let mut d = srv.login(USER, PASS).await;
     let lines = d.ok("SELECT INBOX").await;
-    assert_eq!(lines[0], "* FLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft $Work)");
+    assert_eq!(
+        lines[0],
+        "* FLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft $Work)"
+    );
     assert!(lines[1].contains("\\Draft $Work \\*)]"), "{}", lines[1]);
     assert!(lines.contains(&"* 2 EXISTS".to_string()));
-    assert!(lines.contains(&"* 0 RECENT".to_string()), "c claimed them: {lines:#?}");
+    assert!(
+        lines.contains(&"* 0 RECENT".to_string()),
+        "c claimed them: {lines:#?}"
+    );
     assert!(lines.contains(&"* OK [UNSEEN 2] First unseen message".to_string()));
 
     // Switching mailboxes closes the first one; EXAMINE is read-only.
@@ -77,8 +92,15 @@ async fn imap4rev2_select() {
     c.append("INBOX", "", &message("one")).await;
     c.ok("ENABLE IMAP4rev2").await;
     let lines = c.ok("SELECT inbox").await;
-    assert!(!lines.iter().any(|l| l.contains("RECENT") || l.contains("[UNSEEN")));
-    assert!(lines.contains(&"* LIST () \"/\" INBOX".to_string()), "{lines:#?}");
+    assert!(
+        !lines
+            .iter()
+            .any(|l| l.contains("RECENT") || l.contains("[UNSEEN"))
+    );
+    assert!(
+        lines.contains(&"* LIST () \"/\" INBOX".to_string()),
+        "{lines:#?}"
+    );
 }
 
 #[tokio::test]
@@ -123,7 +145,10 @@ async fn qresync_select_reports_vanished_and_changed() {
         .ok(&format!("SELECT INBOX (QRESYNC ({uidv} {hms} 3:4))"))
         .await;
     assert_eq!(lines[0], "* OK [CLOSED] Previous mailbox closed");
-    assert!(lines.contains(&"* VANISHED (EARLIER) 3".to_string()), "{lines:#?}");
+    assert!(
+        lines.contains(&"* VANISHED (EARLIER) 3".to_string()),
+        "{lines:#?}"
+    );
     assert!(!lines.iter().any(|l| l.contains(" FETCH ")), "{lines:#?}");
     // A different UIDVALIDITY: a plain SELECT.
     let lines = c.ok("SELECT INBOX (QRESYNC (1 1))").await;
@@ -142,7 +167,10 @@ async fn append_literal_plus_multiappend_and_trycreate() {
     cmd.extend_from_slice(b"\r\n");
     c.send_raw(&cmd).await;
     let l = c.line().await;
-    assert!(l.starts_with("p1 OK [APPENDUID ") && l.ends_with(" 1] APPEND completed"), "{l}");
+    assert!(
+        l.starts_with("p1 OK [APPENDUID ") && l.ends_with(" 1] APPEND completed"),
+        "{l}"
+    );
 
     // MULTIAPPEND (RFC 3502) with a date and LITERAL+.
     let (m2, m3) = (message("two"), message("three"));
@@ -182,7 +210,8 @@ async fn broken_appends_store_nothing() {
     assert!(c.line().await.starts_with("b1 BAD "));
     // Connection dropped in the middle of the literal.
     let mut d = srv.login(USER, PASS).await;
-    d.send(&format!("b2 APPEND INBOX {{{}}}", m.len() * 10)).await;
+    d.send(&format!("b2 APPEND INBOX {{{}}}", m.len() * 10))
+        .await;
     assert_eq!(d.line().await, "+ Ready for literal data");
     d.send_raw(&m).await;
     drop(d);
@@ -239,7 +268,10 @@ async fn large_append_streams() {
     let lines = c.append("Archive", "", &m).await;
     assert!(lines.last().unwrap().contains("OK [APPENDUID"), "{lines:?}");
     let st = c.ok("STATUS Archive (MESSAGES SIZE)").await;
-    assert_eq!(st[0], format!("* STATUS Archive (MESSAGES 1 SIZE {})", m.len()));
+    assert_eq!(
+        st[0],
+        format!("* STATUS Archive (MESSAGES 1 SIZE {})", m.len())
+    );
 }
 
 #[tokio::test]
@@ -258,7 +290,10 @@ async fn idle_sees_other_sessions_changes() {
     d.ok("STORE 1 +FLAGS (\\Flagged)").await;
     assert_eq!(c.line().await, "* 1 FETCH (FLAGS (\\Flagged \\Recent))");
     d.ok("STORE 1 +FLAGS (\\Deleted)").await;
-    assert_eq!(c.line().await, "* 1 FETCH (FLAGS (\\Flagged \\Deleted \\Recent))");
+    assert_eq!(
+        c.line().await,
+        "* 1 FETCH (FLAGS (\\Flagged \\Deleted \\Recent))"
+    );
     d.ok("EXPUNGE").await;
     assert_eq!(c.line().await, "* 1 EXPUNGE");
 

@@ -130,7 +130,10 @@ mod tests {
     #[test]
     fn login_mechanism_asks_twice() {
         let mut ex = Exchange::new("LOGIN").unwrap();
-        assert_eq!(ex.step(None).unwrap(), Step::Challenge(b"Username:".to_vec()));
+        assert_eq!(
+            ex.step(None).unwrap(),
+            Step::Challenge(b"Username:".to_vec())
+        );
         assert_eq!(
             ex.step(Some(b"fred")).unwrap(),
             Step::Challenge(b"Password:".to_vec())

@@ -15,7 +15,9 @@ pub async fn run(s: &mut Session, cmd: CommandBody) -> CmdResult {
     // RFC 5161 §3.1: only valid in the authenticated state; the selected mailbox's view was
     // built without these extensions.
     if matches!(s.state, State::Selected(..)) {
-        return Err(CmdError::bad("ENABLE is not allowed while a mailbox is selected"));
+        return Err(CmdError::bad(
+            "ENABLE is not allowed while a mailbox is selected",
+        ));
     }
     let mut enabled = Vec::new();
     for cap in caps {
@@ -30,7 +32,11 @@ pub async fn run(s: &mut Session, cmd: CommandBody) -> CmdResult {
             "IMAP4REV2" => !std::mem::replace(&mut e.imap4rev2, true),
             _ => false,
         };
-        if newly && !enabled.iter().any(|c: &String| c.eq_ignore_ascii_case(&cap)) {
+        if newly
+            && !enabled
+                .iter()
+                .any(|c: &String| c.eq_ignore_ascii_case(&cap))
+        {
             enabled.push(cap);
         }
     }

@@ -48,7 +48,10 @@ async fn tree(s: &Session) -> Result<BTreeMap<String, Node>, CmdError> {
     }
     for name in store.subscriptions(auth.account_id).await? {
         for parent in ancestors(&name) {
-            nodes.entry(parent.to_string()).or_default().child_subscribed = true;
+            nodes
+                .entry(parent.to_string())
+                .or_default()
+                .child_subscribed = true;
         }
         nodes.entry(name).or_default().subscribed = true;
     }
@@ -57,7 +60,9 @@ async fn tree(s: &Session) -> Result<BTreeMap<String, Node>, CmdError> {
 
 /// `a/b/c` → `a`, `a/b`.
 fn ancestors(name: &str) -> impl Iterator<Item = &str> {
-    name.match_indices('/').map(move |(i, _)| &name[..i]).filter(|p| !p.is_empty())
+    name.match_indices('/')
+        .map(move |(i, _)| &name[..i])
+        .filter(|p| !p.is_empty())
 }
 
 pub async fn run(s: &mut Session, cmd: CommandBody) -> CmdResult {
@@ -136,14 +141,14 @@ async fn run_list(s: &mut Session, cmd: ListCommand) -> CmdResult {
             line.push_str(" (\"CHILDINFO\" (\"SUBSCRIBED\"))");
         }
         lines.push(line);
-        if let (Some(items), Some(m)) = (&cmd.return_status, &node.mailbox) {
-            if m.rights.has('r') {
-                if items.contains(&StatusItem::HighestModSeq) {
-                    s.enabled.condstore = true;
-                }
-                let st = s.server.mail.store.status(m.info.id).await?;
-                lines.push(format_status(s, name, m.info.id, &st, items));
+        if let (Some(items), Some(m)) = (&cmd.return_status, &node.mailbox)
+            && m.rights.has('r')
+        {
+            if items.contains(&StatusItem::HighestModSeq) {
+                s.enabled.condstore = true;
             }
+            let st = s.server.mail.store.status(m.info.id).await?;
+            lines.push(format_status(s, name, m.info.id, &st, items));
         }
     }
     for l in lines {
@@ -167,7 +172,11 @@ async fn run_lsub(s: &mut Session, reference: &str, pattern: &str) -> CmdResult 
             continue;
         }
         let attrs = if node.subscribed {
-            if node.mailbox.is_some() { "" } else { "\\Noselect" }
+            if node.mailbox.is_some() {
+                ""
+            } else {
+                "\\Noselect"
+            }
         } else if node.child_subscribed && full.ends_with('%') {
             "\\Noselect"
         } else {

@@ -232,15 +232,11 @@ async fn report_status(s: &mut Session, mailbox: MailboxId) -> Result<(), CmdErr
         let matched = match filter {
             Filter::Inboxes => own && info.name == "INBOX",
             Filter::Personal => own,
-            Filter::Subscribed => store
-                .subscriptions(auth.account_id)
-                .await?
-                .iter()
-                .any(|n| *n == name),
+            Filter::Subscribed => store.subscriptions(auth.account_id).await?.contains(&name),
             Filter::Subtree(roots) => roots
                 .iter()
                 .any(|r| name == *r || name.starts_with(&format!("{r}/"))),
-            Filter::Mailboxes(names) => names.iter().any(|n| *n == name),
+            Filter::Mailboxes(names) => names.contains(&name),
         };
         if matched {
             // RFC 5465 §6: the first matching filter decides.
@@ -303,7 +299,10 @@ async fn report_list_changes(s: &mut Session) -> Result<(), CmdError> {
         }
         for (id, old) in &old_names {
             if !names.iter().any(|(i, _)| i == id) {
-                lines.push(format!("LIST (\\NonExistent) \"/\" {}", s.wire_mailbox(old)));
+                lines.push(format!(
+                    "LIST (\\NonExistent) \"/\" {}",
+                    s.wire_mailbox(old)
+                ));
             }
         }
     }

@@ -20,7 +20,10 @@ pub async fn run(s: &mut Session, cmd: CommandBody) -> CmdResult {
     if to.eq_ignore_ascii_case("INBOX") || resolve_opt(s, &to).await?.is_some() {
         return Err(CmdError::no_code("ALREADYEXISTS", "Mailbox already exists"));
     }
-    let auth = s.auth().ok_or_else(|| CmdError::bad("Not authenticated"))?.clone();
+    let auth = s
+        .auth()
+        .ok_or_else(|| CmdError::bad("Not authenticated"))?
+        .clone();
     let store = s.server.mail.store.clone();
     let (account, store_to) = create_target(store.as_ref(), &auth, &to).await?;
     if account != source.info.account {
@@ -81,10 +84,10 @@ pub async fn run(s: &mut Session, cmd: CommandBody) -> CmdResult {
             }
         }
     }
-    if let Some(sel) = s.selected_mut() {
-        if sel.info.id == source.info.id {
-            sel.info.name = store_to;
-        }
+    if let Some(sel) = s.selected_mut()
+        && sel.info.id == source.info.id
+    {
+        sel.info.name = store_to;
     }
     Ok(Done::ok("RENAME completed"))
 }

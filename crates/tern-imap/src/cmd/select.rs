@@ -12,10 +12,10 @@
 use super::{CmdError, CmdResult, Done};
 use crate::proto::command::{CommandBody, QresyncParams, SelectMode, SequenceSet};
 use crate::proto::seqset;
+use crate::session::SelectedMailbox;
 use crate::session::mailbox_ref::{MailboxRef, Rights, mailbox_object_id, resolve};
 use crate::session::selected::render_flags;
 use crate::session::{Session, State};
-use crate::session::SelectedMailbox;
 use std::fmt::Write as _;
 use tern_store::{Flags, MessageRecord, Uid};
 
@@ -72,10 +72,10 @@ pub async fn run(s: &mut Session, cmd: CommandBody) -> CmdResult {
         pending_expunged: Vec::new(),
     };
     write_select_responses(s, &mref, &view, status.uidvalidity);
-    if let Some(q) = &params.qresync {
-        if q.uidvalidity == status.uidvalidity {
-            qresync(s, &view, q).await?;
-        }
+    if let Some(q) = &params.qresync
+        && q.uidvalidity == status.uidvalidity
+    {
+        qresync(s, &view, q).await?;
     }
 
     let auth = match std::mem::replace(&mut s.state, State::Logout) {
@@ -121,11 +121,7 @@ fn write_select_responses(s: &mut Session, mref: &MailboxRef, view: &SelectedMai
     s.untagged(format!("{} EXISTS", view.exists()));
     if !s.enabled.imap4rev2 {
         s.untagged(format!("{} RECENT", view.recent.len()));
-        if let Some(i) = view
-            .messages
-            .iter()
-            .position(|m| !m.flags.has(Flags::SEEN))
-        {
+        if let Some(i) = view.messages.iter().position(|m| !m.flags.has(Flags::SEEN)) {
             s.untagged(format!("OK [UNSEEN {}] First unseen message", i + 1));
         }
     }
@@ -168,7 +164,11 @@ fn permanent_flags(rights: Rights, keywords: &[&str]) -> String {
 }
 
 /// RFC 7162 §3.2.5.2: what changed since the client's cached state.
-async fn qresync(s: &mut Session, view: &SelectedMailbox, q: &QresyncParams) -> Result<(), CmdError> {
+async fn qresync(
+    s: &mut Session,
+    view: &SelectedMailbox,
+    q: &QresyncParams,
+) -> Result<(), CmdError> {
     let store = s.server.mail.store.clone();
     let id = view.info.id;
     let largest = view.uidnext.saturating_sub(1);
@@ -299,7 +299,10 @@ mod tests {
         let msgs: Vec<_> = [2, 3, 7].into_iter().map(rec).collect();
         assert_eq!(gaps(&[(1, 9)], &msgs), vec![(1, 1), (4, 6), (8, 9)]);
         assert_eq!(gaps(&[(2, 3)], &msgs), vec![]);
-        assert_eq!(normalize(vec![(5, 9), (1, 2), (3, 4), (20, 30)], 10), vec![(1, 9)]);
+        assert_eq!(
+            normalize(vec![(5, 9), (1, 2), (3, 4), (20, 30)], 10),
+            vec![(1, 9)]
+        );
         assert_eq!(to_ranges([1, 2, 4].into_iter()), vec![(1, 2), (4, 4)]);
     }
 

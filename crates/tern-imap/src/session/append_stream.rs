@@ -10,8 +10,8 @@
 //! - A failure while receiving (the blob store failing) is remembered and reported when the
 //!   command ends; the rest of the command is still consumed, so the stream stays in sync.
 
-use super::conn_loop::{Flow, Loop};
 use super::ExpungePolicy;
+use super::conn_loop::{Flow, Loop};
 use crate::cmd::CmdError;
 use crate::cmd::append::{Target, commit, ingest_error, internal_date};
 use crate::proto::command::{Command, CommandBody};
@@ -39,18 +39,21 @@ impl Loop {
             Err(e) => {
                 // Not a message literal (e.g. the mailbox name sent as a literal): buffer
                 // it like any other when small; the whole command is parsed at its end.
-                if self.append.is_none() && l.len <= self.s.server.config.max_literal as u64 {
-                    if self.framer.accept_literal().is_ok() {
-                        if l.sync {
-                            self.s.raw(b"+ Ready for literal data\r\n");
-                            self.flush_out().await?;
-                        }
-                        return Ok(Flow::Continue);
+                if self.append.is_none()
+                    && l.len <= self.s.server.config.max_literal as u64
+                    && self.framer.accept_literal().is_ok()
+                {
+                    if l.sync {
+                        self.s.raw(b"+ Ready for literal data\r\n");
+                        self.flush_out().await?;
                     }
+                    return Ok(Flow::Continue);
                 }
                 let _ = self.framer.refuse_literal();
                 self.append = None;
-                return self.bad(e.tag.as_deref().or(l.tag.as_deref()), &e.reason).await;
+                return self
+                    .bad(e.tag.as_deref().or(l.tag.as_deref()), &e.reason)
+                    .await;
             }
         };
         if head.index == 0 || self.append.is_none() {
@@ -79,7 +82,9 @@ impl Loop {
             Err(e) => return self.refuse_append(&head.tag, ingest_error(e, limit)).await,
         }
         if self.framer.stream_literal().is_err() {
-            return self.refuse_append(&head.tag, CmdError::bad("Literal not pending")).await;
+            return self
+                .refuse_append(&head.tag, CmdError::bad("Literal not pending"))
+                .await;
         }
         if l.sync {
             self.s.raw(b"+ Ready for literal data\r\n");

@@ -112,7 +112,8 @@ impl Loop {
         }
         let caps = cmd::capability::capabilities(&self.s);
         let host = self.s.server.config.hostname.clone();
-        self.s.untagged(format!("OK [CAPABILITY {caps}] {host} Tern ready"));
+        self.s
+            .untagged(format!("OK [CAPABILITY {caps}] {host} Tern ready"));
         self.flush_out().await?;
         loop {
             let event = match self.framer.next_event() {
@@ -211,8 +212,8 @@ impl Loop {
             };
         }
         if resync {
-            let policy = idle_policy
-                .or_else(|| self.s.notify.as_ref().and_then(|n| n.selected_policy()));
+            let policy =
+                idle_policy.or_else(|| self.s.notify.as_ref().and_then(|n| n.selected_policy()));
             if let Some(policy) = policy {
                 self.sync(policy).await;
             }
@@ -317,11 +318,14 @@ impl Loop {
 
     async fn execute(&mut self, cmd: Command) -> io::Result<Flow> {
         let Command { tag, body } = cmd;
+        self.s.tag.clear();
+        self.s.tag.push_str(&tag);
         match body {
             CommandBody::Logout => {
                 self.s.untagged("BYE Logging out");
                 self.s.state = State::Logout;
-                self.s.raw(format!("{tag} OK LOGOUT completed\r\n").as_bytes());
+                self.s
+                    .raw(format!("{tag} OK LOGOUT completed\r\n").as_bytes());
                 self.flush_out().await?;
                 Ok(Flow::Close)
             }
@@ -333,6 +337,7 @@ impl Loop {
             CommandBody::Compress(mechanism) => self.compress(&tag, &mechanism).await,
             body => {
                 let policy = expunge_policy(&body);
+                self.s.tag.clone_from(&tag);
                 let result = cmd::dispatch(&mut self.s, body).await;
                 self.finish(&tag, result, policy).await
             }
@@ -428,4 +433,3 @@ fn expunge_policy(body: &CommandBody) -> ExpungePolicy {
         _ => ExpungePolicy::Announce,
     }
 }
-

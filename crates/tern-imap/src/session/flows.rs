@@ -21,7 +21,11 @@ impl Loop {
     /// Plaintext pipelined after the command is discarded (RFC 9051 §11.1: command
     /// injection); capabilities are not re-announced unsolicited.
     pub(super) async fn starttls(&mut self, tag: &str) -> io::Result<Flow> {
-        let refuse = match (&self.s.state, self.s.tls_active(), &self.s.server.config.tls) {
+        let refuse = match (
+            &self.s.state,
+            self.s.tls_active(),
+            &self.s.server.config.tls,
+        ) {
             (State::NotAuthenticated, false, Some(_)) => None,
             (State::NotAuthenticated, true, _) => Some("TLS is already active"),
             (State::NotAuthenticated, false, None) => Some("STARTTLS is not available"),
@@ -212,5 +216,4 @@ impl Loop {
             }
         }
     }
-
 }

@@ -381,7 +381,10 @@ mod tests {
                 name: "Team/Q1"
             }
         );
-        assert_eq!(client_name(Some("bob@x"), "INBOX"), "Other Users/bob@x/INBOX");
+        assert_eq!(
+            client_name(Some("bob@x"), "INBOX"),
+            "Other Users/bob@x/INBOX"
+        );
         assert_eq!(client_name(None, "Sent"), "Sent");
     }
 
@@ -389,7 +392,9 @@ mod tests {
     fn acl_positive_negative_and_anyone() {
         let a = auth("alice@example.test");
         let acl = |e: &[(&str, &str)]| -> Vec<(String, String)> {
-            e.iter().map(|(i, r)| (i.to_string(), r.to_string())).collect()
+            e.iter()
+                .map(|(i, r)| (i.to_string(), r.to_string()))
+                .collect()
         };
         // RFC 4314 §2: union of positive entries…
         let r = effective_rights(&acl(&[("anyone", "lr"), ("alice@example.test", "w")]), &a);

@@ -84,7 +84,9 @@ impl TestServer {
             let sd = shutdown.clone();
             tokio::spawn(async move {
                 listener
-                    .serve(tls_cfg, 1000, sd, move |conn, sd| srv.clone().handle(conn, sd))
+                    .serve(tls_cfg, 1000, sd, move |conn, sd| {
+                        srv.clone().handle(conn, sd)
+                    })
                     .await
             });
         }
@@ -187,7 +189,10 @@ where
         .with_no_client_auth();
     let connector = tokio_rustls::TlsConnector::from(Arc::new(config));
     let name = rustls::pki_types::ServerName::try_from("localhost").expect("name");
-    connector.connect(name, stream).await.expect("TLS handshake")
+    connector
+        .connect(name, stream)
+        .await
+        .expect("TLS handshake")
 }
 
 /// `"..."` with `\` and `"` escaped.
@@ -386,7 +391,9 @@ impl Client {
 fn literal_len(line: &[u8]) -> Option<usize> {
     let body = line.strip_suffix(b"}")?;
     let open = body.iter().rposition(|&b| b == b'{')?;
-    let digits = body[open + 1..].strip_suffix(b"+").unwrap_or(&body[open + 1..]);
+    let digits = body[open + 1..]
+        .strip_suffix(b"+")
+        .unwrap_or(&body[open + 1..]);
     std::str::from_utf8(digits).ok()?.parse().ok()
 }
 
