@@ -84,13 +84,16 @@ pub fn need(cmd: &CommandBody) -> Need {
 
 /// Checks the state, then runs a command that needs no connection I/O.
 pub async fn dispatch(s: &mut Session, cmd: CommandBody) -> CmdResult {
-    let ok = match (need(&cmd), &s.state) {
-        (Need::Any, _) => true,
-        (Need::NotAuthenticated, State::NotAuthenticated) => true,
-        (Need::Authenticated, State::Authenticated(_) | State::Selected(..)) => true,
-        (Need::Selected, State::Selected(..)) => true,
-        _ => false,
-    };
+    let ok = matches!(
+        (need(&cmd), &s.state),
+        (Need::Any, _)
+            | (Need::NotAuthenticated, State::NotAuthenticated)
+            | (
+                Need::Authenticated,
+                State::Authenticated(_) | State::Selected(..)
+            )
+            | (Need::Selected, State::Selected(..))
+    );
     if !ok {
         return Err(CmdError::bad(match need(&cmd) {
             Need::NotAuthenticated => "Already authenticated",
