@@ -35,6 +35,9 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
     .context("tls: cannot set up the server certificate")?;
     let backends = Backends::open(&settings).await?;
 
+    if settings.listeners.is_empty() {
+        tracing::warn!("[listen] names no service: nothing to serve");
+    }
     let mut bound = Vec::with_capacity(settings.listeners.len());
     for spec in &settings.listeners {
         let mode = match spec.service {
