@@ -69,6 +69,20 @@ impl NotifyState {
         })
     }
 
+    /// Whether a filter can cover another account's mailbox (shared with the user), so
+    /// that events of other accounts need a look at all.
+    fn watches_foreign(&self) -> bool {
+        let shared = |n: &String| n.to_ascii_lowercase().starts_with("other users/");
+        self.groups.iter().any(|(f, e)| {
+            e.message
+                && match f {
+                    Filter::Subscribed => true,
+                    Filter::Subtree(m) | Filter::Mailboxes(m) => m.iter().any(shared),
+                    Filter::Inboxes | Filter::Personal => false,
+                }
+        })
+    }
+
     fn wants_list_events(&self) -> bool {
         self.groups
             .iter()
@@ -140,6 +154,8 @@ pub async fn run(s: &mut Session, cmd: CommandBody) -> CmdResult {
         state.subscriptions = store.subscriptions(account).await?;
     }
     s.notify = Some(state);
+    // Events queued before now are old news: start from here.
+    s.events = s.events.resubscribe();
     if status {
         // RFC 5465 §3.1: STATUS of every mailbox the message filters name, now.
         let ids: Vec<MailboxId> = store
@@ -177,7 +193,9 @@ pub async fn on_event(s: &mut Session, event: ChangeEvent) -> Result<(), CmdErro
         return Ok(());
     };
     match event {
-        ChangeEvent::Mailbox { mailbox, .. } => {
+        ChangeEvent::Mailbox {
+            account, mailbox, ..
+        } => {
             if s.selected().is_some_and(|m| m.id() == mailbox) {
                 let policy = s.notify.as_ref().and_then(|n| n.selected_policy());
                 if let Some(policy) = policy {
@@ -185,7 +203,11 @@ pub async fn on_event(s: &mut Session, event: ChangeEvent) -> Result<(), CmdErro
                 }
                 return Ok(());
             }
-            if s.notify.is_some() {
+            let relevant = s
+                .notify
+                .as_ref()
+                .is_some_and(|n| account == own || n.watches_foreign());
+            if relevant {
                 report_status(s, mailbox).await?;
             }
         }
