@@ -1,0 +1,97 @@
+//! The memory budget of an idle connection (issue: "an idle logged-in connection costs tens
+//! of KiB"): a counting allocator measures what 40 logged-in connections with INBOX
+//! selected add to the process, server and (tiny) client side together.
+
+mod common;
+
+use common::{TestServer, message};
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::sync::atomic::{AtomicIsize, Ordering};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+
+struct Counting;
+
+static LIVE: AtomicIsize = AtomicIsize::new(0);
+
+// SAFETY: delegates to the system allocator; only counts.
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        LIVE.fetch_add(layout.size() as isize, Ordering::Relaxed);
+        // SAFETY: same contract as the caller's.
+        unsafe { System.alloc(layout) }
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        LIVE.fetch_sub(layout.size() as isize, Ordering::Relaxed);
+        // SAFETY: same contract as the caller's.
+        unsafe { System.dealloc(ptr, layout) }
+    }
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        LIVE.fetch_add(new_size as isize - layout.size() as isize, Ordering::Relaxed);
+        // SAFETY: same contract as the caller's.
+        unsafe { System.realloc(ptr, layout, new_size) }
+    }
+}
+
+#[global_allocator]
+static GLOBAL: Counting = Counting;
+
+/// Sends a command and reads until its tagged line, with a small stack buffer.
+async fn command(s: &mut TcpStream, tag: &str, cmd: &str) {
+    s.write_all(format!("{tag} {cmd}\r\n").as_bytes()).await.unwrap();
+    let want = format!("\r\n{tag} OK");
+    let mut tail: Vec<u8> = b"\r\n".to_vec();
+    let mut buf = [0u8; 512];
+    loop {
+        let n = s.read(&mut buf).await.unwrap();
+        assert!(n > 0, "closed during {cmd}");
+        tail.extend_from_slice(&buf[..n]);
+        if let Some(i) = tail.windows(want.len()).position(|w| w == want.as_bytes()) {
+            if tail[i + 2..].contains(&b'\n') {
+                return;
+            }
+        }
+        if tail.len() > 4096 {
+            tail.drain(..tail.len() - 256);
+        }
+    }
+}
+
+async fn idle_session(srv: &TestServer) -> TcpStream {
+    let mut s = TcpStream::connect(srv.addr).await.unwrap();
+    let mut buf = [0u8; 1024];
+    let n = s.read(&mut buf).await.unwrap();
+    assert!(buf[..n].starts_with(b"* OK"));
+    command(&mut s, "a1", "LOGIN alice@example.test pw").await;
+    command(&mut s, "a2", "SELECT INBOX").await;
+    s
+}
+
+#[tokio::test]
+async fn idle_logged_in_connection_costs_tens_of_kib() {
+    let srv = TestServer::start().await;
+    srv.add_user("alice@example.test", "pw").await;
+    let mut c = srv.login("alice@example.test", "pw").await;
+    for i in 0..20 {
+        c.append("INBOX", "", &message(&format!("m{i}"))).await;
+    }
+    // Warm up lazily created state (store reader pools, caches).
+    let mut warm = Vec::new();
+    for _ in 0..5 {
+        warm.push(idle_session(&srv).await);
+    }
+    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+
+    const N: isize = 40;
+    let before = LIVE.load(Ordering::Relaxed);
+    let mut conns = Vec::new();
+    for _ in 0..N {
+        conns.push(idle_session(&srv).await);
+    }
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    let per_conn = (LIVE.load(Ordering::Relaxed) - before) / N;
+    println!("live heap per idle selected connection: {per_conn} bytes");
+    assert!(per_conn < 32 * 1024, "{per_conn} bytes per idle connection");
+    drop(conns);
+    drop(warm);
+}
