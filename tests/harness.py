@@ -449,6 +449,8 @@ def parse_sexp(data):
             pos += 1
             out = bytearray()
             while data[pos:pos + 1] != b'"':
+                if pos >= n:
+                    raise ValueError("unterminated quoted string")
                 if data[pos:pos + 1] == b"\\":
                     pos += 1
                 out += data[pos:pos + 1]
@@ -497,7 +499,10 @@ def fetch_items(response_bytes):
 
 
 def imaplib_fetch(c, msgset, items, uid=False):
-    """FETCH through imaplib; returns {seq: {ITEM: value}} parsed with parse_sexp."""
+    """FETCH through imaplib; returns {seq: {ITEM: value}} parsed with parse_sexp.
+
+    imaplib hands back each `* n FETCH (...)` without `* ` and `FETCH`, split around its
+    literals as (prefix, literal) tuples followed by the rest."""
     if uid:
         typ, data = c.uid("FETCH", msgset, items)
     else:
@@ -508,25 +513,26 @@ def imaplib_fetch(c, msgset, items, uid=False):
     for d in data:
         if d is None:
             continue
-        if isinstance(d, tuple):
-            buf += d[0] + b"\r\n" + d[1]
-        else:
-            buf += d
-        if _complete(buf):
-            seq, kv = fetch_items(buf)
-            out.setdefault(seq, {}).update(kv)
+        buf += d[0] + b"\r\n" + d[1] if isinstance(d, tuple) else d
+        parsed = _complete_fetch(buf)
+        if parsed is not None:
+            seq, kv = parsed
+            out.setdefault(seq, {}).update({str(kv[i]).upper(): kv[i + 1]
+                                            for i in range(0, len(kv), 2)})
             buf = b""
     assert not buf, f"unparsed FETCH data: {buf!r}"
     return out
 
 
-def _complete(buf):
-    """Whether a reassembled FETCH response has balanced parentheses (outside strings)."""
+def _complete_fetch(buf):
+    """`n (items)` once the parenthesized list is complete, else None."""
     try:
         parsed = parse_sexp(buf)
     except (ValueError, IndexError):
-        return False
-    return len(parsed) >= 3 and isinstance(parsed[2], list)
+        return None
+    if len(parsed) == 2 and isinstance(parsed[1], list):
+        return int(parsed[0]), parsed[1]
+    return None
 
 
 def capabilities(c):

@@ -14,7 +14,7 @@ def fill(r, n, flags=None):
 
 def seq_uids(r):
     resp = r.ok("UID SEARCH ALL")
-    return [int(x) for x in resp.named("SEARCH")[0].split()[1:]]
+    return [int(x) for x in resp.named("SEARCH")[0].split()]
 
 
 def copyuid(resp):

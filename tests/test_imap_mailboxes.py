@@ -61,7 +61,7 @@ def test_plain_list_of_rfc3501_clients(imap):
 
 def test_list_percent_and_reference(imap):
     assert imap.create("Projects/2026")[0] == "OK"
-    typ, data = imap.list("", "%")
+    typ, data = imap.list('""', "%")
     names = set(list_entries(data))
     assert "Projects" in names and "Projects/2026" not in names
     typ, data = imap.list("Projects/", "%")

@@ -35,8 +35,11 @@ def build(m):
 
 @pytest.fixture
 def box(imap):
-    for m in MSGS:
-        assert imap.append("INBOX", None, None, build(m))[0] == "OK"
+    # Distinct INTERNALDATEs in append order, so ARRIVAL has no ties (RFC 5256 §3: ties
+    # keep mailbox order, even under REVERSE).
+    for i, m in enumerate(MSGS):
+        date = f'"20-Feb-2026 10:0{i}:00 +0000"'
+        assert imap.append("INBOX", None, date, build(m))[0] == "OK"
     imap.select("INBOX")
     return imap
 
