@@ -40,15 +40,31 @@ async fn copy_with_copyuid() {
     let (_srv, mut c) = three(None).await;
     let v = uidvalidity(&mut c, "Archive").await;
     let lines = c.ok("COPY 1:2 Archive").await;
-    assert_eq!(lines, vec![format!("a7 OK [COPYUID {v} 1:2 1:2] COPY completed")]);
+    assert_eq!(
+        lines,
+        vec![format!("a7 OK [COPYUID {v} 1:2 1:2] COPY completed")]
+    );
     let lines = c.ok("UID COPY 3,1 Archive").await;
-    assert_eq!(lines, vec![format!("a8 OK [COPYUID {v} 1,3 3:4] COPY completed")]);
-    assert_eq!(messages(&mut c, "Archive").await, "* STATUS Archive (MESSAGES 4)");
+    assert_eq!(
+        lines,
+        vec![format!("a8 OK [COPYUID {v} 1,3 3:4] COPY completed")]
+    );
+    assert_eq!(
+        messages(&mut c, "Archive").await,
+        "* STATUS Archive (MESSAGES 4)"
+    );
     // Non-existent UIDs: nothing to copy, no COPYUID.
-    assert_eq!(c.ok("UID COPY 50:60 Archive").await, vec!["a10 OK COPY completed (no messages)"]);
+    assert_eq!(
+        c.ok("UID COPY 50:60 Archive").await,
+        vec!["a10 OK COPY completed (no messages)"]
+    );
     let no = c.no("COPY 1 Nowhere").await;
     assert!(no.contains("[TRYCREATE]"), "{no}");
-    assert!(c.bad("COPY 4 Archive").await.contains("Invalid message sequence number"));
+    assert!(
+        c.bad("COPY 4 Archive")
+            .await
+            .contains("Invalid message sequence number")
+    );
     // The copies keep flags and bytes.
     c.ok("STORE 1 +FLAGS.SILENT (\\Flagged)").await;
     c.ok("COPY 1 Trash").await;
@@ -57,7 +73,10 @@ async fn copy_with_copyuid() {
     let one = String::from_utf8(message("one")).unwrap();
     assert_eq!(
         lines[0],
-        format!("* 1 FETCH (FLAGS (\\Flagged \\Recent) BODY[] {{{}}}\r\n{one})", one.len())
+        format!(
+            "* 1 FETCH (FLAGS (\\Flagged \\Recent) BODY[] {{{}}}\r\n{one})",
+            one.len()
+        )
     );
 }
 
@@ -68,9 +87,15 @@ async fn copy_over_quota_copies_nothing() {
     let (_srv, mut c) = three(Some(size * 4 + size / 2)).await;
     let no = c.no("COPY 1:2 Archive").await;
     assert!(no.contains("[OVERQUOTA]"), "{no}");
-    assert_eq!(messages(&mut c, "Archive").await, "* STATUS Archive (MESSAGES 0)");
+    assert_eq!(
+        messages(&mut c, "Archive").await,
+        "* STATUS Archive (MESSAGES 0)"
+    );
     c.ok("COPY 1 Archive").await;
-    assert_eq!(messages(&mut c, "Archive").await, "* STATUS Archive (MESSAGES 1)");
+    assert_eq!(
+        messages(&mut c, "Archive").await,
+        "* STATUS Archive (MESSAGES 1)"
+    );
 }
 
 #[tokio::test]
@@ -91,7 +116,10 @@ async fn move_announces_copyuid_then_expunges() {
     // The other session learns at its next command.
     let lines = d.ok("NOOP").await;
     assert_eq!(lines[0], "* 2 EXPUNGE");
-    assert_eq!(messages(&mut c, "Trash").await, "* STATUS Trash (MESSAGES 1)");
+    assert_eq!(
+        messages(&mut c, "Trash").await,
+        "* STATUS Trash (MESSAGES 1)"
+    );
 
     // Under QRESYNC, UID MOVE answers with VANISHED.
     c.ok("UNSELECT").await;
@@ -119,7 +147,10 @@ async fn expunge_seen_by_another_session() {
     d.ok("SELECT INBOX").await;
     c.ok("STORE 1,3 +FLAGS.SILENT (\\Deleted)").await;
     let lines = c.ok("EXPUNGE").await;
-    assert_eq!(lines, vec!["* 3 EXPUNGE", "* 1 EXPUNGE", "a7 OK EXPUNGE completed"]);
+    assert_eq!(
+        lines,
+        vec!["* 3 EXPUNGE", "* 1 EXPUNGE", "a7 OK EXPUNGE completed"]
+    );
     // The watcher is told at its next command; a FETCH by number does not tell it.
     let lines = d.ok("FETCH 1:3 UID").await;
     assert!(!lines.iter().any(|l| l.contains("EXPUNGE")), "{lines:#?}");
@@ -149,10 +180,18 @@ async fn uid_expunge_only_within_the_set_and_idle_watcher() {
     d.expect("+ ").await;
     c.ok("STORE 1:3 +FLAGS.SILENT (\\Deleted)").await;
     let lines = c.ok("UID EXPUNGE 2:3").await;
-    assert_eq!(lines, vec!["* 3 EXPUNGE", "* 2 EXPUNGE", "a7 OK EXPUNGE completed"]);
+    assert_eq!(
+        lines,
+        vec!["* 3 EXPUNGE", "* 2 EXPUNGE", "a7 OK EXPUNGE completed"]
+    );
     // The IDLE session hears of it without asking (flag changes, then expunges).
     let mut seen = Vec::new();
-    while seen.iter().filter(|l: &&String| l.ends_with("EXPUNGE")).count() < 2 {
+    while seen
+        .iter()
+        .filter(|l: &&String| l.ends_with("EXPUNGE"))
+        .count()
+        < 2
+    {
         match d.line_within(Duration::from_secs(10)).await {
             Ok(Some(l)) => seen.push(l),
             other => panic!("IDLE got {other:?} after {seen:#?}"),
@@ -171,10 +210,16 @@ async fn close_expunges_silently_unselect_does_not() {
     let (srv, mut c) = three(None).await;
     c.ok("STORE 1 +FLAGS.SILENT (\\Deleted)").await;
     assert_eq!(c.ok("UNSELECT").await, vec!["a7 OK UNSELECT completed"]);
-    assert_eq!(messages(&mut c, "INBOX").await, "* STATUS INBOX (MESSAGES 3)");
+    assert_eq!(
+        messages(&mut c, "INBOX").await,
+        "* STATUS INBOX (MESSAGES 3)"
+    );
     c.ok("SELECT INBOX").await;
     assert_eq!(c.ok("CLOSE").await, vec!["a10 OK CLOSE completed"]);
-    assert_eq!(messages(&mut c, "INBOX").await, "* STATUS INBOX (MESSAGES 2)");
+    assert_eq!(
+        messages(&mut c, "INBOX").await,
+        "* STATUS INBOX (MESSAGES 2)"
+    );
     assert!(c.bad("FETCH 1 FLAGS").await.contains("No mailbox selected"));
     // CLOSE of an EXAMINEd mailbox expunges nothing.
     let mut d = srv.login(USER, PASS).await;
@@ -182,7 +227,10 @@ async fn close_expunges_silently_unselect_does_not() {
     d.ok("STORE 1 +FLAGS.SILENT (\\Deleted)").await;
     d.ok("EXAMINE INBOX").await;
     d.ok("CLOSE").await;
-    assert_eq!(messages(&mut d, "INBOX").await, "* STATUS INBOX (MESSAGES 2)");
+    assert_eq!(
+        messages(&mut d, "INBOX").await,
+        "* STATUS INBOX (MESSAGES 2)"
+    );
     // CHECK and NOOP just complete.
     d.ok("SELECT INBOX").await;
     assert_eq!(d.ok("CHECK").await, vec!["a8 OK CHECK completed"]);

@@ -50,19 +50,37 @@ async fn alice() -> (TestServer, Client) {
 /// APPENDs with a fixed INTERNALDATE; asserts OK.
 pub async fn append_dated(c: &mut Client, mailbox: &str, date: &str, msg: &[u8]) {
     let tag = c.tag();
-    c.send(&format!("{tag} APPEND {mailbox} \"{date}\" {{{}+}}", msg.len()))
-        .await;
+    c.send(&format!(
+        "{tag} APPEND {mailbox} \"{date}\" {{{}+}}",
+        msg.len()
+    ))
+    .await;
     c.send_raw(msg).await;
     c.send_raw(b"\r\n").await;
     let lines = c.until(&format!("{tag} ")).await;
-    assert!(lines.last().unwrap().starts_with(&format!("{tag} OK")), "{lines:#?}");
+    assert!(
+        lines.last().unwrap().starts_with(&format!("{tag} OK")),
+        "{lines:#?}"
+    );
 }
 
 /// Alice with REPORT as message 1 and a small message as 2 in INBOX, selected.
 async fn with_report() -> (TestServer, Client) {
     let (srv, mut c) = alice().await;
-    append_dated(&mut c, "INBOX", "04-Dec-2026 11:00:00 +0100", REPORT.as_bytes()).await;
-    append_dated(&mut c, "INBOX", "05-Dec-2026 09:30:00 -0500", &message("two")).await;
+    append_dated(
+        &mut c,
+        "INBOX",
+        "04-Dec-2026 11:00:00 +0100",
+        REPORT.as_bytes(),
+    )
+    .await;
+    append_dated(
+        &mut c,
+        "INBOX",
+        "05-Dec-2026 09:30:00 -0500",
+        &message("two"),
+    )
+    .await;
     c.ok("SELECT INBOX").await;
     (srv, c)
 }
@@ -107,7 +125,9 @@ async fn fetch_every_item() {
     assert_eq!(lines.len(), 2);
 
     // OBJECTID, PREVIEW, SAVEDATE; MODSEQ turns CONDSTORE on (and says so once).
-    let lines = c.ok("FETCH 1 (EMAILID THREADID PREVIEW SAVEDATE MODSEQ)").await;
+    let lines = c
+        .ok("FETCH 1 (EMAILID THREADID PREVIEW SAVEDATE MODSEQ)")
+        .await;
     assert!(lines[0].starts_with("* OK [HIGHESTMODSEQ "), "{lines:#?}");
     let l = &lines[1];
     let emailid = l
@@ -116,12 +136,18 @@ async fn fetch_every_item() {
         .unwrap_or_else(|| panic!("{l}"));
     assert!(emailid.bytes().all(|b| b.is_ascii_hexdigit()), "{l}");
     assert!(l.contains(" THREADID (T"), "{l}");
-    assert!(l.contains(" PREVIEW \"See the forwarded note.\" SAVEDATE NIL MODSEQ ("), "{l}");
+    assert!(
+        l.contains(" PREVIEW \"See the forwarded note.\" SAVEDATE NIL MODSEQ ("),
+        "{l}"
+    );
     // The same bytes in another mailbox have the same EMAILID (RFC 8474 §5.1).
     c.ok("COPY 1 Archive").await;
     c.ok("SELECT Archive").await;
     let again = c.ok("FETCH 1 EMAILID").await;
-    assert!(again[0].contains(&format!("EMAILID (M{emailid})")), "{again:#?}");
+    assert!(
+        again[0].contains(&format!("EMAILID (M{emailid})")),
+        "{again:#?}"
+    );
 }
 
 #[tokio::test]
@@ -179,7 +205,11 @@ async fn sections_partials_and_binary() {
     let h = two.find("\r\n\r\n").unwrap() + 4;
     assert_eq!(
         lines[0],
-        format!("* 2 FETCH (RFC822.HEADER {{{h}}}\r\n{} RFC822.SIZE {})", &two[..h], two.len())
+        format!(
+            "* 2 FETCH (RFC822.HEADER {{{h}}}\r\n{} RFC822.SIZE {})",
+            &two[..h],
+            two.len()
+        )
     );
 }
 
@@ -200,7 +230,10 @@ async fn unknown_transfer_encoding_fails_binary() {
 async fn body_fetch_sets_seen_unless_peek_or_read_only() {
     let (srv, mut c) = with_report().await;
     let lines = c.ok("FETCH 1 BODY.PEEK[1.1]").await;
-    assert_eq!(lines[0], "* 1 FETCH (BODY[1.1] {23}\r\nSee the forwarded note.)");
+    assert_eq!(
+        lines[0],
+        "* 1 FETCH (BODY[1.1] {23}\r\nSee the forwarded note.)"
+    );
     let lines = c.ok("FETCH 1 BODY[1.1]").await;
     assert_eq!(
         lines[0],
@@ -208,10 +241,16 @@ async fn body_fetch_sets_seen_unless_peek_or_read_only() {
     );
     // Already seen: no FLAGS the second time.
     let lines = c.ok("FETCH 1 BODY[1.1]").await;
-    assert_eq!(lines[0], "* 1 FETCH (BODY[1.1] {23}\r\nSee the forwarded note.)");
+    assert_eq!(
+        lines[0],
+        "* 1 FETCH (BODY[1.1] {23}\r\nSee the forwarded note.)"
+    );
     // RFC822.TEXT sets \Seen too; asked-for FLAGS show the new value.
     let lines = c.ok("FETCH 2 (FLAGS RFC822.TEXT)").await;
-    assert!(lines[0].starts_with("* 2 FETCH (FLAGS (\\Seen \\Recent) RFC822.TEXT {"), "{lines:#?}");
+    assert!(
+        lines[0].starts_with("* 2 FETCH (FLAGS (\\Seen \\Recent) RFC822.TEXT {"),
+        "{lines:#?}"
+    );
     assert!(!lines[0].contains("FLAGS (\\Seen \\Recent))"));
 
     // EXAMINE: nothing changes.
@@ -228,10 +267,22 @@ async fn body_fetch_sets_seen_unless_peek_or_read_only() {
 async fn uid_fetch_and_sequence_errors() {
     let (_srv, mut c) = with_report().await;
     let lines = c.ok("UID FETCH 2 FLAGS").await;
-    assert_eq!(lines, vec!["* 2 FETCH (UID 2 FLAGS (\\Recent))", "a5 OK FETCH completed"]);
+    assert_eq!(
+        lines,
+        vec![
+            "* 2 FETCH (UID 2 FLAGS (\\Recent))",
+            "a5 OK FETCH completed"
+        ]
+    );
     let lines = c.ok("UID FETCH 1:* (UID RFC822.SIZE)").await;
-    assert_eq!(lines[0], format!("* 1 FETCH (UID 1 RFC822.SIZE {})", REPORT.len()));
-    assert_eq!(lines[1], format!("* 2 FETCH (UID 2 RFC822.SIZE {})", message("two").len()));
+    assert_eq!(
+        lines[0],
+        format!("* 1 FETCH (UID 1 RFC822.SIZE {})", REPORT.len())
+    );
+    assert_eq!(
+        lines[1],
+        format!("* 2 FETCH (UID 2 RFC822.SIZE {})", message("two").len())
+    );
     // Non-existent UIDs are ignored; "n:*" includes the last message.
     assert_eq!(c.ok("UID FETCH 50:60 FLAGS").await.len(), 1);
     let lines = c.ok("UID FETCH 50:* UID").await;
@@ -244,7 +295,11 @@ async fn uid_fetch_and_sequence_errors() {
     // An empty mailbox: "1:*" addresses nothing.
     c.ok("SELECT Drafts").await;
     assert_eq!(c.ok("FETCH 1:* FLAGS").await.len(), 1);
-    assert!(c.bad("FETCH 1 FLAGS").await.contains("Invalid message sequence number"));
+    assert!(
+        c.bad("FETCH 1 FLAGS")
+            .await
+            .contains("Invalid message sequence number")
+    );
 }
 
 /// The number after `[CODE ` in the lines.
@@ -276,19 +331,28 @@ async fn changedsince_and_vanished() {
         .and_then(|n| n.parse::<u64>().ok())
         .unwrap_or_else(|| panic!("{lines:#?}"));
     assert!(changed > base);
-    let lines = c.ok(&format!("FETCH 1:* (FLAGS) (CHANGEDSINCE {base})")).await;
+    let lines = c
+        .ok(&format!("FETCH 1:* (FLAGS) (CHANGEDSINCE {base})"))
+        .await;
     assert_eq!(
         untagged(&lines),
-        vec![format!("* 2 FETCH (FLAGS (\\Flagged \\Recent) MODSEQ ({changed}))")]
+        vec![format!(
+            "* 2 FETCH (FLAGS (\\Flagged \\Recent) MODSEQ ({changed}))"
+        )]
     );
     c.ok("STORE 1 +FLAGS.SILENT (\\Deleted)").await;
     let lines = c.ok("EXPUNGE").await;
     assert_eq!(lines[0], "* VANISHED 1");
     let lines = c
-        .ok(&format!("UID FETCH 1:* (FLAGS) (CHANGEDSINCE {base} VANISHED)"))
+        .ok(&format!(
+            "UID FETCH 1:* (FLAGS) (CHANGEDSINCE {base} VANISHED)"
+        ))
         .await;
     assert_eq!(lines[0], "* VANISHED (EARLIER) 1");
-    assert_eq!(lines[1], format!("* 1 FETCH (UID 2 FLAGS (\\Flagged \\Recent) MODSEQ ({changed}))"));
+    assert_eq!(
+        lines[1],
+        format!("* 1 FETCH (UID 2 FLAGS (\\Flagged \\Recent) MODSEQ ({changed}))")
+    );
     assert_eq!(lines.len(), 3);
     // VANISHED needs UID FETCH with CHANGEDSINCE.
     c.bad("FETCH 1:* (FLAGS) (CHANGEDSINCE 1 VANISHED)").await;
@@ -298,4 +362,3 @@ async fn changedsince_and_vanished() {
 fn untagged(lines: &[String]) -> Vec<String> {
     lines[..lines.len() - 1].to_vec()
 }
-

@@ -17,8 +17,11 @@ fn msg(from: &str, subject: &str, date: &str, extra: &str, body: &str) -> Vec<u8
 
 async fn append_dated(c: &mut Client, date: &str, flags: &str, m: &[u8]) {
     let tag = c.tag();
-    c.send(&format!("{tag} APPEND INBOX ({flags}) \"{date}\" {{{}+}}", m.len()))
-        .await;
+    c.send(&format!(
+        "{tag} APPEND INBOX ({flags}) \"{date}\" {{{}+}}",
+        m.len()
+    ))
+    .await;
     c.send_raw(m).await;
     c.send_raw(b"\r\n").await;
     let lines = c.until(&format!("{tag} ")).await;
@@ -33,11 +36,61 @@ async fn mailbox() -> (TestServer, Client) {
     srv.add_user(USER, PASS).await;
     let mut c = srv.login(USER, PASS).await;
     let msgs = [
-        ("01-Dec-2026 09:00:00 +0000", "", msg("Carol <carol@example.test>", "Budget 2027", "Tue, 01 Dec 2026 09:00:00 +0000", "Message-ID: <b1@example.test>\r\n", "Draft attached.")),
-        ("02-Dec-2026 09:00:00 +0000", "\\Seen \\Flagged", msg("Bob <bob@example.test>", "Lunch", "Wed, 02 Dec 2026 09:00:00 +0000", "Message-ID: <l1@example.test>\r\n", "Noon?")),
-        ("03-Dec-2026 09:00:00 +0000", "", msg("Dave <dave@example.test>", "Re: Budget 2027", "Thu, 03 Dec 2026 09:00:00 +0000", "Message-ID: <b2@example.test>\r\nIn-Reply-To: <b1@example.test>\r\nReferences: <b1@example.test>\r\n", "Here are the NUMBERS.")),
-        ("30-Nov-2026 09:00:00 +0000", "", msg("Eve <eve@example.test>", "Other", "Mon, 30 Nov 2026 23:30:00 -0500", "Message-ID: <o1@example.test>\r\n", "Unrelated.")),
-        ("04-Dec-2026 09:00:00 +0000", "", msg("=?UTF-8?Q?J=C3=BCrgen?= <j@example.test>", "=?UTF-8?B?R3LDvMOfZQ==?=", "Fri, 04 Dec 2026 09:00:00 +0000", "Message-ID: <g1@example.test>\r\nMIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: base64\r\n", "U2Now7ZuZW4gR3LDvMOfZQ==")),
+        (
+            "01-Dec-2026 09:00:00 +0000",
+            "",
+            msg(
+                "Carol <carol@example.test>",
+                "Budget 2027",
+                "Tue, 01 Dec 2026 09:00:00 +0000",
+                "Message-ID: <b1@example.test>\r\n",
+                "Draft attached.",
+            ),
+        ),
+        (
+            "02-Dec-2026 09:00:00 +0000",
+            "\\Seen \\Flagged",
+            msg(
+                "Bob <bob@example.test>",
+                "Lunch",
+                "Wed, 02 Dec 2026 09:00:00 +0000",
+                "Message-ID: <l1@example.test>\r\n",
+                "Noon?",
+            ),
+        ),
+        (
+            "03-Dec-2026 09:00:00 +0000",
+            "",
+            msg(
+                "Dave <dave@example.test>",
+                "Re: Budget 2027",
+                "Thu, 03 Dec 2026 09:00:00 +0000",
+                "Message-ID: <b2@example.test>\r\nIn-Reply-To: <b1@example.test>\r\nReferences: <b1@example.test>\r\n",
+                "Here are the NUMBERS.",
+            ),
+        ),
+        (
+            "30-Nov-2026 09:00:00 +0000",
+            "",
+            msg(
+                "Eve <eve@example.test>",
+                "Other",
+                "Mon, 30 Nov 2026 23:30:00 -0500",
+                "Message-ID: <o1@example.test>\r\n",
+                "Unrelated.",
+            ),
+        ),
+        (
+            "04-Dec-2026 09:00:00 +0000",
+            "",
+            msg(
+                "=?UTF-8?Q?J=C3=BCrgen?= <j@example.test>",
+                "=?UTF-8?B?R3LDvMOfZQ==?=",
+                "Fri, 04 Dec 2026 09:00:00 +0000",
+                "Message-ID: <g1@example.test>\r\nMIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: base64\r\n",
+                "U2Now7ZuZW4gR3LDvMOfZQ==",
+            ),
+        ),
     ];
     for (date, flags, m) in msgs {
         append_dated(&mut c, date, flags, &m).await;
@@ -97,7 +150,11 @@ async fn search_keys() {
     // A UTF-8 literal criterion.
     let tag = c.tag();
     let needle = "Grüße";
-    c.send(&format!("{tag} SEARCH CHARSET UTF-8 SUBJECT {{{}+}}", needle.len())).await;
+    c.send(&format!(
+        "{tag} SEARCH CHARSET UTF-8 SUBJECT {{{}+}}",
+        needle.len()
+    ))
+    .await;
     c.send_raw(needle.as_bytes()).await;
     c.send_raw(b" BODY ").await;
     let body = "schönen";
@@ -111,7 +168,10 @@ async fn search_keys() {
     assert!(no.contains("[BADCHARSET (UTF-8 US-ASCII)]"), "{no}");
     let lines = c.ok("SEARCH MODSEQ 1").await;
     assert!(lines[0].starts_with("* OK [HIGHESTMODSEQ "), "{lines:#?}");
-    assert!(lines[1].starts_with("* SEARCH 1 2 3 4 5 (MODSEQ "), "{lines:#?}");
+    assert!(
+        lines[1].starts_with("* SEARCH 1 2 3 4 5 (MODSEQ "),
+        "{lines:#?}"
+    );
 }
 
 #[tokio::test]
@@ -119,12 +179,17 @@ async fn esearch_and_saved_results() {
     let (_srv, mut c) = mailbox().await;
     let tag = "a8";
     let lines = c.ok("SEARCH RETURN (MIN MAX COUNT ALL) UNSEEN").await;
-    assert_eq!(lines[0], format!("* ESEARCH (TAG \"{tag}\") MIN 1 MAX 5 ALL 1,3:5 COUNT 4"));
+    assert_eq!(
+        lines[0],
+        format!("* ESEARCH (TAG \"{tag}\") MIN 1 MAX 5 ALL 1,3:5 COUNT 4")
+    );
     let lines = c.ok("UID SEARCH RETURN (COUNT) SEEN").await;
     assert_eq!(lines[0], "* ESEARCH (TAG \"a9\") UID COUNT 1");
     let lines = c.ok("SEARCH RETURN () SUBJECT budget").await;
     assert_eq!(lines[0], "* ESEARCH (TAG \"a10\") ALL 1,3");
-    let lines = c.ok("SEARCH RETURN (MIN MAX) SUBJECT nothing-matches").await;
+    let lines = c
+        .ok("SEARCH RETURN (MIN MAX) SUBJECT nothing-matches")
+        .await;
     assert_eq!(lines[0], "* ESEARCH (TAG \"a11\")");
 
     // SAVE alone: no ESEARCH; `$` then names those messages.
@@ -164,8 +229,14 @@ async fn sort() {
         ("SORT (SUBJECT) UTF-8 ALL", "* SORT 1 3 5 2 4"),
         ("SORT (FROM) UTF-8 UNSEEN", "* SORT 1 3 4 5"),
         ("SORT (DISPLAYFROM) UTF-8 ALL", "* SORT 2 1 3 4 5"),
-        ("SORT (SIZE REVERSE ARRIVAL) UTF-8 SUBJECT budget", "* SORT 1 3"),
-        ("UID SORT (REVERSE SUBJECT DATE) UTF-8 ALL", "* SORT 4 2 5 1 3"),
+        (
+            "SORT (SIZE REVERSE ARRIVAL) UTF-8 SUBJECT budget",
+            "* SORT 1 3",
+        ),
+        (
+            "UID SORT (REVERSE SUBJECT DATE) UTF-8 ALL",
+            "* SORT 4 2 5 1 3",
+        ),
     ];
     for (cmd, want) in cases {
         assert_eq!(one(&mut c, cmd).await, *want, "{cmd}");
@@ -212,5 +283,8 @@ async fn thread() {
         one(&mut c, "UID THREAD REFERENCES US-ASCII SUBJECT plan").await,
         "* THREAD (1 (2 4)(5))"
     );
-    assert_eq!(one(&mut c, "THREAD REFERENCES UTF-8 SUBJECT nothing").await, "* THREAD");
+    assert_eq!(
+        one(&mut c, "THREAD REFERENCES UTF-8 SUBJECT nothing").await,
+        "* THREAD"
+    );
 }

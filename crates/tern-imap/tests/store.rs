@@ -21,7 +21,10 @@ async fn three() -> (TestServer, Client) {
 }
 
 fn untagged(lines: &[String]) -> Vec<&str> {
-    lines[..lines.len() - 1].iter().map(String::as_str).collect()
+    lines[..lines.len() - 1]
+        .iter()
+        .map(String::as_str)
+        .collect()
 }
 
 /// The MODSEQ value in a FETCH line.
@@ -37,9 +40,15 @@ fn modseq(line: &str) -> u64 {
 async fn store_forms() {
     let (_srv, mut c) = three().await;
     let lines = c.ok("STORE 1 FLAGS (\\Seen $Work)").await;
-    assert_eq!(untagged(&lines), ["* 1 FETCH (FLAGS (\\Seen $Work \\Recent))"]);
+    assert_eq!(
+        untagged(&lines),
+        ["* 1 FETCH (FLAGS (\\Seen $Work \\Recent))"]
+    );
     assert_eq!(lines[1], "a6 OK STORE completed");
-    assert_eq!(untagged(&c.ok("STORE 1 +FLAGS.SILENT (\\Flagged)").await), Vec::<&str>::new());
+    assert_eq!(
+        untagged(&c.ok("STORE 1 +FLAGS.SILENT (\\Flagged)").await),
+        Vec::<&str>::new()
+    );
     // Every addressed message is reported, changed or not.
     let lines = c.ok("STORE 1:2 -FLAGS (\\Seen)").await;
     assert_eq!(
@@ -49,14 +58,19 @@ async fn store_forms() {
             "* 2 FETCH (FLAGS (\\Recent))"
         ]
     );
-    let lines = c.ok("UID STORE 2 +FLAGS (\\Answered NonJunk $Label1)").await;
+    let lines = c
+        .ok("UID STORE 2 +FLAGS (\\Answered NonJunk $Label1)")
+        .await;
     assert_eq!(
         untagged(&lines),
         ["* 2 FETCH (FLAGS (\\Answered $Label1 NonJunk \\Recent) UID 2)"]
     );
     // \Recent cannot be stored; unknown UIDs are ignored.
     let lines = c.ok("UID STORE 3,40 FLAGS (\\Recent \\Draft)").await;
-    assert_eq!(untagged(&lines), ["* 3 FETCH (FLAGS (\\Draft \\Recent) UID 3)"]);
+    assert_eq!(
+        untagged(&lines),
+        ["* 3 FETCH (FLAGS (\\Draft \\Recent) UID 3)"]
+    );
     let lines = c.ok("FETCH 1:3 FLAGS").await;
     assert_eq!(
         untagged(&lines),
@@ -66,7 +80,11 @@ async fn store_forms() {
             "* 3 FETCH (FLAGS (\\Draft \\Recent))"
         ]
     );
-    assert!(c.bad("STORE 4 +FLAGS (\\Seen)").await.contains("Invalid message sequence number"));
+    assert!(
+        c.bad("STORE 4 +FLAGS (\\Seen)")
+            .await
+            .contains("Invalid message sequence number")
+    );
 }
 
 #[tokio::test]
@@ -93,7 +111,9 @@ async fn unchangedsince_reports_modified() {
     d.ok("STORE 2 +FLAGS (\\Flagged)").await;
 
     let lines = c
-        .ok(&format!("STORE 1:3 (UNCHANGEDSINCE {since}) +FLAGS (\\Deleted)"))
+        .ok(&format!(
+            "STORE 1:3 (UNCHANGEDSINCE {since}) +FLAGS (\\Deleted)"
+        ))
         .await;
     let tagged = lines.last().unwrap();
     assert!(
@@ -106,8 +126,20 @@ async fn unchangedsince_reports_modified() {
         .unwrap_or_else(|| panic!("{lines:#?}"));
     let f3 = lines.iter().find(|l| l.starts_with("* 3 FETCH")).unwrap();
     // CONDSTORE is on: UID and MODSEQ ride along (RFC 7162 §3.1).
-    assert_eq!(*f1, format!("* 1 FETCH (FLAGS (\\Deleted \\Recent) UID 1 MODSEQ ({}))", modseq(f1)));
-    assert_eq!(*f3, format!("* 3 FETCH (FLAGS (\\Deleted \\Recent) UID 3 MODSEQ ({}))", modseq(f3)));
+    assert_eq!(
+        *f1,
+        format!(
+            "* 1 FETCH (FLAGS (\\Deleted \\Recent) UID 1 MODSEQ ({}))",
+            modseq(f1)
+        )
+    );
+    assert_eq!(
+        *f3,
+        format!(
+            "* 3 FETCH (FLAGS (\\Deleted \\Recent) UID 3 MODSEQ ({}))",
+            modseq(f3)
+        )
+    );
     assert!(modseq(f1) > since && modseq(f3) > since);
     // Message 2 was not changed by this STORE; its other change is announced.
     assert!(
@@ -116,11 +148,20 @@ async fn unchangedsince_reports_modified() {
             .any(|l| l.starts_with("* 2 FETCH (") && l.contains("FLAGS (\\Flagged \\Recent)")),
         "{lines:#?}"
     );
-    assert!(!lines.iter().any(|l| l.starts_with("* 2 FETCH") && l.contains("Deleted")));
+    assert!(
+        !lines
+            .iter()
+            .any(|l| l.starts_with("* 2 FETCH") && l.contains("Deleted"))
+    );
 
     // UID STORE reports UIDs in MODIFIED; .SILENT still sends MODSEQ under CONDSTORE.
-    let lines = c.ok("UID STORE 1:3 (UNCHANGEDSINCE 1) +FLAGS.SILENT (\\Seen)").await;
-    assert!(lines.last().unwrap().contains("[MODIFIED 1:3]"), "{lines:#?}");
+    let lines = c
+        .ok("UID STORE 1:3 (UNCHANGEDSINCE 1) +FLAGS.SILENT (\\Seen)")
+        .await;
+    assert!(
+        lines.last().unwrap().contains("[MODIFIED 1:3]"),
+        "{lines:#?}"
+    );
     let lines = c.ok("STORE 1 +FLAGS.SILENT (\\Seen)").await;
     let m = modseq(&lines[0]);
     assert_eq!(lines[0], format!("* 1 FETCH (UID 1 MODSEQ ({m}))"));

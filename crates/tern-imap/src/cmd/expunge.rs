@@ -29,7 +29,10 @@ pub async fn run(s: &mut Session, cmd: CommandBody) -> CmdResult {
         return Err(CmdError::no("Mailbox is read-only"));
     }
     if !view.rights.has('e') {
-        return Err(CmdError::no_code("NOPERM", "Permission denied (right 'e' needed)"));
+        return Err(CmdError::no_code(
+            "NOPERM",
+            "Permission denied (right 'e' needed)",
+        ));
     }
     let removed = expunge_deleted(&mail, view, set.as_ref()).await?;
     let enabled = s.enabled;
@@ -42,9 +45,12 @@ pub async fn run(s: &mut Session, cmd: CommandBody) -> CmdResult {
     // one the client is fully up to date with.
     s.sync_selected(ExpungePolicy::Announce).await?;
     match s.selected() {
-        Some(view) if s.enabled.condstore && view.pending_expunged.is_empty() => Ok(
-            Done::with_code(format!("HIGHESTMODSEQ {}", view.highestmodseq), "EXPUNGE completed"),
-        ),
+        Some(view) if s.enabled.condstore && view.pending_expunged.is_empty() => {
+            Ok(Done::with_code(
+                format!("HIGHESTMODSEQ {}", view.highestmodseq),
+                "EXPUNGE completed",
+            ))
+        }
         _ => Ok(Done::ok("EXPUNGE completed")),
     }
 }

@@ -41,7 +41,9 @@ pub async fn run(s: &mut Session, cmd: CommandBody) -> CmdResult {
         condstore::enable(s);
     }
     let mail = s.server.mail.clone();
-    let view = s.selected().ok_or_else(|| CmdError::bad("No mailbox selected"))?;
+    let view = s
+        .selected()
+        .ok_or_else(|| CmdError::bad("No mailbox selected"))?;
     let mut indices = seqset::resolve(view, &set, by, MsnCheck::Strict)?;
     if let Some(since) = modifiers.changed_since {
         indices.retain(|&i| view.messages[i].modseq > since);

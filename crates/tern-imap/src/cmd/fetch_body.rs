@@ -121,7 +121,9 @@ pub fn section_content<'m>(
 pub fn filter_header(header: &[u8], names: &[String], not: bool) -> Vec<u8> {
     let mut out = Vec::new();
     for f in header_fields(header) {
-        let listed = names.iter().any(|n| n.as_bytes().eq_ignore_ascii_case(f.name));
+        let listed = names
+            .iter()
+            .any(|n| n.as_bytes().eq_ignore_ascii_case(f.name));
         if listed != not {
             out.extend_from_slice(f.raw);
             if !f.raw.ends_with(b"\n") {
@@ -227,14 +229,38 @@ abc\r\n\
     /// The body structure delivery would record for [`MSG`].
     pub(crate) fn structure() -> BodyPart {
         let m = MSG;
-        let p1 = part(m, "Content-Type: text/plain\r\n\r\nHello", "text", "plain", "7bit");
-        let mut p2 = part(m, "Content-Type: message/rfc822", "message", "rfc822", "7bit");
+        let p1 = part(
+            m,
+            "Content-Type: text/plain\r\n\r\nHello",
+            "text",
+            "plain",
+            "7bit",
+        );
+        let mut p2 = part(
+            m,
+            "Content-Type: message/rfc822",
+            "message",
+            "rfc822",
+            "7bit",
+        );
         let inner_start = p2.body_start as usize;
         let inner_body = inner_start + m[inner_start..].find("\r\n\r\n").unwrap() + 4;
         let inner_end = m.find("--i--\r\n").unwrap() + "--i--".len();
         p2.end = inner_end as u64;
-        let i1 = part(m, "Content-Type: text/plain\r\n\r\ninner", "text", "plain", "7bit");
-        let i2 = part(m, "Content-Type: application/octet", "application", "octet-stream", "base64");
+        let i1 = part(
+            m,
+            "Content-Type: text/plain\r\n\r\ninner",
+            "text",
+            "plain",
+            "7bit",
+        );
+        let i2 = part(
+            m,
+            "Content-Type: application/octet",
+            "application",
+            "octet-stream",
+            "base64",
+        );
         let inner = BodyPart {
             content_type: "multipart".into(),
             subtype: "alternative".into(),
@@ -275,10 +301,17 @@ abc\r\n\
         use SectionText::*;
         assert_eq!(get(&[], None).unwrap(), MSG);
         assert!(get(&[], Some(Header)).unwrap().starts_with("From: a@"));
-        assert!(get(&[], Some(Header)).unwrap().ends_with("boundary=\"o\"\r\n\r\n"));
+        assert!(
+            get(&[], Some(Header))
+                .unwrap()
+                .ends_with("boundary=\"o\"\r\n\r\n")
+        );
         assert!(get(&[], Some(Text)).unwrap().starts_with("preamble\r\n--o"));
         assert_eq!(get(&[1], None).unwrap(), "Hello part one.");
-        assert_eq!(get(&[1], Some(Mime)).unwrap(), "Content-Type: text/plain\r\n\r\n");
+        assert_eq!(
+            get(&[1], Some(Mime)).unwrap(),
+            "Content-Type: text/plain\r\n\r\n"
+        );
         assert!(get(&[2], None).unwrap().starts_with("From: b@example.test"));
         assert_eq!(
             get(&[2], Some(Header)).unwrap(),
@@ -307,7 +340,10 @@ abc\r\n\
             };
             get(&[], Some(f)).unwrap()
         };
-        assert_eq!(fields(&["subject", "X-None"], false), "Subject: outer\r\n\r\n");
+        assert_eq!(
+            fields(&["subject", "X-None"], false),
+            "Subject: outer\r\n\r\n"
+        );
         assert_eq!(
             fields(&["SUBJECT", "content-type"], true),
             "From: a@example.test\r\n\r\n"
@@ -353,14 +389,20 @@ abc\r\n\
         let root = structure();
         let msg = MSG.as_bytes();
         assert_eq!(
-            binary_content(msg, &root, &[2, 2]).unwrap().unwrap().as_ref(),
+            binary_content(msg, &root, &[2, 2])
+                .unwrap()
+                .unwrap()
+                .as_ref(),
             &[0u8, 1, 2, 3]
         );
         assert_eq!(
             binary_content(msg, &root, &[1]).unwrap().unwrap().as_ref(),
             b"Hello part one."
         );
-        assert_eq!(binary_content(msg, &root, &[]).unwrap().unwrap().len(), msg.len());
+        assert_eq!(
+            binary_content(msg, &root, &[]).unwrap().unwrap().len(),
+            msg.len()
+        );
         assert_eq!(binary_content(msg, &root, &[9]).unwrap(), None);
         assert_eq!(
             binary_content(msg, &root, &[3]),

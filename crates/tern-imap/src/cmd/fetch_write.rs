@@ -198,7 +198,9 @@ fn write_item(
             out.extend_from_slice(format!("RFC822.SIZE {}", m.rec.size).as_bytes());
         }
         FetchAttr::EmailId => {
-            out.extend_from_slice(format!("EMAILID ({})", objectid::email_id(&m.rec.blob)).as_bytes());
+            out.extend_from_slice(
+                format!("EMAILID ({})", objectid::email_id(&m.rec.blob)).as_bytes(),
+            );
         }
         FetchAttr::ThreadId => match objectid::thread_id(meta) {
             Some(t) => out.extend_from_slice(format!("THREADID ({t})").as_bytes()),

@@ -23,7 +23,11 @@ pub struct RawField<'a> {
 impl RawField<'_> {
     /// The value after the colon, unfolded (CRLF + WSP → WSP), trimmed.
     pub fn value(&self) -> Vec<u8> {
-        let colon = self.raw.iter().position(|&b| b == b':').unwrap_or(self.raw.len());
+        let colon = self
+            .raw
+            .iter()
+            .position(|&b| b == b':')
+            .unwrap_or(self.raw.len());
         let v = self.raw.get(colon + 1..).unwrap_or(&[]);
         let mut out = Vec::with_capacity(v.len());
         for &b in v {
@@ -31,8 +35,14 @@ impl RawField<'_> {
                 out.push(b);
             }
         }
-        let start = out.iter().position(|b| !b.is_ascii_whitespace()).unwrap_or(out.len());
-        let end = out.iter().rposition(|b| !b.is_ascii_whitespace()).map_or(start, |e| e + 1);
+        let start = out
+            .iter()
+            .position(|b| !b.is_ascii_whitespace())
+            .unwrap_or(out.len());
+        let end = out
+            .iter()
+            .rposition(|b| !b.is_ascii_whitespace())
+            .map_or(start, |e| e + 1);
         out[start..end].to_vec()
     }
 }
@@ -60,7 +70,10 @@ pub fn header_fields(header: &[u8]) -> Vec<RawField<'_>> {
             }
             if let Some(colon) = line.iter().position(|&b| b == b':') {
                 let name = &line[..colon];
-                let trimmed = name.iter().rposition(|b| !b.is_ascii_whitespace()).map_or(0, |e| e + 1);
+                let trimmed = name
+                    .iter()
+                    .rposition(|b| !b.is_ascii_whitespace())
+                    .map_or(0, |e| e + 1);
                 if trimmed > 0 {
                     current = Some((pos, pos + trimmed));
                 }
@@ -149,7 +162,10 @@ pub fn decode_qp(input: &[u8]) -> Vec<u8> {
         } else {
             (raw_line, b"")
         };
-        let end = line.iter().rposition(|&b| b != b' ' && b != b'\t').map_or(0, |e| e + 1);
+        let end = line
+            .iter()
+            .rposition(|&b| b != b' ' && b != b'\t')
+            .map_or(0, |e| e + 1);
         let line = &line[..end];
         let (line, soft) = match line.strip_suffix(b"=") {
             Some(l) => (l, true),
@@ -157,15 +173,15 @@ pub fn decode_qp(input: &[u8]) -> Vec<u8> {
         };
         let mut i = 0;
         while i < line.len() {
-            if line[i] == b'=' {
-                if let (Some(h), Some(l)) = (
+            if line[i] == b'='
+                && let (Some(h), Some(l)) = (
                     line.get(i + 1).and_then(|c| hex(*c)),
                     line.get(i + 2).and_then(|c| hex(*c)),
-                ) {
-                    out.push(h << 4 | l);
-                    i += 3;
-                    continue;
-                }
+                )
+            {
+                out.push(h << 4 | l);
+                i += 3;
+                continue;
             }
             out.push(line[i]);
             i += 1;
@@ -204,8 +220,8 @@ pub fn decode_charset(charset: &str, bytes: &[u8]) -> String {
 fn cp1252(b: u8) -> char {
     const HIGH: [char; 32] = [
         '€', '\u{81}', '‚', 'ƒ', '„', '…', '†', '‡', 'ˆ', '‰', 'Š', '‹', 'Œ', '\u{8d}', 'Ž',
-        '\u{8f}', '\u{90}', '‘', '’', '“', '”', '•', '–', '—', '˜', '™', 'š', '›', 'œ',
-        '\u{9d}', 'ž', 'Ÿ',
+        '\u{8f}', '\u{90}', '‘', '’', '“', '”', '•', '–', '—', '˜', '™', 'š', '›', 'œ', '\u{9d}',
+        'ž', 'Ÿ',
     ];
     if (0x80..0xa0).contains(&b) {
         HIGH[usize::from(b - 0x80)]
@@ -296,7 +312,10 @@ mod tests {
         assert_eq!(decode_base64(b"SGVsbG8s\r\nIHdvcmxk\r\n"), b"Hello, world");
         assert_eq!(decode_base64(b"YQ=="), b"a");
         assert_eq!(decode_base64(b"YWI="), b"ab");
-        assert_eq!(decode_qp(b"caf=C3=A9 =\r\nau lait  \r\nx=3D1"), "café au lait\r\nx=1".as_bytes());
+        assert_eq!(
+            decode_qp(b"caf=C3=A9 =\r\nau lait  \r\nx=3D1"),
+            "café au lait\r\nx=1".as_bytes()
+        );
         assert_eq!(decode_qp(b"100=% ok"), b"100=% ok");
         assert!(decode_cte("x-uuencode", b"").is_err());
         assert!(matches!(decode_cte("8BIT", b"a"), Ok(Cow::Borrowed(b"a"))));

@@ -28,10 +28,11 @@ pub async fn run(s: &mut Session, cmd: CommandBody) -> CmdResult {
         .as_ref()
         .is_some_and(|r| r.contains(&SearchReturn::Save));
     let result = execute(s, by, &search).await;
-    if result.is_err() && save {
-        if let Some(view) = s.selected_mut() {
-            view.saved_search.clear();
-        }
+    if result.is_err()
+        && save
+        && let Some(view) = s.selected_mut()
+    {
+        view.saved_search.clear();
     }
     result
 }
@@ -72,7 +73,14 @@ async fn execute(s: &mut Session, by: By, search: &SearchCommand) -> CmdResult {
     if esearch {
         let opts = search.return_opts.clone().unwrap_or_default();
         let tag = current_tag(s);
-        let saved = write_esearch(&mut out, tag.as_deref(), by, &opts, &hits, compiled.uses_modseq);
+        let saved = write_esearch(
+            &mut out,
+            tag.as_deref(),
+            by,
+            &opts,
+            &hits,
+            compiled.uses_modseq,
+        );
         if let (Some(saved), Some(view)) = (saved, s.selected_mut()) {
             view.saved_search = saved;
         }
@@ -106,10 +114,8 @@ pub fn write_search(out: &mut Vec<u8>, by: By, hits: &[Hit], with_modseq: bool) 
         out.push(b' ');
         out.extend_from_slice(number(by, h).to_string().as_bytes());
     }
-    if with_modseq {
-        if let Some(m) = hits.iter().map(|h| h.modseq).max() {
-            out.extend_from_slice(format!(" (MODSEQ {m})").as_bytes());
-        }
+    if with_modseq && let Some(m) = hits.iter().map(|h| h.modseq).max() {
+        out.extend_from_slice(format!(" (MODSEQ {m})").as_bytes());
     }
     out.extend_from_slice(b"\r\n");
 }
@@ -186,10 +192,8 @@ pub fn write_esearch(
     if has(SearchReturn::Count) {
         out.extend_from_slice(format!(" COUNT {}", hits.len()).as_bytes());
     }
-    if with_modseq {
-        if let Some(m) = referenced.iter().map(|h| h.modseq).max() {
-            out.extend_from_slice(format!(" MODSEQ {m}").as_bytes());
-        }
+    if with_modseq && let Some(m) = referenced.iter().map(|h| h.modseq).max() {
+        out.extend_from_slice(format!(" MODSEQ {m}").as_bytes());
     }
     out.extend_from_slice(b"\r\n");
     saved
@@ -220,7 +224,10 @@ mod tests {
             es(By::Seq, &[Min, Count], &h, false).0,
             "* ESEARCH (TAG \"A282\") MIN 2 COUNT 3\r\n"
         );
-        assert_eq!(es(By::Seq, &[], &h, false).0, "* ESEARCH (TAG \"A282\") ALL 2,10:11\r\n");
+        assert_eq!(
+            es(By::Seq, &[], &h, false).0,
+            "* ESEARCH (TAG \"A282\") ALL 2,10:11\r\n"
+        );
         assert_eq!(
             es(By::Uid, &[Min, Max, All, Count], &h, true).0,
             "* ESEARCH (TAG \"A282\") UID MIN 20 MAX 110 ALL 20,100,110 COUNT 3 MODSEQ 9\r\n"
@@ -229,7 +236,10 @@ mod tests {
             es(By::Seq, &[Min, Max, Count], &[], true).0,
             "* ESEARCH (TAG \"A282\") COUNT 0\r\n"
         );
-        assert_eq!(es(By::Seq, &[Max], &h, true).0, "* ESEARCH (TAG \"A282\") MAX 11 MODSEQ 7\r\n");
+        assert_eq!(
+            es(By::Seq, &[Max], &h, true).0,
+            "* ESEARCH (TAG \"A282\") MAX 11 MODSEQ 7\r\n"
+        );
     }
 
     #[test]
@@ -239,11 +249,20 @@ mod tests {
         assert_eq!(out, "");
         assert_eq!(saved, Some(vec![20, 100, 110]));
         assert_eq!(es(By::Seq, &[Save, Min], &h, false).1, Some(vec![20]));
-        assert_eq!(es(By::Seq, &[Save, Min, Max], &h, false).1, Some(vec![20, 110]));
-        assert_eq!(es(By::Seq, &[Save, Min, Count], &h, false).1, Some(vec![20, 100, 110]));
+        assert_eq!(
+            es(By::Seq, &[Save, Min, Max], &h, false).1,
+            Some(vec![20, 110])
+        );
+        assert_eq!(
+            es(By::Seq, &[Save, Min, Count], &h, false).1,
+            Some(vec![20, 100, 110])
+        );
         assert_eq!(es(By::Seq, &[Min], &h, false).1, None);
         let one = hits(&[(4, 40, 1)]);
-        assert_eq!(es(By::Seq, &[Save, Min, Max], &one, false).1, Some(vec![40]));
+        assert_eq!(
+            es(By::Seq, &[Save, Min, Max], &one, false).1,
+            Some(vec![40])
+        );
     }
 
     #[test]

@@ -13,10 +13,10 @@
 //! INTERNALDATE when the message has no usable Date, as SORT does, RFC 5256 §2.2). Strings
 //! match as case-insensitive substrings of the decoded text.
 
+use super::CmdError;
 use super::objectid;
 use super::search_text;
 use super::seqset::{self, MsnCheck};
-use super::CmdError;
 use crate::proto::command::{By, SearchKey};
 use crate::session::SelectedMailbox;
 use tern_store::{Flags, MessageMeta, MessageRecord, Timestamp};
@@ -63,14 +63,26 @@ impl DayCmp {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Node {
     Const(bool),
-    Flag { bit: u8, set: bool },
-    Keyword { name: String, set: bool },
+    Flag {
+        bit: u8,
+        set: bool,
+    },
+    Keyword {
+        name: String,
+        set: bool,
+    },
     /// RECENT (true) / OLD (false).
     Recent(bool),
     /// NEW = RECENT UNSEEN.
     New,
-    InternalDay { cmp: DayCmp, day: i64 },
-    SentDay { cmp: DayCmp, day: i64 },
+    InternalDay {
+        cmp: DayCmp,
+        day: i64,
+    },
+    SentDay {
+        cmp: DayCmp,
+        day: i64,
+    },
     Larger(u64),
     Smaller(u64),
     /// Sequence or UID set, resolved to view indices (ascending).
@@ -82,7 +94,10 @@ pub enum Node {
     ThreadId(String),
     /// A header field (lower-case name) containing `needle` (lower-case); an empty needle
     /// matches any message that has the field.
-    Header { field: String, needle: String },
+    Header {
+        field: String,
+        needle: String,
+    },
     Body(String),
     Text(String),
     Not(Box<Node>),
@@ -235,8 +250,7 @@ pub fn local_day(ts: Timestamp) -> i64 {
 pub fn date_zone(date: &str) -> i16 {
     for tok in date.split_whitespace().rev() {
         let b = tok.as_bytes();
-        if b.len() == 5 && (b[0] == b'+' || b[0] == b'-') && b[1..].iter().all(u8::is_ascii_digit)
-        {
+        if b.len() == 5 && (b[0] == b'+' || b[0] == b'-') && b[1..].iter().all(u8::is_ascii_digit) {
             let h = i16::from(b[1] - b'0') * 10 + i16::from(b[2] - b'0');
             let m = i16::from(b[3] - b'0') * 10 + i16::from(b[4] - b'0');
             let v = h * 60 + m;

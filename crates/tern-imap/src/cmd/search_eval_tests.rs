@@ -111,7 +111,11 @@ fn record_keys() {
         (vec![K::EmailId("Mxyz".into())], 1, No),
     ];
     for (keys, idx, want) in cases {
-        assert_eq!(run(keys.clone(), idx, None, None), want, "{keys:?} on {idx}");
+        assert_eq!(
+            run(keys.clone(), idx, None, None),
+            want,
+            "{keys:?} on {idx}"
+        );
     }
 }
 
@@ -123,10 +127,18 @@ fn cheap_keys_decide_before_content() {
     assert_eq!(run(vec![from()], 0, None, None), Tri::Unknown);
     assert_eq!(run(vec![K::Seen, from()], 0, None, None), Tri::No);
     assert_eq!(
-        run(vec![K::Or(Box::new(K::Unseen), Box::new(from()))], 0, None, None),
+        run(
+            vec![K::Or(Box::new(K::Unseen), Box::new(from()))],
+            0,
+            None,
+            None
+        ),
         Tri::Yes
     );
-    assert_eq!(run(vec![K::Not(Box::new(from()))], 0, None, None), Tri::Unknown);
+    assert_eq!(
+        run(vec![K::Not(Box::new(from()))], 0, None, None),
+        Tri::Unknown
+    );
     assert_eq!(run(vec![K::SentOn(0)], 0, None, None), Tri::Unknown);
 }
 
@@ -151,14 +163,27 @@ fn content_keys() {
         (K::Text(b"numbers".to_vec()), Yes),
         (K::Text(b"absent".to_vec()), No),
         // The Date header's own day (-0500), not the UTC day (Dec 2).
-        (K::SentOn(crate::proto::datetime::days_from_civil(2026, 12, 1)), Yes),
-        (K::SentBefore(crate::proto::datetime::days_from_civil(2026, 12, 2)), Yes),
-        (K::SentSince(crate::proto::datetime::days_from_civil(2026, 12, 2)), No),
+        (
+            K::SentOn(crate::proto::datetime::days_from_civil(2026, 12, 1)),
+            Yes,
+        ),
+        (
+            K::SentBefore(crate::proto::datetime::days_from_civil(2026, 12, 2)),
+            Yes,
+        ),
+        (
+            K::SentSince(crate::proto::datetime::days_from_civil(2026, 12, 2)),
+            No,
+        ),
         (K::ThreadId(objectid::thread_id(&m).unwrap()), Yes),
         (K::ThreadId("T0".into()), No),
     ];
     for (key, want) in cases {
-        assert_eq!(run(vec![key.clone()], 0, Some(&m), Some(MSG)), want, "{key:?}");
+        assert_eq!(
+            run(vec![key.clone()], 0, Some(&m), Some(MSG)),
+            want,
+            "{key:?}"
+        );
     }
     assert_eq!(date_zone("Wed, 17 Jul 1996 02:23:25 -0700 (PDT)"), -420);
     assert_eq!(date_zone("1 Jan 2000 00:00 +0530"), 330);

@@ -22,9 +22,7 @@ pub const CHUNK: usize = 512;
 pub fn check_charset(charset: Option<&str>) -> Result<(), CmdError> {
     match charset {
         None => Ok(()),
-        Some(c) if c.eq_ignore_ascii_case("UTF-8") || c.eq_ignore_ascii_case("US-ASCII") => {
-            Ok(())
-        }
+        Some(c) if c.eq_ignore_ascii_case("UTF-8") || c.eq_ignore_ascii_case("US-ASCII") => Ok(()),
         Some(_) => Err(CmdError::no_code(
             "BADCHARSET (UTF-8 US-ASCII)",
             "Unsupported charset",

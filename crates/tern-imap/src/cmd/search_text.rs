@@ -104,7 +104,10 @@ mod tests {
         let h = b"From: =?UTF-8?B?SsO8cmdlbg==?= <j@example.test>\r\nSubject: Re: Budget\r\n  2027\r\n\r\n";
         assert!(header_contains(h, "from", "jürgen"));
         assert!(header_contains(h, "from", "j@example"));
-        assert!(header_contains(h, "subject", "budget 2027") || header_contains(h, "subject", "budget  2027"));
+        assert!(
+            header_contains(h, "subject", "budget 2027")
+                || header_contains(h, "subject", "budget  2027")
+        );
         assert!(!header_contains(h, "to", ""));
         assert!(header_contains(h, "subject", ""));
         assert!(any_header_contains(h, "subject: re:"));
@@ -138,7 +141,12 @@ caf=E9 cr=E8me\r\n--b\r\nContent-Type: application/pdf\r\n\r\nsecret pdf words\r
             "quoted-printable",
             vec![("charset".into(), "iso-8859-1".into())],
         );
-        let pdf = mk("Content-Type: application/pdf", "application", "7bit", vec![]);
+        let pdf = mk(
+            "Content-Type: application/pdf",
+            "application",
+            "7bit",
+            vec![],
+        );
         let root = BodyPart {
             content_type: "multipart".into(),
             subtype: "mixed".into(),

@@ -140,9 +140,7 @@ pub(crate) mod tests {
     use super::*;
     use crate::session::mailbox_ref::Rights;
     use SeqBound::{Num, Star};
-    use tern_store::{
-        AccountId, BlobId, Flags, MailboxId, MailboxInfo, MessageRecord, Timestamp,
-    };
+    use tern_store::{AccountId, BlobId, Flags, MailboxId, MailboxInfo, MessageRecord, Timestamp};
 
     /// A view holding messages with the given UIDs (flags empty, size = uid * 100).
     pub(crate) fn view(uids: &[Uid]) -> SelectedMailbox {
@@ -178,6 +176,9 @@ pub(crate) mod tests {
         }
     }
 
+    /// (ranges as written, view indices expected)
+    type Case = (&'static [(SeqBound, SeqBound)], &'static [usize]);
+
     fn set(r: &[(SeqBound, SeqBound)]) -> SequenceSet {
         SequenceSet::Ranges(r.to_vec())
     }
@@ -189,7 +190,7 @@ pub(crate) mod tests {
     #[test]
     fn sequence_numbers() {
         let v = view(&[3, 5, 9, 10, 20]);
-        let cases: &[(&[(SeqBound, SeqBound)], &[usize])] = &[
+        let cases: &[Case] = &[
             (&[(Num(1), Num(1))], &[0]),
             (&[(Num(2), Num(4))], &[1, 2, 3]),
             (&[(Num(4), Num(2))], &[1, 2, 3]),
@@ -203,9 +204,18 @@ pub(crate) mod tests {
         for (ranges, want) in cases {
             assert_eq!(msn(&v, &set(ranges)).unwrap(), *want, "{ranges:?}");
         }
-        assert!(matches!(msn(&v, &set(&[(Num(6), Num(6))])), Err(CmdError::Bad { .. })));
-        assert!(matches!(msn(&v, &set(&[(Num(2), Num(7))])), Err(CmdError::Bad { .. })));
-        assert!(matches!(msn(&v, &set(&[(Num(0), Num(2))])), Err(CmdError::Bad { .. })));
+        assert!(matches!(
+            msn(&v, &set(&[(Num(6), Num(6))])),
+            Err(CmdError::Bad { .. })
+        ));
+        assert!(matches!(
+            msn(&v, &set(&[(Num(2), Num(7))])),
+            Err(CmdError::Bad { .. })
+        ));
+        assert!(matches!(
+            msn(&v, &set(&[(Num(0), Num(2))])),
+            Err(CmdError::Bad { .. })
+        ));
         let lenient = resolve(&v, &set(&[(Num(4), Num(9))]), By::Seq, MsnCheck::Lenient);
         assert_eq!(lenient.unwrap(), vec![3, 4]);
     }
@@ -213,7 +223,10 @@ pub(crate) mod tests {
     #[test]
     fn empty_mailbox() {
         let v = view(&[]);
-        assert_eq!(msn(&v, &set(&[(Num(1), Star)])).unwrap(), Vec::<usize>::new());
+        assert_eq!(
+            msn(&v, &set(&[(Num(1), Star)])).unwrap(),
+            Vec::<usize>::new()
+        );
         assert_eq!(msn(&v, &set(&[(Star, Star)])).unwrap(), Vec::<usize>::new());
         assert!(msn(&v, &set(&[(Num(1), Num(1))])).is_err());
         let uid = resolve(&v, &set(&[(Num(1), Star)]), By::Uid, MsnCheck::Strict);
@@ -223,7 +236,7 @@ pub(crate) mod tests {
     #[test]
     fn uids() {
         let v = view(&[3, 5, 9, 10, 20]);
-        let cases: &[(&[(SeqBound, SeqBound)], &[usize])] = &[
+        let cases: &[Case] = &[
             (&[(Num(1), Num(4))], &[0]),
             (&[(Num(4), Num(4))], &[]),
             (&[(Num(5), Num(10))], &[1, 2, 3]),
@@ -232,7 +245,10 @@ pub(crate) mod tests {
             // RFC 9051 §6.4.8: "559:*" includes the last message even above its UID.
             (&[(Num(559), Star)], &[4]),
             (&[(Num(21), Num(30))], &[]),
-            (&[(Num(20), Num(20)), (Num(3), Num(3)), (Num(3), Num(5))], &[0, 1, 4]),
+            (
+                &[(Num(20), Num(20)), (Num(3), Num(3)), (Num(3), Num(5))],
+                &[0, 1, 4],
+            ),
         ];
         for (ranges, want) in cases {
             let got = resolve(&v, &set(ranges), By::Uid, MsnCheck::Strict).unwrap();

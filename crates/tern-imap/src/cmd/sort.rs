@@ -62,10 +62,10 @@ pub async fn run(s: &mut Session, cmd: CommandBody) -> CmdResult {
         out.push(b' ');
         out.extend_from_slice(number(view, by, r.idx).to_string().as_bytes());
     }
-    if compiled.uses_modseq {
-        if let Some(m) = rows.iter().map(|r| view.messages[r.idx].modseq).max() {
-            out.extend_from_slice(format!(" (MODSEQ {m})").as_bytes());
-        }
+    if compiled.uses_modseq
+        && let Some(m) = rows.iter().map(|r| view.messages[r.idx].modseq).max()
+    {
+        out.extend_from_slice(format!(" (MODSEQ {m})").as_bytes());
     }
     out.extend_from_slice(b"\r\n");
     s.raw(&out);
@@ -101,8 +101,14 @@ struct Row {
 }
 
 impl Row {
-    fn new(idx: usize, rec: &MessageRecord, meta: Option<&MessageMeta>, criteria: &[SortKey]) -> Row {
-        let text = |f: fn(&MessageMeta) -> &String| Val::Text(meta.map(f).cloned().unwrap_or_default());
+    fn new(
+        idx: usize,
+        rec: &MessageRecord,
+        meta: Option<&MessageMeta>,
+        criteria: &[SortKey],
+    ) -> Row {
+        let text =
+            |f: fn(&MessageMeta) -> &String| Val::Text(meta.map(f).cloned().unwrap_or_default());
         let keys = criteria
             .iter()
             .map(|k| match k.field {
@@ -148,17 +154,22 @@ mod tests {
     #[test]
     fn sorts_by_keys_then_mailbox_order() {
         let v = view(&[1, 2, 3, 4]);
-        let metas: Vec<MessageMeta> = [("B", Some(50)), ("A", None), ("B", Some(10)), ("A", Some(10))]
-            .iter()
-            .map(|(subj, date)| MessageMeta {
-                sort: SortKeys {
-                    base_subject: subj.to_string(),
-                    sent_date: *date,
-                    ..SortKeys::default()
-                },
-                ..MessageMeta::default()
-            })
-            .collect();
+        let metas: Vec<MessageMeta> = [
+            ("B", Some(50)),
+            ("A", None),
+            ("B", Some(10)),
+            ("A", Some(10)),
+        ]
+        .iter()
+        .map(|(subj, date)| MessageMeta {
+            sort: SortKeys {
+                base_subject: subj.to_string(),
+                sent_date: *date,
+                ..SortKeys::default()
+            },
+            ..MessageMeta::default()
+        })
+        .collect();
         let order = |criteria: &[SortKey]| -> Vec<usize> {
             let mut rows: Vec<Row> = (0..4)
                 .map(|i| Row::new(i, &v.messages[i], Some(&metas[i]), criteria))

@@ -19,9 +19,9 @@ use super::seqset::{self, MsnCheck};
 use super::{CmdError, CmdResult, Done};
 use crate::proto::command::{By, CommandBody, StoreOp};
 use crate::proto::encode::sequence_set;
-use crate::session::selected::render_flags;
 use crate::session::Session;
 use crate::session::mailbox_ref::Rights;
+use crate::session::selected::render_flags;
 use tern_store::{FlagOp, FlagUpdate, Flags, ModSeq, Uid};
 
 pub async fn run(s: &mut Session, cmd: CommandBody) -> CmdResult {
@@ -93,7 +93,9 @@ pub async fn run(s: &mut Session, cmd: CommandBody) -> CmdResult {
 
     let mut out = Vec::new();
     for (uid, f, modseq, _) in &reported {
-        let Some(msn) = view.msn_of(*uid) else { continue };
+        let Some(msn) = view.msn_of(*uid) else {
+            continue;
+        };
         let differs = expected
             .binary_search_by_key(uid, |e| e.0)
             .map(|i| {
@@ -216,8 +218,14 @@ mod tests {
     fn expected_flags() {
         let cur = Flags::from_names(["\\Seen", "a"]);
         let f = Flags::from_names(["b"]);
-        assert_eq!(apply(StoreOp::Add, &cur, &f), Flags::from_names(["\\Seen", "a", "b"]));
-        assert_eq!(apply(StoreOp::Remove, &cur, &Flags::from_names(["A"])), Flags::from_names(["\\Seen"]));
+        assert_eq!(
+            apply(StoreOp::Add, &cur, &f),
+            Flags::from_names(["\\Seen", "a", "b"])
+        );
+        assert_eq!(
+            apply(StoreOp::Remove, &cur, &Flags::from_names(["A"])),
+            Flags::from_names(["\\Seen"])
+        );
         assert_eq!(apply(StoreOp::Replace, &cur, &f), f);
     }
 }

@@ -46,14 +46,20 @@ fn rfc5256_example_shape() {
 fn missing_parents_make_dummies() {
     // Two replies to a message we do not have: a dummy root holds them.
     assert_eq!(
-        refs(vec![msg(1, "A", "m1", &["gone"]), msg(2, "B", "m2", &["gone"])]),
+        refs(vec![
+            msg(1, "A", "m1", &["gone"]),
+            msg(2, "B", "m2", &["gone"])
+        ]),
         "((1)(2))"
     );
     // A single child of a missing parent is promoted to the root.
     assert_eq!(refs(vec![msg(1, "A", "m1", &["gone"])]), "(1)");
     // A missing message in the middle of a chain disappears, its child moves up.
     assert_eq!(
-        refs(vec![msg(1, "A", "m1", &[]), msg(3, "A", "m3", &["m1", "m2"])]),
+        refs(vec![
+            msg(1, "A", "m1", &[]),
+            msg(3, "A", "m3", &["m1", "m2"])
+        ]),
         "(1 3)"
     );
 }
@@ -85,15 +91,24 @@ fn subjects_merge_threads() {
     assert_eq!(refs(vec![msg(1, "BUDGET", "m1", &[]), reply]), "(1 2)");
     // Two originals with one subject: siblings under a dummy.
     assert_eq!(
-        refs(vec![msg(1, "BUDGET", "m1", &[]), msg(2, "BUDGET", "m2", &[])]),
+        refs(vec![
+            msg(1, "BUDGET", "m1", &[]),
+            msg(2, "BUDGET", "m2", &[])
+        ]),
         "((1)(2))"
     );
     // A non-reply beats an earlier reply as the thread's head.
     let mut early_reply = msg(1, "BUDGET", "m1", &[]);
     early_reply.is_reply = true;
-    assert_eq!(refs(vec![early_reply, msg(2, "BUDGET", "m2", &[])]), "(2 1)");
+    assert_eq!(
+        refs(vec![early_reply, msg(2, "BUDGET", "m2", &[])]),
+        "(2 1)"
+    );
     // Empty subjects never merge.
-    assert_eq!(refs(vec![msg(1, "", "m1", &[]), msg(2, "", "m2", &[])]), "(1)(2)");
+    assert_eq!(
+        refs(vec![msg(1, "", "m1", &[]), msg(2, "", "m2", &[])]),
+        "(1)(2)"
+    );
     // A third original joins the dummy made for the first two.
     let three = vec![
         msg(1, "S", "m1", &[]),
