@@ -227,6 +227,9 @@ impl Session {
         }
         let (code, text) = e.wire();
         let mut flow = Flow::Continue;
+        if e.severity() != Severity::BadCommand {
+            self.bad_commands = 0;
+        }
         match e.severity() {
             Severity::AuthFailure => {
                 self.auth_failures += 1;
