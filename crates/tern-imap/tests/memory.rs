@@ -1,6 +1,7 @@
 //! The memory budget of an idle connection (issue: "an idle logged-in connection costs tens
 //! of KiB"): a counting allocator measures what 40 logged-in connections with INBOX
-//! selected add to the process, server and (tiny) client side together.
+//! selected add to the process, server and (tiny) client side together; and the peak heap
+//! growth while a 20 MB APPEND streams in (the message must not be buffered whole).
 
 mod common;
 
@@ -13,11 +14,18 @@ use tokio::net::TcpStream;
 struct Counting;
 
 static LIVE: AtomicIsize = AtomicIsize::new(0);
+/// The highest `LIVE` seen since last reset.
+static PEAK: AtomicIsize = AtomicIsize::new(0);
+
+fn grow(by: isize) {
+    let now = LIVE.fetch_add(by, Ordering::Relaxed) + by;
+    PEAK.fetch_max(now, Ordering::Relaxed);
+}
 
 // SAFETY: delegates to the system allocator; only counts.
 unsafe impl GlobalAlloc for Counting {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        LIVE.fetch_add(layout.size() as isize, Ordering::Relaxed);
+        grow(layout.size() as isize);
         // SAFETY: same contract as the caller's.
         unsafe { System.alloc(layout) }
     }
@@ -27,7 +35,7 @@ unsafe impl GlobalAlloc for Counting {
         unsafe { System.dealloc(ptr, layout) }
     }
     unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        LIVE.fetch_add(new_size as isize - layout.size() as isize, Ordering::Relaxed);
+        grow(new_size as isize - layout.size() as isize);
         // SAFETY: same contract as the caller's.
         unsafe { System.realloc(ptr, layout, new_size) }
     }
@@ -36,9 +44,15 @@ unsafe impl GlobalAlloc for Counting {
 #[global_allocator]
 static GLOBAL: Counting = Counting;
 
-/// Sends a command and reads until its tagged line, with a small stack buffer.
-async fn command(s: &mut TcpStream, tag: &str, cmd: &str) {
-    s.write_all(format!("{tag} {cmd}\r\n").as_bytes()).await.unwrap();
+/// The counters are process-wide: the tests of this file run one at a time.
+static SERIAL: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
+/// Sends a command and reads until its tagged line, with a small stack buffer; returns
+/// the last few KiB received.
+async fn command(s: &mut TcpStream, tag: &str, cmd: &str) -> String {
+    s.write_all(format!("{tag} {cmd}\r\n").as_bytes())
+        .await
+        .unwrap();
     let want = format!("\r\n{tag} OK");
     let mut tail: Vec<u8> = b"\r\n".to_vec();
     let mut buf = [0u8; 512];
@@ -48,7 +62,7 @@ async fn command(s: &mut TcpStream, tag: &str, cmd: &str) {
         tail.extend_from_slice(&buf[..n]);
         if let Some(i) = tail.windows(want.len()).position(|w| w == want.as_bytes()) {
             if tail[i + 2..].contains(&b'\n') {
-                return;
+                return String::from_utf8_lossy(&tail).into_owned();
             }
         }
         if tail.len() > 4096 {
@@ -62,13 +76,15 @@ async fn idle_session(srv: &TestServer) -> TcpStream {
     let mut buf = [0u8; 1024];
     let n = s.read(&mut buf).await.unwrap();
     assert!(buf[..n].starts_with(b"* OK"));
-    command(&mut s, "a1", "LOGIN alice@example.test pw").await;
+    let out = command(&mut s, "a1", "LOGIN alice@example.test pw").await;
+    assert!(out.contains("a1 OK"), "{out}");
     command(&mut s, "a2", "SELECT INBOX").await;
     s
 }
 
 #[tokio::test]
 async fn idle_logged_in_connection_costs_tens_of_kib() {
+    let _serial = SERIAL.lock().await;
     let srv = TestServer::start().await;
     srv.add_user("alice@example.test", "pw").await;
     let mut c = srv.login("alice@example.test", "pw").await;
@@ -94,4 +110,50 @@ async fn idle_logged_in_connection_costs_tens_of_kib() {
     assert!(per_conn < 32 * 1024, "{per_conn} bytes per idle connection");
     drop(conns);
     drop(warm);
+}
+
+#[tokio::test]
+async fn large_append_is_not_buffered_in_memory() {
+    let _serial = SERIAL.lock().await;
+    let srv = TestServer::start().await;
+    srv.add_user("alice@example.test", "pw").await;
+    let mut s = idle_session(&srv).await;
+    // Warm up the append path with a small message.
+    let small = message("warm");
+    s.write_all(format!("w1 APPEND INBOX {{{}+}}\r\n", small.len()).as_bytes())
+        .await
+        .unwrap();
+    s.write_all(&small).await.unwrap();
+    s.write_all(b"\r\n").await.unwrap();
+    command(&mut s, "w2", "NOOP").await;
+
+    const SIZE: usize = 20 * 1000 * 1000;
+    let head = b"From: a@example.test\r\nSubject: big\r\n\r\n";
+    let line = [b'a'; 998];
+    let base = LIVE.load(Ordering::Relaxed);
+    PEAK.store(base, Ordering::Relaxed);
+    s.write_all(format!("b1 APPEND INBOX {{{SIZE}+}}\r\n").as_bytes())
+        .await
+        .unwrap();
+    s.write_all(head).await.unwrap();
+    let mut sent = head.len();
+    while sent < SIZE {
+        let n = (SIZE - sent).min(1000);
+        if n == 1000 {
+            s.write_all(&line).await.unwrap();
+            s.write_all(b"\r\n").await.unwrap();
+        } else {
+            s.write_all(&vec![b'b'; n]).await.unwrap();
+        }
+        sent += n;
+    }
+    s.write_all(b"\r\n").await.unwrap();
+    let out = command(&mut s, "b2", "NOOP").await;
+    assert!(out.contains("b1 OK [APPENDUID "), "{out}");
+    let peak = PEAK.load(Ordering::Relaxed) - base;
+    println!("peak heap growth during a {SIZE}-octet APPEND: {peak} bytes");
+    assert!(peak < 4 * 1000 * 1000, "{peak} bytes");
+    let out = command(&mut s, "b3", "STATUS INBOX (MESSAGES SIZE)").await;
+    let want = format!("MESSAGES 2 SIZE {}", SIZE + small.len());
+    assert!(out.contains(&want), "{out}");
 }

@@ -27,7 +27,6 @@ const EXTENSIONS: &[&str] = &[
     "QRESYNC",
     "QUOTA",
     "QUOTA=RES-STORAGE",
-    "QUOTA=RES-MESSAGE",
     "STATUS=SIZE",
     "ESEARCH",
     "SEARCHRES",

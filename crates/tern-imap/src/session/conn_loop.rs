@@ -40,7 +40,7 @@ const BIG_FRAME: usize = 64 * 1024;
 /// Largest literal accepted before authentication (a password literal, not a mailbox).
 const PREAUTH_LITERAL: usize = 8192;
 /// Consecutive BAD responses after which the client is disconnected.
-const MAX_BAD: u32 = 20;
+const MAX_BAD: u32 = 100;
 
 /// What the loop does after an event.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
