@@ -60,10 +60,10 @@ async fn command(s: &mut TcpStream, tag: &str, cmd: &str) -> String {
         let n = s.read(&mut buf).await.unwrap();
         assert!(n > 0, "closed during {cmd}");
         tail.extend_from_slice(&buf[..n]);
-        if let Some(i) = tail.windows(want.len()).position(|w| w == want.as_bytes()) {
-            if tail[i + 2..].contains(&b'\n') {
-                return String::from_utf8_lossy(&tail).into_owned();
-            }
+        if let Some(i) = tail.windows(want.len()).position(|w| w == want.as_bytes())
+            && tail[i + 2..].contains(&b'\n')
+        {
+            return String::from_utf8_lossy(&tail).into_owned();
         }
         if tail.len() > 4096 {
             tail.drain(..tail.len() - 256);
