@@ -234,3 +234,17 @@ async fn list_extended_subscribed_recursivematch_and_status() {
         vec!["* LSUB () \"/\" INBOX", "* LSUB (\\Noselect) \"/\" Lists"]
     );
 }
+
+#[tokio::test]
+async fn utf8_accept_names() {
+    let (_srv, mut c) = alice().await;
+    c.ok("CREATE \"Entw&APw-rfe\"").await;
+    c.ok("ENABLE UTF8=ACCEPT").await;
+    assert_eq!(
+        untagged(c.ok("LIST \"\" Entw*").await),
+        vec!["* LIST (\\HasNoChildren) \"/\" \"Entwürfe\""]
+    );
+    c.ok("CREATE \"Ärger\"").await;
+    let st = untagged(c.ok("STATUS \"Ärger\" (MESSAGES)").await);
+    assert_eq!(st, vec!["* STATUS \"Ärger\" (MESSAGES 0)"]);
+}

@@ -172,3 +172,24 @@ async fn shared_mailbox_rights() {
     assert!(no.contains("[NOPERM]"), "{no}");
     let _ = srv;
 }
+
+#[tokio::test]
+async fn notify_status_arrives_during_idle() {
+    let (srv, mut a, _b) = two_users().await;
+    a.ok("SELECT INBOX").await;
+    a.ok(
+        "NOTIFY SET (SELECTED (MessageNew MessageExpunge)) (PERSONAL (MessageNew MessageExpunge))",
+    )
+    .await;
+    a.send("i1 IDLE").await;
+    assert_eq!(a.line().await, "+ idling");
+    let mut a2 = srv.login(ALICE, PASS).await;
+    a2.append("Junk", "", &message("spam")).await;
+    let l = a.line().await;
+    assert!(l.starts_with("* STATUS Junk (MESSAGES 1 UIDNEXT 2 "), "{l}");
+    a2.append("INBOX", "", &message("ham")).await;
+    assert_eq!(a.line().await, "* 1 EXISTS");
+    assert_eq!(a.line().await, "* 1 RECENT");
+    a.send("DONE").await;
+    assert_eq!(a.line().await, "i1 OK IDLE terminated");
+}
