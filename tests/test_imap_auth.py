@@ -206,3 +206,31 @@ def test_imaplib_login_is_case_insensitive_for_address(server, user):
         assert c.login(user.address.upper(), user.password)[0] == "OK"
     finally:
         c.logout()
+
+
+def test_starttls_discards_pipelined_plaintext(strict, account):
+    """RFC 9051 §6.2.1 / RFC 2595 §3.1: commands sent after STARTTLS in the same plaintext
+    packet must be discarded, not executed inside the TLS session (command injection)."""
+    import socket
+
+    from harness import unverified_tls_context
+
+    sock = socket.create_connection(("127.0.0.1", strict.port("imap")), timeout=60)
+    try:
+        f = sock.makefile("rb")
+        assert f.readline().startswith(b"* OK")
+        sock.sendall(b"a STARTTLS\r\nb CAPABILITY\r\n")
+        line = f.readline()
+        while line.startswith(b"* "):
+            line = f.readline()
+        assert line.startswith(b"a OK"), line
+        tls = unverified_tls_context().wrap_socket(sock, server_hostname="localhost")
+        tls.sendall(b"c NOOP\r\n")
+        tf = tls.makefile("rb")
+        first_tagged = tf.readline()
+        while first_tagged.startswith(b"* "):
+            first_tagged = tf.readline()
+        assert first_tagged.startswith(b"c OK"), first_tagged
+        tls.close()
+    finally:
+        sock.close()
