@@ -68,6 +68,8 @@ pub(super) struct Loop {
     pub(super) last_input: Instant,
     pub(super) append: Option<AppendState>,
     bad_in_a_row: u32,
+    /// The store's change channel closed (the store is going away): stop polling it.
+    pub(super) events_closed: bool,
 }
 
 /// Serves one connection until LOGOUT, error, timeout or shutdown.
@@ -85,6 +87,7 @@ pub async fn run(server: Arc<ImapServer>, conn: Conn, shutdown: Shutdown) {
         last_input: now,
         append: None,
         bad_in_a_row: 0,
+        events_closed: false,
     };
     match lp.serve().await {
         Ok(()) => {}
@@ -142,6 +145,7 @@ impl Loop {
     pub(super) async fn wait_input(&mut self, notify: bool) -> io::Result<Wake> {
         loop {
             let watch = notify
+                && !self.events_closed
                 && self.s.notify.is_some()
                 && self.append.is_none()
                 && !self.framer.in_command()
@@ -203,7 +207,7 @@ impl Loop {
                     }
                 }
                 Err(RecvError::Lagged(_)) => resync = true,
-                Err(RecvError::Closed) => {}
+                Err(RecvError::Closed) => self.events_closed = true,
             }
             next = match self.s.events.try_recv() {
                 Ok(ev) => Some(Ok(ev)),

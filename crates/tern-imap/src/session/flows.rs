@@ -174,7 +174,6 @@ impl Loop {
             return Ok(Flow::Close);
         }
         self.framer.expect_raw_line();
-        let mut events_open = true;
         loop {
             if let Some(ev) = self.framer.next_event() {
                 let result = match ev {
@@ -194,10 +193,7 @@ impl Loop {
                     self.framer.push(&self.rbuf[..n]);
                     self.last_input = Instant::now();
                 }
-                ev = self.s.events.recv(), if events_open => {
-                    if matches!(ev, Err(tokio::sync::broadcast::error::RecvError::Closed)) {
-                        events_open = false;
-                    }
+                ev = self.s.events.recv(), if !self.events_closed => {
                     self.deliver_events(ev, Some(ExpungePolicy::Announce)).await?;
                     if self.s.state_is_logout() {
                         return Ok(Flow::Close);
