@@ -302,13 +302,19 @@ pub fn eval(node: &Node, m: &Subject<'_>) -> Tri {
             Some(meta) => Tri::from(objectid::thread_id(meta).as_deref() == Some(id.as_str())),
             None => Tri::Unknown,
         },
-        Node::Header { field, needle } => match m.blob {
-            Some(blob) => {
-                let head = search_text::header_block(blob, m.meta);
-                Tri::from(search_text::header_contains(head, field, needle))
+        Node::Header { field, needle } => {
+            let from_envelope = m
+                .meta
+                .and_then(|meta| search_text::envelope_contains(&meta.envelope, field, needle));
+            match (from_envelope, m.blob) {
+                (Some(found), _) => Tri::from(found),
+                (None, Some(blob)) => {
+                    let head = search_text::header_block(blob, m.meta);
+                    Tri::from(search_text::header_contains(head, field, needle))
+                }
+                (None, None) => Tri::Unknown,
             }
-            None => Tri::Unknown,
-        },
+        }
         Node::Body(needle) => match (m.blob, m.meta) {
             (Some(blob), Some(meta)) => {
                 Tri::from(search_text::body_contains(blob, &meta.body, needle))

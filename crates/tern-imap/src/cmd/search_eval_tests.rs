@@ -3,16 +3,28 @@
 use super::*;
 use crate::cmd::seqset::tests::view;
 use crate::proto::command::{SeqBound, SequenceSet};
-use tern_store::{BodyPart, Envelope, SortKeys, ThreadKeys};
+use tern_store::{Address, BodyPart, Envelope, SortKeys, ThreadKeys};
 
 const MSG: &[u8] = b"From: =?UTF-8?Q?J=C3=BCrgen?= <j@example.test>\r\n\
 To: team@example.test\r\nSubject: Quarterly budget\r\nX-Prio: high\r\n\r\nThe numbers are in.\r\n";
+
+fn addr(name: Option<&str>, mailbox: &str) -> Address {
+    Address {
+        name: name.map(Into::into),
+        adl: None,
+        mailbox: Some(mailbox.into()),
+        host: Some("example.test".into()),
+    }
+}
 
 fn meta() -> MessageMeta {
     let body_start = MSG.windows(4).position(|w| w == b"\r\n\r\n").unwrap() + 4;
     MessageMeta {
         envelope: Envelope {
             date: Some("Tue, 01 Dec 2026 23:30:00 -0500".into()),
+            subject: Some("Quarterly budget".into()),
+            from: vec![addr(Some("=?UTF-8?Q?J=C3=BCrgen?="), "j")],
+            to: vec![addr(None, "team")],
             ..Envelope::default()
         },
         body: BodyPart {
@@ -185,6 +197,16 @@ fn content_keys() {
             "{key:?}"
         );
     }
+    // Envelope fields decide without the blob; other header fields need it.
+    let from = K::From(b"j\xc3\xbcrgen <j@".to_vec());
+    assert_eq!(run(vec![from], 0, Some(&m), None), Yes);
+    assert_eq!(
+        run(vec![K::Subject(b"BUDGET".to_vec())], 0, Some(&m), None),
+        Yes
+    );
+    assert_eq!(run(vec![K::Bcc(b"".to_vec())], 0, Some(&m), None), No);
+    let prio = K::Header("X-Prio".into(), b"high".to_vec());
+    assert_eq!(run(vec![prio], 0, Some(&m), None), Tri::Unknown);
     assert_eq!(date_zone("Wed, 17 Jul 1996 02:23:25 -0700 (PDT)"), -420);
     assert_eq!(date_zone("1 Jan 2000 00:00 +0530"), 330);
     assert_eq!(date_zone("garbage"), 0);

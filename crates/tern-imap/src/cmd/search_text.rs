@@ -1,6 +1,8 @@
 //! Text matching for SEARCH header and body keys on stored bytes.
 //!
-//! - Header keys look at the top-level header only, unfolded and RFC 2047-decoded.
+//! - Header keys look at the top-level header only, unfolded and RFC 2047-decoded. FROM,
+//!   TO, CC, BCC and SUBJECT are answered from the cached envelope (each address as
+//!   `name <mailbox@host>`), so they need no blob read; other fields read the header.
 //! - BODY looks at the text parts (`text/*`, and parts without a type), each decoded from
 //!   its transfer encoding and charset, and at the headers of encapsulated messages (which
 //!   are body text of the outer message). Attachments of other types are not searched.
@@ -9,7 +11,52 @@
 
 use super::fetch_body::{encapsulated, is_multipart};
 use super::mime_decode::{decode_charset, decode_cte, decode_header_value, header_fields};
-use tern_store::{BodyPart, MessageMeta};
+use tern_store::{Address, BodyPart, Envelope, MessageMeta};
+
+/// FROM/TO/CC/BCC/SUBJECT from the envelope: `Some(matches)`, or `None` for other fields.
+pub fn envelope_contains(env: &Envelope, field: &str, needle: &str) -> Option<bool> {
+    let list = match field {
+        "subject" => {
+            return Some(env.subject.as_deref().is_some_and(|s| {
+                needle.is_empty()
+                    || decode_header_value(s.as_bytes())
+                        .to_lowercase()
+                        .contains(needle)
+            }));
+        }
+        "from" => &env.from,
+        "to" => &env.to,
+        "cc" => &env.cc,
+        "bcc" => &env.bcc,
+        _ => return None,
+    };
+    if list.is_empty() {
+        return Some(false);
+    }
+    if needle.is_empty() {
+        return Some(true);
+    }
+    Some(
+        list.iter()
+            .any(|a| address_text(a).to_lowercase().contains(needle)),
+    )
+}
+
+/// An envelope address as header text: `name <mailbox@host>`, a group's name, or the
+/// parts that exist.
+fn address_text(a: &Address) -> String {
+    let name = a
+        .name
+        .as_deref()
+        .map(|n| decode_header_value(n.as_bytes()))
+        .unwrap_or_default();
+    match (&a.mailbox, &a.host) {
+        (Some(m), Some(h)) if name.is_empty() => format!("{m}@{h}"),
+        (Some(m), Some(h)) => format!("{name} <{m}@{h}>"),
+        (Some(group), None) => group.clone(),
+        _ => name,
+    }
+}
 
 /// The top-level header block: up to the body start the metadata records, or up to the
 /// first blank line when there is no metadata.
