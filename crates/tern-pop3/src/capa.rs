@@ -91,7 +91,13 @@ mod tests {
                 format!("{base} USER SASL PLAIN LOGIN IMPLEMENTATION Tern"),
             ),
             // TRANSACTION.
-            (false, true, true, mechs, format!("{base} IMPLEMENTATION Tern")),
+            (
+                false,
+                true,
+                true,
+                mechs,
+                format!("{base} IMPLEMENTATION Tern"),
+            ),
         ];
         for (authorization, tls_active, tls_configured, mechanisms, want) in table {
             let got = capabilities(*authorization, *tls_active, *tls_configured, mechanisms);

@@ -82,7 +82,11 @@ pub(crate) fn parse(line: &[u8]) -> Result<Command, ParseError> {
         "DELE" => Command::Dele(one_msn(&args)?),
         "TOP" => match args.as_slice() {
             [m, n] => Command::Top(msn(m)?, lines(n)?),
-            _ => return Err(ParseError::Syntax("TOP needs a message number and a line count")),
+            _ => {
+                return Err(ParseError::Syntax(
+                    "TOP needs a message number and a line count",
+                ));
+            }
         },
         "NOOP" => none(&args, Command::Noop)?,
         "RSET" => none(&args, Command::Rset)?,
@@ -152,7 +156,10 @@ mod tests {
             ("STLS", Stls),
             ("USER mrose", User("mrose".into())),
             ("PASS secret", Pass("secret".into())),
-            ("PASS with spaces  inside ", Pass("with spaces  inside ".into())),
+            (
+                "PASS with spaces  inside ",
+                Pass("with spaces  inside ".into()),
+            ),
             ("user alice@example.test", User("alice@example.test".into())),
             ("STAT", Stat),
             ("LIST", List(None)),
@@ -209,7 +216,10 @@ mod tests {
         let table: &[(&[u8], ParseError)] = &[
             (b"", ParseError::Unknown),
             (b"FOO", ParseError::Unknown),
-            (b"APOP mrose c4c9334bac560ecc979e58001b3e22fb", ParseError::Unknown),
+            (
+                b"APOP mrose c4c9334bac560ecc979e58001b3e22fb",
+                ParseError::Unknown,
+            ),
             (b"LAST", ParseError::Unknown),
             (b"RETR", ParseError::Syntax("Message number required")),
             (b"RETR x", ParseError::Syntax("Invalid message number")),

@@ -144,7 +144,12 @@ mod tests {
             e.encode(&input[..cut], &mut out);
             e.encode(&input[cut..], &mut out);
             e.finish(&mut out);
-            assert_eq!(out, whole, "split at {cut} of {:?}", String::from_utf8_lossy(input));
+            assert_eq!(
+                out,
+                whole,
+                "split at {cut} of {:?}",
+                String::from_utf8_lossy(input)
+            );
         }
         let mut e = DotStuffer::new(limit);
         let mut out = Vec::new();
@@ -191,7 +196,11 @@ mod tests {
         let table: &[(&[u8], u32, &[u8])] = &[
             (msg, 0, b"From: a\r\nSubject: s\r\n\r\n.\r\n"),
             (msg, 1, b"From: a\r\nSubject: s\r\n\r\nline1\r\n.\r\n"),
-            (msg, 2, b"From: a\r\nSubject: s\r\n\r\nline1\r\n..line2\r\n.\r\n"),
+            (
+                msg,
+                2,
+                b"From: a\r\nSubject: s\r\n\r\nline1\r\n..line2\r\n.\r\n",
+            ),
             (
                 msg,
                 3,

@@ -103,9 +103,10 @@ impl Pop3Error {
                 Some("SYS/TEMP"),
                 "Authentication service temporarily unavailable",
             ),
-            Pop3Error::Store(StoreError::BlobMissing(_)) => {
-                (Some("SYS/PERM"), "Message content is missing from the store")
-            }
+            Pop3Error::Store(StoreError::BlobMissing(_)) => (
+                Some("SYS/PERM"),
+                "Message content is missing from the store",
+            ),
             Pop3Error::Store(_) => (
                 Some("SYS/TEMP"),
                 "Mailbox temporarily unavailable, try again later",
@@ -172,7 +173,10 @@ mod tests {
         for (err, code, text) in table {
             let (c, t) = err.wire();
             assert_eq!((c, t.as_str()), (code, text), "{err:?}");
-            assert!(!t.contains("fire"), "internal details never reach the client");
+            assert!(
+                !t.contains("fire"),
+                "internal details never reach the client"
+            );
         }
     }
 }

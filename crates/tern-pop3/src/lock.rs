@@ -49,7 +49,10 @@ mod tests {
     fn one_holder_per_account_until_dropped() {
         let locks = MaildropLocks::default();
         let a = locks.try_lock(AccountId(1)).expect("first lock");
-        assert!(locks.try_lock(AccountId(1)).is_none(), "second lock refused");
+        assert!(
+            locks.try_lock(AccountId(1)).is_none(),
+            "second lock refused"
+        );
         let b = locks.try_lock(AccountId(2)).expect("other account is free");
         drop(a);
         let again = locks.try_lock(AccountId(1));

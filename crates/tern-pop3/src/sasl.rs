@@ -129,7 +129,11 @@ mod tests {
             }
         );
         for bad in [&b"fred\0secret"[..], b"", b"\0\0pw", b"a\0b\0c\0d"] {
-            assert_eq!(ex.step(Some(bad)), Err(SaslError::MalformedPlain), "{bad:?}");
+            assert_eq!(
+                ex.step(Some(bad)),
+                Err(SaslError::MalformedPlain),
+                "{bad:?}"
+            );
         }
         assert_eq!(ex.step(Some(b"\0fr\xffed\0pw")), Err(SaslError::NotUtf8));
     }
@@ -137,7 +141,10 @@ mod tests {
     #[test]
     fn login_asks_for_user_then_password() {
         let mut ex = Exchange::new("LOGIN").unwrap();
-        assert_eq!(ex.step(None).unwrap(), Step::Challenge(b"Username:".to_vec()));
+        assert_eq!(
+            ex.step(None).unwrap(),
+            Step::Challenge(b"Username:".to_vec())
+        );
         assert_eq!(
             ex.step(Some(b"fred")).unwrap(),
             Step::Challenge(b"Password:".to_vec())
@@ -155,7 +162,11 @@ mod tests {
     #[test]
     fn unknown_mechanisms_are_refused() {
         for m in ["GSSAPI", "CRAM-MD5", "SCRAM-SHA-256", "plain"] {
-            assert_eq!(Exchange::new(m).err(), Some(SaslError::UnknownMechanism), "{m}");
+            assert_eq!(
+                Exchange::new(m).err(),
+                Some(SaslError::UnknownMechanism),
+                "{m}"
+            );
         }
     }
 }

@@ -236,11 +236,8 @@ impl Session {
                 tracing::info!(%peer, failures = self.auth_failures, reason = %e,
                     "POP3 authentication failed");
                 let limits = &self.server.limits;
-                tokio::time::sleep(failure_delay(
-                    limits.auth_failure_delay,
-                    self.auth_failures,
-                ))
-                .await;
+                tokio::time::sleep(failure_delay(limits.auth_failure_delay, self.auth_failures))
+                    .await;
                 if self.auth_failures >= limits.max_auth_failures {
                     flow = Flow::Close;
                 }

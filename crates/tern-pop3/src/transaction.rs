@@ -128,6 +128,7 @@ pub(crate) fn rset(s: &mut Session) -> CmdResult {
     let md = maildrop(&mut s.state)?;
     md.reset();
     let (count, octets) = md.stat();
-    s.out.ok(format!("Maildrop has {count} messages ({octets} octets)"));
+    s.out
+        .ok(format!("Maildrop has {count} messages ({octets} octets)"));
     Ok(Flow::Continue)
 }

@@ -90,7 +90,8 @@ async fn retr_is_byte_exact_and_does_not_set_seen() {
 
 #[tokio::test]
 async fn dot_stuffing_and_line_end_normalization() {
-    let stuffed = b"Subject: dots\r\n\r\n.leading dot\r\n..two\r\n.\r\nend without newline".to_vec();
+    let stuffed =
+        b"Subject: dots\r\n\r\n.leading dot\r\n..two\r\n.\r\nend without newline".to_vec();
     let bare_lf = b"Subject: lf\n\nline one\n.dot\nlast\n".to_vec();
     let srv = server_with(&[stuffed.clone(), bare_lf.clone()]).await;
     let mut c = srv.login(ALICE, PW).await;
@@ -102,7 +103,10 @@ async fn dot_stuffing_and_line_end_normalization() {
         "Subject: dots\r\n\r\n..leading dot\r\n...two\r\n..\r\nend without newline\r\n.\r\n"
     );
     // Announced sizes are the stored octets (documented; see the crate doc).
-    assert_eq!(c.cmd("RETR 2").await, format!("+OK {} octets", bare_lf.len()));
+    assert_eq!(
+        c.cmd("RETR 2").await,
+        format!("+OK {} octets", bare_lf.len())
+    );
     let wire = c.raw_body().await;
     assert_eq!(
         String::from_utf8(wire).unwrap(),
@@ -112,7 +116,8 @@ async fn dot_stuffing_and_line_end_normalization() {
 
 #[tokio::test]
 async fn top_sends_header_and_n_body_lines() {
-    let msg = b"From: a@example.test\r\nSubject: top\r\n\r\nline 1\r\n.line 2\r\nline 3\r\n".to_vec();
+    let msg =
+        b"From: a@example.test\r\nSubject: top\r\n\r\nline 1\r\n.line 2\r\nline 3\r\n".to_vec();
     let srv = server_with(std::slice::from_ref(&msg)).await;
     let mut c = srv.login(ALICE, PW).await;
     let header = "From: a@example.test\r\nSubject: top\r\n\r\n";
@@ -124,8 +129,14 @@ async fn top_sends_header_and_n_body_lines() {
         (1000, format!("{header}line 1\r\n..line 2\r\nline 3\r\n")),
     ];
     for (n, want) in table {
-        assert_eq!(c.cmd(&format!("TOP 1 {n}")).await, "+OK Top of message follows");
-        assert_eq!(String::from_utf8(c.raw_body().await).unwrap(), format!("{want}.\r\n"));
+        assert_eq!(
+            c.cmd(&format!("TOP 1 {n}")).await,
+            "+OK Top of message follows"
+        );
+        assert_eq!(
+            String::from_utf8(c.raw_body().await).unwrap(),
+            format!("{want}.\r\n")
+        );
     }
     assert_eq!(c.cmd("TOP 2 0").await, "-ERR No such message");
     assert_eq!(c.cmd("TOP 1 -1").await, "-ERR Invalid line count");
@@ -148,7 +159,10 @@ async fn dele_rset_and_quit_commits_once() {
     assert_eq!(c.cmd("STAT").await, format!("+OK 2 {rest}"));
     let (_, lines) = c.multi("LIST").await;
     assert_eq!(lines.len(), 2);
-    assert!(lines[0].starts_with("2 "), "numbers do not shift: {lines:?}");
+    assert!(
+        lines[0].starts_with("2 "),
+        "numbers do not shift: {lines:?}"
+    );
     // Nothing is removed before QUIT.
     assert_eq!(srv.inbox_messages(ALICE).await.len(), 3);
 
@@ -259,7 +273,10 @@ async fn another_clients_expunge_is_seen_at_the_next_session() {
         .await
         .unwrap();
     assert_eq!(removed, [records[1].uid]);
-    assert!(c.cmd("STAT").await.starts_with("+OK 3 "), "snapshot is stable");
+    assert!(
+        c.cmd("STAT").await.starts_with("+OK 3 "),
+        "snapshot is stable"
+    );
     // POP3 deleting the same message again is harmless.
     c.ok("DELE 2").await;
     c.ok("QUIT").await;
@@ -280,7 +297,10 @@ async fn new_mail_waits_for_the_next_session() {
     assert!(c.cmd("STAT").await.starts_with("+OK 1 "));
     let fresh = message("new");
     srv.deliver(ALICE, &fresh).await;
-    assert!(c.cmd("STAT").await.starts_with("+OK 1 "), "message numbers are stable");
+    assert!(
+        c.cmd("STAT").await.starts_with("+OK 1 "),
+        "message numbers are stable"
+    );
     assert_eq!(c.cmd("RETR 2").await, "-ERR No such message");
     c.ok("QUIT").await;
 
@@ -304,7 +324,11 @@ async fn pipelined_commands_are_answered_in_order() {
     )
     .await;
     assert_eq!(c.line().await, "+OK Send your password");
-    assert!(c.line().await.starts_with("+OK Mailbox locked and ready, 3 messages"));
+    assert!(
+        c.line()
+            .await
+            .starts_with("+OK Mailbox locked and ready, 3 messages")
+    );
     assert!(c.line().await.starts_with("+OK 3 "));
     assert_eq!(c.line().await, format!("+OK 1 {}", msgs[0].len()));
     assert_eq!(c.line().await, format!("+OK {} octets", msgs[1].len()));

@@ -100,7 +100,9 @@ impl TestServer {
             let sd = shutdown.clone();
             tokio::spawn(async move {
                 listener
-                    .serve(tls_cfg, 100, sd, move |conn, sd| srv.clone().handle(conn, sd))
+                    .serve(tls_cfg, 100, sd, move |conn, sd| {
+                        srv.clone().handle(conn, sd)
+                    })
                     .await
             });
         }
@@ -155,7 +157,11 @@ impl TestServer {
     /// The user's INBOX id (provisioning the account if needed).
     pub async fn inbox(&self, address: &str) -> MailboxId {
         let account = self.directory.lookup(address).await.unwrap().unwrap();
-        let id = self.mail.open_account(&account).await.expect("open account");
+        let id = self
+            .mail
+            .open_account(&account)
+            .await
+            .expect("open account");
         self.mail
             .store
             .mailboxes(id)
@@ -229,6 +235,21 @@ impl TestServer {
         }
         panic!("the maildrop lock was never released");
     }
+
+    /// [`TestServer::login_when_free`] over implicit TLS (for servers refusing plaintext).
+    pub async fn login_when_free_tls(&self, user: &str, password: &str) -> Client {
+        for _ in 0..100 {
+            let mut c = self.connect_tls().await;
+            c.ok(&format!("USER {user}")).await;
+            let reply = c.cmd(&format!("PASS {password}")).await;
+            if reply.starts_with("+OK") {
+                return c;
+            }
+            assert!(reply.starts_with("-ERR [IN-USE]"), "PASS: {reply}");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        panic!("the maildrop lock was never released");
+    }
 }
 
 impl Drop for TestServer {
@@ -254,7 +275,10 @@ where
         .with_no_client_auth();
     let connector = tokio_rustls::TlsConnector::from(Arc::new(config));
     let name = rustls::pki_types::ServerName::try_from("localhost").expect("name");
-    connector.connect(name, stream).await.expect("TLS handshake")
+    connector
+        .connect(name, stream)
+        .await
+        .expect("TLS handshake")
 }
 
 pub trait Io: AsyncRead + AsyncWrite + Send + Unpin {}
