@@ -228,3 +228,94 @@ def test_bob_sees_alices_new_messages(a, b, alice, bob):
     b.noop()
     _, values = b.response("EXISTS")
     assert values[-1] == b"1", values
+
+
+def test_copy_out_of_shared_but_no_move_without_rights(server, a, alice, bob):
+    a.append("INBOX", None, None, message("copy me"))
+    a.setacl("INBOX", bob.address, "lr")
+    r = server.raw(bob)
+    try:
+        r.ok(f"SELECT {quote(shared_name(alice))}")
+        resp = r.ok("COPY 1 INBOX")
+        assert resp.code and resp.code.startswith("COPYUID"), resp
+        # MOVE needs the rights to delete from the source ("t" and "e", RFC 6851 §3.2 with
+        # RFC 4314): lr is not enough, and nothing moves.
+        resp = r.command("MOVE 1 Archive")
+        assert resp.status == "NO", resp
+    finally:
+        r.close()
+    assert status(a, "INBOX")["MESSAGES"] == 1
+    c = server.imap(bob)
+    try:
+        assert status(c, "INBOX")["MESSAGES"] == 1
+        assert status(c, "Archive")["MESSAGES"] == 0
+    finally:
+        c.logout()
+
+
+def test_append_by_grantee_counts_against_owner_quota(server):
+    owner = server.add_user(quota="30KB")
+    grantee = server.add_user()
+    o = server.imap(owner)
+    g = server.imap(grantee)
+    try:
+        o.setacl("INBOX", grantee.address, "lri")
+        name = quote(f"Other Users/{owner.address}/INBOX")
+        assert g.append(name, None, None, message("fits", "f" * 10_000))[0] == "OK"
+        typ, data = g.append(name, None, None, message("too much", "g" * 25_000))
+        assert typ == "NO" and b"OVERQUOTA" in data[0], data
+        assert status(o, "INBOX")["MESSAGES"] == 1
+    finally:
+        o.logout()
+        g.logout()
+
+
+def test_delete_removes_acl_and_recreate_does_not_inherit(a, b, alice, bob):
+    a.create("Temp")
+    a.setacl("Temp", bob.address, "lr")
+    assert shared_name(alice, "Temp") in listed(b)
+    a.delete("Temp")
+    assert shared_name(alice, "Temp") not in listed(b)
+    a.create("Temp")
+    # RFC 4314 §4: DELETE deletes the ACL; the new mailbox is not shared.
+    assert bob.address not in acl_map(a, "Temp")
+    assert shared_name(alice, "Temp") not in listed(b)
+
+
+def test_rename_keeps_acl(a, b, alice, bob):
+    a.create("Proj")
+    a.setacl("Proj", bob.address, "lr")
+    a.rename("Proj", "Project")
+    # RFC 4314 §4: RENAME SHOULD NOT change the ACL.
+    assert acl_map(a, "Project").get(bob.address) == set("lr")
+    names = listed(b)
+    assert shared_name(alice, "Project") in names and shared_name(alice, "Proj") not in names
+
+
+def test_read_without_lookup_is_not_listed_but_selectable(a, b, alice, bob):
+    a.append("INBOX", None, None, message("hidden"))
+    a.setacl("INBOX", bob.address, "r")
+    name = shared_name(alice)
+    # RFC 4314 §4: LIST needs "l"; SELECT needs only "r".
+    assert name not in listed(b)
+    typ, data = b.select(quote(name), readonly=True)
+    assert typ == "OK" and data == [b"1"], data
+
+
+def test_status_needs_read_right(a, b, alice, bob):
+    a.setacl("INBOX", bob.address, "l")
+    name = shared_name(alice)
+    assert name in listed(b)
+    typ, data = b.status(quote(name), "(MESSAGES)")
+    assert typ == "NO", data
+    typ, data = b.select(quote(name), readonly=True)
+    assert typ == "NO", data
+
+
+def test_subscribe_to_shared_mailbox(a, b, alice, bob):
+    a.setacl("INBOX", bob.address, "lr")
+    name = shared_name(alice)
+    assert b.subscribe(quote(name))[0] == "OK"
+    typ, data = b.lsub('""', '"*"')
+    names = [parse_sexp(d)[2] for d in data if d]
+    assert name.encode() in [n if isinstance(n, bytes) else str(n).encode() for n in names]
