@@ -283,6 +283,16 @@ async fn uid_fetch_and_sequence_errors() {
         lines[1],
         format!("* 2 FETCH (UID 2 RFC822.SIZE {})", message("two").len())
     );
+    // RFC822 is BODY[] under its old name, and sets \Seen.
+    let two = String::from_utf8(message("two")).unwrap();
+    let lines = c.ok("UID FETCH 2 RFC822").await;
+    assert_eq!(
+        lines[0],
+        format!(
+            "* 2 FETCH (UID 2 RFC822 {{{}}}\r\n{two} FLAGS (\\Seen \\Recent))",
+            two.len()
+        )
+    );
     // Non-existent UIDs are ignored; "n:*" includes the last message.
     assert_eq!(c.ok("UID FETCH 50:60 FLAGS").await.len(), 1);
     let lines = c.ok("UID FETCH 50:* UID").await;
