@@ -236,3 +236,26 @@ async fn close_expunges_silently_unselect_does_not() {
     assert_eq!(d.ok("CHECK").await, vec!["a8 OK CHECK completed"]);
     assert_eq!(d.ok("NOOP").await, vec!["a9 OK NOOP completed"]);
 }
+
+#[tokio::test]
+async fn copy_into_a_shared_mailbox_needs_insert_right() {
+    let (srv, mut c) = three(None).await;
+    srv.add_user("bob@example.test", "pw2").await;
+    let mut b = srv.login("bob@example.test", "pw2").await;
+    b.ok("CREATE Shared").await;
+    b.ok("SETACL Shared alice@example.test lr").await;
+    let no = c.no("COPY 1 \"Other Users/bob@example.test/Shared\"").await;
+    assert!(no.contains("[NOPERM]"), "{no}");
+    b.ok("SETACL Shared alice@example.test lri").await;
+    let lines = c
+        .ok("COPY 1:2 \"Other Users/bob@example.test/Shared\"")
+        .await;
+    assert!(
+        lines[0].contains("[COPYUID ") && lines[0].contains(" 1:2 1:2]"),
+        "{lines:#?}"
+    );
+    assert_eq!(
+        messages(&mut b, "Shared").await,
+        "* STATUS Shared (MESSAGES 2)"
+    );
+}
