@@ -53,7 +53,7 @@ async fn large_mailbox_fetch_sort_search() {
                     unix: 1_796_000_000 + i as i64,
                     offset_minutes: 0,
                 };
-                let flags = if i % 3 == 0 {
+                let flags = if i.is_multiple_of(3) {
                     Flags::from_names(["\\Seen"])
                 } else {
                     Flags::default()
@@ -84,7 +84,11 @@ async fn large_mailbox_fetch_sort_search() {
         lines[n - 1],
         format!(
             "* {n} FETCH (UID {n} FLAGS ({}\\Recent))",
-            if (n - 1) % 3 == 0 { "\\Seen " } else { "" }
+            if (n - 1).is_multiple_of(3) {
+                "\\Seen "
+            } else {
+                ""
+            }
         )
     );
 
