@@ -53,7 +53,7 @@ async fn default_folders_with_special_use() {
 async fn create_with_parents_and_use_then_list_patterns() {
     let (_srv, mut c) = alice().await;
     let ok = c.ok("CREATE Projects/2026/Q1/").await;
-    assert!(ok[0].starts_with("a2 OK [MAILBOXID (M"), "{ok:?}");
+    assert!(ok[0].starts_with("a2 OK [MAILBOXID (F"), "{ok:?}");
     let no = c.no("CREATE Projects/2026").await;
     assert!(no.starts_with("a3 NO [ALREADYEXISTS]"), "{no}");
     c.no("CREATE INBOX").await;
@@ -171,7 +171,7 @@ async fn status_items() {
         "{lines:?}"
     );
     assert!(lines[0].contains(" HIGHESTMODSEQ "));
-    assert!(lines[0].contains(" MAILBOXID (M"));
+    assert!(lines[0].contains(" MAILBOXID (F"));
     let no = c.no("STATUS Missing (MESSAGES)").await;
     assert!(no.contains("[NONEXISTENT]"), "{no}");
 }

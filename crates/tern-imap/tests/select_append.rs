@@ -48,7 +48,7 @@ async fn select_empty_then_with_messages() {
         lines[6],
         format!("* OK [HIGHESTMODSEQ {hms}] Highest modification sequence")
     );
-    assert!(lines[7].starts_with("* OK [MAILBOXID (M"), "{}", lines[7]);
+    assert!(lines[7].starts_with("* OK [MAILBOXID (F"), "{}", lines[7]);
     assert_eq!(lines[8], "a2 OK [READ-WRITE] SELECT completed");
 
     // APPEND into the selected mailbox: EXISTS before the tagged OK.

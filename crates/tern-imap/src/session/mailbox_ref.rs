@@ -115,10 +115,10 @@ pub fn client_name(owner: Option<&str>, store_name: &str) -> String {
     }
 }
 
-/// RFC 8474 `MAILBOXID` of a mailbox: stable for its life, never reused (store ids are not),
-/// unchanged by RENAME.
+/// RFC 8474 `MAILBOXID` of a mailbox (`F` + store id; EMAILIDs start with `M`): stable for
+/// its life, never reused (store ids are not), unchanged by RENAME.
 pub fn mailbox_object_id(id: tern_store::MailboxId) -> String {
-    format!("M{}", id.0)
+    format!("F{}", id.0)
 }
 
 /// A mailbox as one user addresses it.
