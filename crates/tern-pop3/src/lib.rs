@@ -57,6 +57,8 @@
 //! - Not implemented: RFC 6856 (UTF8, LANG).
 //! - The maildrop lock is held in this process only. A cluster deployment (several nodes on
 //!   one store) needs a lock in the shared store; it comes with the cluster store backend.
+//!   A client that vanishes without closing its connection keeps the lock until the idle
+//!   timer (or the write timeout, if it stopped reading) ends its session.
 #![forbid(unsafe_code)]
 
 mod auth;

@@ -13,7 +13,8 @@
 //!   without entering UPDATE (RFC 1939 §3): nothing is deleted.
 //! - Shutdown answers `-ERR [SYS/TEMP] Server shutting down` and closes; nothing is deleted.
 //! - I/O errors end the session without a word; dropping the session drops the maildrop
-//!   and its lock.
+//!   and its lock. A client that stops reading our output for `idle_timeout` is dropped
+//!   too, so a stalled RETR cannot hold the lock forever.
 use crate::command::{self, Command};
 use crate::error::{Pop3Error, Severity};
 use crate::maildrop::Maildrop;
@@ -367,16 +368,24 @@ impl Session {
         }
     }
 
-    /// Writes pending output and flushes the connection.
+    /// Writes pending output and flushes the connection. A client that accepts none of it
+    /// for `idle_timeout` is gone: the session ends (and so does its maildrop lock).
     pub(crate) async fn flush(&mut self) -> io::Result<()> {
-        if !self.out.buf.is_empty() {
-            self.conn.write_all(&self.out.buf).await?;
-            self.out.buf.clear();
-            if self.out.buf.capacity() > 4 * FLUSH_AT {
-                self.out.buf = Vec::with_capacity(KEEP);
+        let limit = self.server.config.idle_timeout;
+        let write = async {
+            if !self.out.buf.is_empty() {
+                self.conn.write_all(&self.out.buf).await?;
             }
+            self.conn.flush().await
+        };
+        tokio::time::timeout(limit, write)
+            .await
+            .map_err(|_| io::Error::new(io::ErrorKind::TimedOut, "client stopped reading"))??;
+        self.out.buf.clear();
+        if self.out.buf.capacity() > 4 * FLUSH_AT {
+            self.out.buf = Vec::with_capacity(KEEP);
         }
-        self.conn.flush().await
+        Ok(())
     }
 }
 

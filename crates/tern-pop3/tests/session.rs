@@ -408,3 +408,31 @@ async fn shutdown_says_so_and_deletes_nothing() {
     );
     assert_eq!(srv.inbox_messages(ALICE).await.len(), 1);
 }
+
+#[tokio::test]
+async fn a_client_that_stops_reading_is_dropped_and_releases_the_lock() {
+    let srv = TestServer::start_with(|s| {
+        s.config.allow_plaintext = true;
+        s.config.idle_timeout = Duration::from_millis(500);
+    })
+    .await;
+    srv.add_user(ALICE, PW).await;
+    // Larger than what loopback socket buffers absorb, so the server's writes stall.
+    let line = format!("{}\r\n", "z".repeat(998));
+    let mut big = b"Subject: big\r\n\r\n".to_vec();
+    while big.len() < 24 << 20 {
+        big.extend_from_slice(line.as_bytes());
+    }
+    srv.deliver(ALICE, &big).await;
+    let mut stalled = srv.login(ALICE, PW).await;
+    stalled.send("RETR 1").await;
+    // Never read. The server gives up after idle_timeout without progress.
+    let start = Instant::now();
+    let _c = srv.login_when_free(ALICE, PW).await;
+    assert!(
+        start.elapsed() < Duration::from_secs(15),
+        "{:?}",
+        start.elapsed()
+    );
+    drop(stalled);
+}

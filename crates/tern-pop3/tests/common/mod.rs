@@ -135,7 +135,7 @@ impl TestServer {
             .expect("user exists");
         let staged = self
             .mail
-            .stage_bytes(message, 10 << 20)
+            .stage_bytes(message, 64 << 20)
             .await
             .expect("stage");
         let recipient = Recipient {
