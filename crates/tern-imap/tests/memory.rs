@@ -157,3 +157,33 @@ async fn large_append_is_not_buffered_in_memory() {
     let want = format!("MESSAGES 2 SIZE {}", SIZE + small.len());
     assert!(out.contains(&want), "{out}");
 }
+
+#[tokio::test]
+async fn idle_tls_connection_stays_small() {
+    let _serial = SERIAL.lock().await;
+    let srv = TestServer::start().await;
+    srv.add_user("alice@example.test", "pw").await;
+    let mut warm = Vec::new();
+    for _ in 0..3 {
+        let mut c = srv.connect_tls().await;
+        c.ok("LOGIN alice@example.test pw").await;
+        c.ok("SELECT INBOX").await;
+        warm.push(c);
+    }
+    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    const N: isize = 20;
+    let before = LIVE.load(Ordering::Relaxed);
+    let mut conns = Vec::new();
+    for _ in 0..N {
+        let mut c = srv.connect_tls().await;
+        c.ok("LOGIN alice@example.test pw").await;
+        c.ok("SELECT INBOX").await;
+        conns.push(c);
+    }
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    let both_sides = (LIVE.load(Ordering::Relaxed) - before) / N;
+    println!("live heap per idle TLS connection, server and client together: {both_sides} bytes");
+    // The client half (rustls client state and an 8 KiB read buffer) is about as large as
+    // the server half.
+    assert!(both_sides < 96 * 1024, "{both_sides} bytes");
+}
