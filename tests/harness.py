@@ -67,9 +67,11 @@ class TernServer:
     """One `tern serve` process on a fresh data folder."""
 
     def __init__(self, base_dir, *, allow_plaintext=True, quota_default="200MB",
-                 services=("imap", "imaps", "lmtp"), extra_config=""):
+                 services=("imap", "imaps", "lmtp"), extra_config="", data_dir=None):
+        """`data_dir`: share another server's data folder (two processes, one store)."""
         self.dir = base_dir
-        self.data_dir = os.path.join(base_dir, "data")
+        os.makedirs(base_dir, exist_ok=True)
+        self.data_dir = data_dir or os.path.join(base_dir, "data")
         os.makedirs(self.data_dir, exist_ok=True)
         self.config_path = os.path.join(base_dir, "tern.toml")
         self.log_path = os.path.join(base_dir, "tern.log")
