@@ -16,6 +16,7 @@ use std::sync::Arc;
 use std::time::Duration;
 use tern_imap::{ImapConfig, ImapServer};
 use tern_net::{Listener, Shutdown, TlsConfig, TlsMode};
+use tern_pop3::{Pop3Config, Pop3Limits, Pop3Server};
 use tern_smtp::{LmtpConfig, LmtpServer, SessionLimits};
 use tokio::task::JoinSet;
 
@@ -93,6 +94,7 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
 /// The protocol servers, one per service, shared by all of that service's listeners.
 struct Services {
     imap: Arc<ImapServer>,
+    pop3: Arc<Pop3Server>,
     lmtp: Arc<LmtpServer>,
 }
 
@@ -106,6 +108,18 @@ impl Services {
         imap.max_literal = settings.max_literal_size;
         imap.preauth_timeout = settings.preauth_timeout;
         imap.idle_timeout = settings.imap_idle_timeout;
+        // POP3 on 110 offers STLS with the same certificate; 995 is implicit TLS, done by
+        // the listener before the session starts.
+        let pop3 = Pop3Config {
+            hostname: settings.hostname.clone(),
+            allow_plaintext: settings.allow_plaintext,
+            tls: Some(tls.clone()),
+            idle_timeout: settings.pop3_idle_timeout,
+        };
+        let pop3_limits = Pop3Limits {
+            preauth_timeout: settings.preauth_timeout,
+            ..Pop3Limits::default()
+        };
         let lmtp = LmtpConfig {
             hostname: settings.hostname.clone(),
             max_message_size: settings.max_message_size,
@@ -119,6 +133,7 @@ impl Services {
         };
         Services {
             imap: ImapServer::new(backends.mail.clone(), imap),
+            pop3: Pop3Server::with_limits(backends.mail.clone(), pop3, pop3_limits),
             lmtp: LmtpServer::with_limits(backends.mail.clone(), lmtp, lmtp_limits),
         }
     }
@@ -137,6 +152,15 @@ impl Services {
         match service {
             "imap" | "imaps" => {
                 let server = self.imap.clone();
+                tasks.spawn(listener.serve(
+                    implicit,
+                    max_connections,
+                    shutdown,
+                    move |conn, sd| server.clone().handle(conn, sd),
+                ));
+            }
+            "pop3" | "pop3s" => {
+                let server = self.pop3.clone();
                 tasks.spawn(listener.serve(
                     implicit,
                     max_connections,

@@ -123,11 +123,14 @@ fn serve_refuses_a_bad_config_without_touching_the_data_folder() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(
         dir.path().join("tern.toml"),
-        "[listen]\npop3 = [\"127.0.0.1:0\"]\n",
+        "[listen]\nmanagesieve = [\"127.0.0.1:0\"]\n",
     )
     .unwrap();
     let out = run(dir.path(), &["serve"], "");
     assert_eq!(out.status.code(), Some(1));
-    assert!(stderr(&out).contains("tern.toml: listen.pop3[0]: pop3 is not implemented yet"));
+    assert!(
+        stderr(&out)
+            .contains("tern.toml: listen.managesieve[0]: managesieve is not implemented yet")
+    );
     assert!(!dir.path().join("tern-data").exists());
 }

@@ -1,5 +1,5 @@
 //! `tern serve`: creates the data folder and certificate, binds before `tern: ready`, prints
-//! the real ports, serves IMAP and LMTP, and stops cleanly on SIGTERM.
+//! the real ports, serves IMAP, POP3 and LMTP, and stops cleanly on SIGTERM.
 mod common;
 use common::*;
 
@@ -21,7 +21,7 @@ fn serve_creates_data_dir_and_certificate_and_reports_ports() {
             .mode();
         assert_eq!(mode & 0o777, 0o600);
     }
-    for service in ["imap", "imaps", "lmtp"] {
+    for service in ["imap", "imaps", "pop3", "pop3s", "lmtp"] {
         assert!(server.port(service) > 0, "{service} in {:?}", server.banner);
     }
     assert!(
@@ -33,6 +33,12 @@ fn serve_creates_data_dir_and_certificate_and_reports_ports() {
     let mut imap = LineClient::connect(server.port("imap"));
     let greeting = imap.line();
     assert!(greeting.starts_with("* OK"), "{greeting:?}");
+
+    let mut pop3 = LineClient::connect(server.port("pop3"));
+    let greeting = pop3.line();
+    assert!(greeting.starts_with("+OK"), "{greeting:?}");
+    pop3.send("CAPA\r\n");
+    assert!(pop3.until("STLS").starts_with("STLS"), "pop3 offers STLS");
 
     let mut lmtp = LineClient::connect(server.port("lmtp"));
     let greeting = lmtp.line();

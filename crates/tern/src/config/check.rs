@@ -7,7 +7,7 @@ use std::path::Path;
 
 /// Services `tern serve` can run today. The others have config keys already; naming one
 /// with an address is an error until its issue lands, rather than a silently dead port.
-pub const IMPLEMENTED_SERVICES: &[&str] = &["imap", "imaps", "lmtp"];
+pub const IMPLEMENTED_SERVICES: &[&str] = &["imap", "imaps", "pop3", "pop3s", "lmtp"];
 
 /// Directory kinds implemented today.
 pub const IMPLEMENTED_DIRECTORIES: &[&str] = &["internal"];
@@ -167,6 +167,7 @@ pub fn check(config: &Config, errors: &mut Vec<KeyError>) {
     for (key, d) in [
         ("limits.preauth_timeout", l.preauth_timeout),
         ("limits.imap_idle_timeout", l.imap_idle_timeout),
+        ("limits.pop3_idle_timeout", l.pop3_idle_timeout),
         ("limits.lmtp_timeout", l.lmtp_timeout),
         ("limits.tls_handshake_timeout", l.tls_handshake_timeout),
         ("limits.blob_gc_interval", l.blob_gc_interval),

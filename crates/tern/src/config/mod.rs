@@ -204,6 +204,8 @@ pub struct Limits {
     pub max_recipients: Option<u64>,
     pub preauth_timeout: Option<Dur>,
     pub imap_idle_timeout: Option<Dur>,
+    /// POP3 autologout after login (RFC 1939 §3: at least 10 minutes).
+    pub pop3_idle_timeout: Option<Dur>,
     pub lmtp_timeout: Option<Dur>,
     pub tls_handshake_timeout: Option<Dur>,
     pub shutdown_grace: Option<Dur>,
@@ -309,33 +311,31 @@ pub struct Settings {
     pub max_recipients: usize,
     pub preauth_timeout: std::time::Duration,
     pub imap_idle_timeout: std::time::Duration,
+    pub pop3_idle_timeout: std::time::Duration,
     pub lmtp_timeout: std::time::Duration,
     pub tls_handshake_timeout: std::time::Duration,
     pub shutdown_grace: std::time::Duration,
     pub blob_gc_interval: std::time::Duration,
 }
 
-/// Defaults for the listeners when the file has no `[listen]` table.
+/// Defaults for the listeners when the file has no `[listen]` table: the standard ports as
+/// root, the same ports plus 10000 otherwise. LMTP stays on loopback (it has no
+/// authentication: whoever reaches it can deliver).
 pub fn default_listeners(as_root: bool) -> Vec<ListenerSpec> {
-    let (imap, imaps, lmtp) = if as_root {
-        ("0.0.0.0:143", "0.0.0.0:993", "127.0.0.1:24")
-    } else {
-        ("0.0.0.0:10143", "0.0.0.0:10993", "127.0.0.1:10024")
-    };
-    vec![
-        ListenerSpec {
-            service: "imap",
-            addr: imap.into(),
-        },
-        ListenerSpec {
-            service: "imaps",
-            addr: imaps.into(),
-        },
-        ListenerSpec {
-            service: "lmtp",
-            addr: lmtp.into(),
-        },
+    let offset = if as_root { 0 } else { 10_000 };
+    [
+        ("imap", "0.0.0.0", 143),
+        ("imaps", "0.0.0.0", 993),
+        ("pop3", "0.0.0.0", 110),
+        ("pop3s", "0.0.0.0", 995),
+        ("lmtp", "127.0.0.1", 24),
     ]
+    .into_iter()
+    .map(|(service, host, port)| ListenerSpec {
+        service,
+        addr: format!("{host}:{}", port + offset),
+    })
+    .collect()
 }
 
 /// Whether this process runs as root (effective uid 0), read without `unsafe` from the owner
@@ -411,6 +411,7 @@ impl Settings {
             max_recipients: l.max_recipients.map_or(1000, |n| n as usize),
             preauth_timeout: l.preauth_timeout.map_or(secs(60), |d| d.0),
             imap_idle_timeout: l.imap_idle_timeout.map_or(secs(30 * 60), |d| d.0),
+            pop3_idle_timeout: l.pop3_idle_timeout.map_or(secs(10 * 60), |d| d.0),
             lmtp_timeout: l.lmtp_timeout.map_or(secs(5 * 60), |d| d.0),
             tls_handshake_timeout: l.tls_handshake_timeout.map_or(secs(30), |d| d.0),
             shutdown_grace: l.shutdown_grace.map_or(secs(10), |d| d.0),

@@ -103,6 +103,7 @@ pub const ROOT: &[Field] = &[
             f("max_recipients", Kind::UInt(100_000)),
             f("preauth_timeout", Kind::Duration),
             f("imap_idle_timeout", Kind::Duration),
+            f("pop3_idle_timeout", Kind::Duration),
             f("lmtp_timeout", Kind::Duration),
             f("tls_handshake_timeout", Kind::Duration),
             f("shutdown_grace", Kind::Duration),

@@ -21,6 +21,8 @@ local_domains = ["example.test", "Example.ORG"]
 [listen]
 imap = ["127.0.0.1:0", "[::1]:0"]
 imaps = ["127.0.0.1:0"]
+pop3 = ["127.0.0.1:0"]
+pop3s = ["127.0.0.1:0"]
 lmtp = ["127.0.0.1:24"]
 [quota]
 default = "1GB"
@@ -36,6 +38,7 @@ kind = "internal"
 max_message_size = "25MB"
 max_connections = 100
 imap_idle_timeout = "31m"
+pop3_idle_timeout = "15m"
 preauth_timeout = 30
 "#;
     let c = parse("t.toml", text).unwrap();
@@ -49,8 +52,9 @@ preauth_timeout = 30
     assert_eq!(s.local_domains, ["example.test", "example.org"]);
     assert!(!s.default_listeners);
     let services: Vec<_> = s.listeners.iter().map(|l| l.service).collect();
-    assert_eq!(services, ["lmtp", "imap", "imap", "imaps"]);
+    assert_eq!(services, ["lmtp", "imap", "imap", "imaps", "pop3", "pop3s"]);
     assert_eq!(s.max_connections, 100);
+    assert_eq!(s.pop3_idle_timeout, std::time::Duration::from_secs(15 * 60));
     assert!(s.allow_plaintext);
 }
 
@@ -82,7 +86,7 @@ hostname = 12
 colour = "blue"
 [listen]
 imap = ["127.0.0.1:143", "nonsense"]
-pop3 = ["127.0.0.1:110"]
+managesieve = ["127.0.0.1:4190"]
 lmtp = "127.0.0.1:24"
 [tls]
 cert = "/nonexistent/cert.pem"
@@ -100,7 +104,7 @@ max_connections = -3
         "t.toml: hostname: expected a string, found the integer 12",
         "t.toml: colour: unknown key",
         "t.toml: listen.imap[1]: \"nonsense\" is not addr:port",
-        "t.toml: listen.pop3[0]: pop3 is not implemented yet",
+        "t.toml: listen.managesieve[0]: managesieve is not implemented yet",
         "t.toml: listen.lmtp: expected a list of strings",
         "t.toml: tls.key: tls.cert is set but tls.key is missing",
         "t.toml: tls.cert: cannot read /nonexistent/cert.pem",
@@ -153,19 +157,54 @@ fn internal_directory_refuses_ldap_keys() {
 
 #[test]
 fn defaults_listen_on_documented_ports() {
-    let user = default_listeners(false);
-    let addrs: Vec<_> = user.iter().map(|l| (l.service, l.addr.as_str())).collect();
+    let addrs = |as_root| -> Vec<(&'static str, String)> {
+        default_listeners(as_root)
+            .into_iter()
+            .map(|l| (l.service, l.addr))
+            .collect()
+    };
+    let want = |list: &[(&'static str, &str)]| -> Vec<(&'static str, String)> {
+        list.iter().map(|(s, a)| (*s, a.to_string())).collect()
+    };
     assert_eq!(
-        addrs,
-        [
+        addrs(false),
+        want(&[
             ("imap", "0.0.0.0:10143"),
             ("imaps", "0.0.0.0:10993"),
-            ("lmtp", "127.0.0.1:10024")
-        ]
+            ("pop3", "0.0.0.0:10110"),
+            ("pop3s", "0.0.0.0:10995"),
+            ("lmtp", "127.0.0.1:10024"),
+        ])
     );
-    let root = default_listeners(true);
-    assert_eq!(root[0].addr, "0.0.0.0:143");
-    assert_eq!(root[2].addr, "127.0.0.1:24", "LMTP stays on loopback");
+    assert_eq!(
+        addrs(true),
+        want(&[
+            ("imap", "0.0.0.0:143"),
+            ("imaps", "0.0.0.0:993"),
+            ("pop3", "0.0.0.0:110"),
+            ("pop3s", "0.0.0.0:995"),
+            ("lmtp", "127.0.0.1:24"),
+        ]),
+        "LMTP stays on loopback"
+    );
+    for spec in default_listeners(false) {
+        assert!(
+            check::IMPLEMENTED_SERVICES.contains(&spec.service),
+            "default listener {} is not an implemented service",
+            spec.service
+        );
+    }
+}
+
+#[test]
+fn pop3_timeouts_default_to_the_rfc_minimum_and_refuse_zero() {
+    let s = Settings::resolve(Source::Defaults, Config::default(), None);
+    // RFC 1939 §3: an autologout timer of at least 10 minutes.
+    assert_eq!(s.pop3_idle_timeout, std::time::Duration::from_secs(600));
+    assert_eq!(
+        errors_of("[limits]\npop3_idle_timeout = \"0s\"\n"),
+        ["t.toml: limits.pop3_idle_timeout: must be longer than 0s"]
+    );
 }
 
 #[test]
