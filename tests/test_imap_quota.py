@@ -114,3 +114,19 @@ def test_status_deleted_storage_not_required_but_status_size_matches_usage(serve
         assert kv["STORAGE"][0] == -(-len(msg) // 1024) or kv["STORAGE"][0] == len(msg) // 1024
     finally:
         c.logout()
+
+
+def test_shared_mailbox_has_no_quota_root_for_the_grantee(server):
+    owner, grantee = server.add_user(), server.add_user()
+    o, g = server.raw(owner), server.raw(grantee)
+    try:
+        o.ok(f"SETACL INBOX {grantee.address} lr")
+        name = f'"Other Users/{owner.address}/INBOX"'
+        resp = g.ok(f"GETQUOTAROOT {name}")
+        (root_line,) = resp.named("QUOTAROOT")
+        # Charged to the owner, whose quota is not the grantee's to see: no root listed.
+        assert parse_sexp(root_line)[1:] == [], resp
+        assert not resp.named("QUOTA"), resp
+    finally:
+        o.close()
+        g.close()
