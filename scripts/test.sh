@@ -3,16 +3,16 @@
 # against the real binary. As root it first installs what the tests need (Debian packages),
 # skipping that step when everything is already there.
 #
-#   sudo scripts/test.sh        # a fresh machine: installs packages, then tests
-#   scripts/test.sh             # packages already present: tests only
+#   scripts/test.sh             # as root on a fresh machine: installs packages, then tests;
+#                               # as any user once the packages are there: tests only
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 say() { printf '\n== %s\n' "$*"; }
 
-# Debian packages the client tests drive: Python's pytest, mbsync (isync), Postfix's
-# smtp-source, swaks.
-packages=(python3 python3-pytest isync postfix swaks)
+# Debian packages the client tests drive: Python's pytest (and poplib/imaplib from python3),
+# mbsync (isync), fetchmail (the POP3 client tests), Postfix's smtp-source, swaks.
+packages=(python3 python3-pytest isync fetchmail postfix swaks)
 
 missing=()
 for p in "${packages[@]}"; do
@@ -31,7 +31,7 @@ if [ "${#missing[@]}" -gt 0 ]; then
     apt-get update -q
     apt-get install -y -q --no-install-recommends "${missing[@]}"
   else
-    echo "missing packages: ${missing[*]} (run as root to install them: sudo $0)" >&2
+    echo "missing packages: ${missing[*]} (run $0 as root to install them)" >&2
   fi
 fi
 
