@@ -5,7 +5,7 @@ use crate::fail::DbResult;
 use crate::rows::mailbox_info;
 use crate::writer::Tx;
 use rusqlite::{Connection, OptionalExtension};
-use tern_store::{AccountId, MailboxId, MetadataScope, StoreError};
+use tern_store::{AccountId, ListChange, MailboxChange, MailboxId, MetadataScope, StoreError};
 
 pub(crate) fn set_acl(
     tx: &mut Tx<'_>,
@@ -30,7 +30,7 @@ pub(crate) fn set_acl(
             .execute((mailbox.0, identifier))?,
     };
     if changed > 0 {
-        tx.list_changed(owner);
+        tx.list_changed(owner, ListChange::ACL);
         // The grantee's view of shared mailboxes changed too (when it names one account).
         let grantee = identifier.strip_prefix('-').unwrap_or(identifier);
         let grantee: Option<i64> = conn
@@ -38,7 +38,7 @@ pub(crate) fn set_acl(
             .query_row([account_key(grantee)], |r| r.get(0))
             .optional()?;
         if let Some(id) = grantee.filter(|id| *id != owner.0) {
-            tx.list_changed(AccountId(id));
+            tx.list_changed(AccountId(id), ListChange::ACL);
         }
     }
     Ok(())
@@ -76,20 +76,37 @@ pub(crate) fn set_metadata(
     entries: &[(String, Option<Vec<u8>>)],
 ) -> DbResult<()> {
     let conn = tx.conn;
-    let scope = scope_key(conn, scope)?;
+    let scope_id = scope_key(conn, scope)?;
+    let mut changed = 0;
     for (name, value) in entries {
         let key = entry_key(name)?;
-        match value {
+        changed += match value {
             Some(value) => conn
                 .prepare_cached(
                     "INSERT OR REPLACE INTO metadata (scope, name_key, name, value)
                      VALUES (?1, ?2, ?3, ?4)",
                 )?
-                .execute((scope, &key, name, value))?,
+                .execute((scope_id, &key, name, value))?,
             None => conn
                 .prepare_cached("DELETE FROM metadata WHERE scope = ?1 AND name_key = ?2")?
-                .execute((scope, &key))?,
+                .execute((scope_id, &key))?,
         };
+    }
+    if changed > 0 {
+        match scope {
+            MetadataScope::Mailbox(mailbox) => {
+                let (account, modseq): (i64, i64) = conn
+                    .prepare_cached("SELECT account, highestmodseq FROM mailboxes WHERE id = ?1")?
+                    .query_row([mailbox.0], |r| Ok((r.get(0)?, r.get(1)?)))?;
+                tx.mailbox_changed(
+                    AccountId(account),
+                    mailbox,
+                    modseq as u64,
+                    MailboxChange::METADATA,
+                );
+            }
+            MetadataScope::Server(account) => tx.list_changed(account, ListChange::METADATA),
+        }
     }
     Ok(())
 }

@@ -5,7 +5,9 @@ use crate::fail::DbResult;
 use crate::rows::{MailboxState, add_usage, remove_message};
 use crate::writer::Tx;
 use rusqlite::OptionalExtension;
-use tern_store::{FlagOp, FlagUpdate, FlagUpdateResult, Flags, MailboxId, ModSeq, Uid};
+use tern_store::{
+    FlagOp, FlagUpdate, FlagUpdateResult, Flags, MailboxChange, MailboxId, ModSeq, Uid,
+};
 
 /// STORE with optional UNCHANGEDSINCE (RFC 7162 §3.1.3). `update.uids` is sorted and
 /// deduplicated. Every message whose flags change gets the same new MODSEQ.
@@ -69,7 +71,7 @@ pub(crate) fn store_flags(
     if !result.changed.is_empty() {
         mb.highestmodseq = new_modseq;
         mb.save(conn)?;
-        tx.mailbox_changed(mb.account, mailbox, new_modseq);
+        tx.mailbox_changed(mb.account, mailbox, new_modseq, MailboxChange::FLAGS);
     }
     Ok(result)
 }
@@ -101,6 +103,6 @@ pub(crate) fn expunge(
         mb.size - size_before,
         mb.messages - count_before,
     )?;
-    tx.mailbox_changed(mb.account, mailbox, modseq);
+    tx.mailbox_changed(mb.account, mailbox, modseq, MailboxChange::EXPUNGED);
     Ok((removed, modseq))
 }

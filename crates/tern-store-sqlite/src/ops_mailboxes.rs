@@ -7,8 +7,8 @@ use crate::rows::{MailboxState, add_usage, mailbox_info, unref_blob};
 use crate::writer::{Tx, unix_now};
 use rusqlite::{Connection, OptionalExtension};
 use tern_store::{
-    AccountId, CreateMailbox, HIERARCHY_DELIMITER, MailboxId, MailboxInfo, SpecialUse, StoreError,
-    Uid,
+    AccountId, CreateMailbox, HIERARCHY_DELIMITER, ListChange, MailboxChange, MailboxId,
+    MailboxInfo, SpecialUse, StoreError, Uid,
 };
 
 /// Finds or creates the account named `name` (case-insensitive).
@@ -52,7 +52,7 @@ pub(crate) fn delete_account(tx: &mut Tx<'_>, account: AccountId) -> DbResult<()
         .execute([&name])?;
     conn.prepare_cached("DELETE FROM accounts WHERE id = ?1")?
         .execute([account.0])?;
-    tx.list_changed(account);
+    tx.list_changed(account, ListChange::ALL);
     Ok(())
 }
 
@@ -120,7 +120,7 @@ pub(crate) fn create_mailbox(
         uidvalidity,
     ))?;
     let id = MailboxId(conn.last_insert_rowid());
-    tx.list_changed(account);
+    tx.list_changed(account, ListChange::NAMES);
     Ok(MailboxInfo {
         id,
         account,
@@ -151,8 +151,17 @@ pub(crate) fn delete_mailbox(tx: &mut Tx<'_>, mailbox: MailboxId) -> DbResult<()
         conn.prepare_cached(sql)?.execute([mailbox.0])?;
     }
     add_usage(conn, mb.account, -mb.size, -mb.messages)?;
-    tx.mailbox_changed(mb.account, mailbox, mb.highestmodseq + 1);
-    tx.list_changed(mb.account);
+    tx.mailbox_changed(
+        mb.account,
+        mailbox,
+        mb.highestmodseq + 1,
+        MailboxChange {
+            expunged: true,
+            metadata: true,
+            ..MailboxChange::NONE
+        },
+    );
+    tx.list_changed(mb.account, ListChange::NAMES);
     Ok(())
 }
 
@@ -206,7 +215,7 @@ pub(crate) fn rename_mailbox(tx: &mut Tx<'_>, mailbox: MailboxId, new_name: &str
     for (id, name) in &renamed {
         set_name.execute((*id, name))?;
     }
-    tx.list_changed(info.account);
+    tx.list_changed(info.account, ListChange::NAMES);
     Ok(())
 }
 
@@ -219,7 +228,7 @@ pub(crate) fn set_special_use(
     tx.conn
         .prepare_cached("UPDATE mailboxes SET special_use = ?2 WHERE id = ?1")?
         .execute((mailbox.0, special_use_to_sql(special_use)))?;
-    tx.list_changed(info.account);
+    tx.list_changed(info.account, ListChange::NAMES);
     Ok(())
 }
 
@@ -246,7 +255,7 @@ pub(crate) fn set_subscribed(
             .execute((account.0, name))?
     };
     if changed > 0 {
-        tx.list_changed(account);
+        tx.list_changed(account, ListChange::SUBSCRIPTIONS);
     }
     Ok(())
 }

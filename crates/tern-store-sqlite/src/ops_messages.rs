@@ -9,8 +9,8 @@ use crate::rows::{
 use crate::writer::Tx;
 use rusqlite::OptionalExtension;
 use tern_store::{
-    AppendMode, Appended, CopyResult, Flags, MailboxId, NewMessage, StoreError, StoreResult,
-    Timestamp, Uid,
+    AppendMode, Appended, CopyResult, Flags, MailboxChange, MailboxId, NewMessage, StoreError,
+    StoreResult, Timestamp, Uid,
 };
 
 /// Runs a batch of appends in the current job. `Atomic`: the first failure fails the job (and
@@ -89,7 +89,7 @@ fn append_one(tx: &mut Tx<'_>, msg: &NewMessage) -> DbResult<Appended> {
     mb.count(flags.system, size, 1);
     mb.save(conn)?;
     add_usage(conn, mb.account, size, 1)?;
-    tx.mailbox_changed(mb.account, mb.id, modseq);
+    tx.mailbox_changed(mb.account, mb.id, modseq, MailboxChange::ADDED);
     Ok(Appended {
         mailbox: mb.id,
         uidvalidity: mb.uidvalidity,
@@ -200,10 +200,10 @@ pub(crate) fn copy(
         src.highestmodseq = expunge_modseq;
         src.save(conn)?;
         add_usage(conn, src.account, -added_bytes, -(rows.len() as i64))?;
-        tx.mailbox_changed(src.account, source, expunge_modseq);
+        tx.mailbox_changed(src.account, source, expunge_modseq, MailboxChange::EXPUNGED);
     }
     check_quota(conn, dst.account, before, quota)?;
     // For a MOVE within one mailbox both events name it; the writer keeps the later MODSEQ.
-    tx.mailbox_changed(dst.account, dest, dst.highestmodseq);
+    tx.mailbox_changed(dst.account, dest, dst.highestmodseq, MailboxChange::ADDED);
     Ok(result)
 }

@@ -8,7 +8,9 @@
 //!   content however many mailboxes hold it, so `messages` rows stay small.
 //! - `messages` is clustered by `(mailbox, uid)` (WITHOUT ROWID): listing a mailbox is one
 //!   range scan over small rows; `(mailbox, modseq)` serves CHANGEDSINCE.
-//! - `changelog` ids only grow (AUTOINCREMENT), so watchers can follow it by id.
+//! - `changelog` ids only grow (AUTOINCREMENT), so watchers can follow it by id; `kinds`
+//!   holds what changed ([`tern_store::MailboxChange`] bits for mailbox rows,
+//!   [`tern_store::ListChange`] bits for list rows), NULL when unknown (rows of older builds).
 
 use crate::fail::sql;
 use rusqlite::{Connection, OpenFlags};
@@ -108,7 +110,8 @@ CREATE TABLE IF NOT EXISTS changelog (
     origin  INTEGER NOT NULL,
     account INTEGER NOT NULL,
     mailbox INTEGER,
-    modseq  INTEGER
+    modseq  INTEGER,
+    kinds   INTEGER
 );
 "#;
 
@@ -147,7 +150,26 @@ pub(crate) fn open_writer(path: &Path) -> StoreResult<Connection> {
         "BEGIN IMMEDIATE; {SCHEMA} PRAGMA user_version = {SCHEMA_VERSION}; COMMIT;"
     ))
     .map_err(sql)?;
+    add_changelog_kinds(&conn)?;
     Ok(conn)
+}
+
+/// Databases created before `changelog.kinds` existed get the column (NULL in old rows:
+/// "anything may have changed"). The same schema version reads both.
+fn add_changelog_kinds(conn: &Connection) -> StoreResult<()> {
+    let has: bool = conn
+        .query_row(
+            "SELECT count(*) FROM pragma_table_info('changelog') WHERE name = 'kinds'",
+            [],
+            |r| r.get::<_, i64>(0),
+        )
+        .map_err(sql)?
+        > 0;
+    if !has {
+        conn.execute_batch("ALTER TABLE changelog ADD COLUMN kinds INTEGER")
+            .map_err(sql)?;
+    }
+    Ok(())
 }
 
 /// Opens a read-only connection (a WAL reader) on an existing database.

@@ -4,7 +4,9 @@
 //! Every write appends rows to `changelog`, tagged with the writing store's `origin`. A
 //! thread polls `PRAGMA data_version` every [`POLL`] (it changes only when another
 //! connection committed) and then reads the changelog rows it has not seen; rows of its own
-//! origin were already broadcast by the writer and are skipped.
+//! origin were already broadcast by the writer and are skipped. A row's `kinds` says what
+//! changed ([`MailboxChange`] / [`ListChange`] bits); a row without it (written by an older
+//! build) is relayed as "anything may have changed".
 
 use crate::fail::{DbResult, sql};
 use crate::schema::open_reader;
@@ -13,7 +15,9 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
-use tern_store::{AccountId, ChangeEvent, MailboxId, StoreError, StoreResult};
+use tern_store::{
+    AccountId, ChangeEvent, ListChange, MailboxChange, MailboxId, StoreError, StoreResult,
+};
 use tokio::sync::broadcast;
 
 pub(crate) const POLL: Duration = Duration::from_millis(100);
@@ -72,7 +76,8 @@ impl Watcher {
         }
         self.data_version = Some(version);
         let mut stmt = self.conn.prepare_cached(
-            "SELECT id, origin, account, mailbox, modseq FROM changelog WHERE id > ?1 ORDER BY id",
+            "SELECT id, origin, account, mailbox, modseq, kinds FROM changelog
+             WHERE id > ?1 ORDER BY id",
         )?;
         let mut rows = stmt.query([self.last_id])?;
         while let Some(row) = rows.next()? {
@@ -81,13 +86,18 @@ impl Watcher {
                 continue;
             }
             let account = AccountId(row.get(2)?);
+            let kinds: Option<i64> = row.get(5)?;
             let ev = match (row.get::<_, Option<i64>>(3)?, row.get::<_, Option<i64>>(4)?) {
                 (Some(mailbox), Some(modseq)) => ChangeEvent::Mailbox {
                     account,
                     mailbox: MailboxId(mailbox),
                     modseq: modseq as u64,
+                    what: kinds.map_or(MailboxChange::ALL, |k| MailboxChange::from_bits(k as u8)),
                 },
-                _ => ChangeEvent::MailboxList { account },
+                _ => ChangeEvent::MailboxList {
+                    account,
+                    what: kinds.map_or(ListChange::ALL, |k| ListChange::from_bits(k as u8)),
+                },
             };
             let _ = self.events.send(ev);
         }

@@ -17,7 +17,9 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
-use tern_store::{AccountId, ChangeEvent, MailboxId, ModSeq, StoreError, StoreResult};
+use tern_store::{
+    AccountId, ChangeEvent, ListChange, MailboxChange, MailboxId, ModSeq, StoreError, StoreResult,
+};
 use tokio::sync::{broadcast, mpsc, oneshot};
 
 /// Most jobs one commit takes; more wait for the next commit.
@@ -52,18 +54,26 @@ pub(crate) struct Tx<'a> {
 }
 
 impl Tx<'_> {
-    /// Records that a mailbox's messages changed; HIGHESTMODSEQ is now `modseq`.
-    pub fn mailbox_changed(&mut self, account: AccountId, mailbox: MailboxId, modseq: ModSeq) {
+    /// Records that something in a mailbox changed (`what`); HIGHESTMODSEQ is now `modseq`.
+    pub fn mailbox_changed(
+        &mut self,
+        account: AccountId,
+        mailbox: MailboxId,
+        modseq: ModSeq,
+        what: MailboxChange,
+    ) {
         self.events.push(ChangeEvent::Mailbox {
             account,
             mailbox,
             modseq,
+            what,
         });
     }
 
-    /// Records that an account's mailbox list (or subscriptions, or ACLs) changed.
-    pub fn list_changed(&mut self, account: AccountId) {
-        self.events.push(ChangeEvent::MailboxList { account });
+    /// Records that an account's mailbox list, subscriptions, ACLs or server metadata
+    /// changed (`what`).
+    pub fn list_changed(&mut self, account: AccountId, what: ListChange) {
+        self.events.push(ChangeEvent::MailboxList { account, what });
     }
 
     /// Runs `f` in a nested savepoint: if it fails, only its own writes and events are undone.
@@ -247,7 +257,8 @@ impl WriterLoop {
         let now = unix_now();
         {
             let mut log = conn.prepare_cached(
-                "INSERT INTO changelog (at, origin, account, mailbox, modseq) VALUES (?1, ?2, ?3, ?4, ?5)",
+                "INSERT INTO changelog (at, origin, account, mailbox, modseq, kinds)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
             )?;
             for ev in events.iter() {
                 match *ev {
@@ -255,10 +266,23 @@ impl WriterLoop {
                         account,
                         mailbox,
                         modseq,
-                    } => log.execute((now, self.origin, account.0, mailbox.0, modseq as i64))?,
-                    ChangeEvent::MailboxList { account } => {
-                        log.execute((now, self.origin, account.0, None::<i64>, None::<i64>))?
-                    }
+                        what,
+                    } => log.execute((
+                        now,
+                        self.origin,
+                        account.0,
+                        mailbox.0,
+                        modseq as i64,
+                        what.to_bits(),
+                    ))?,
+                    ChangeEvent::MailboxList { account, what } => log.execute((
+                        now,
+                        self.origin,
+                        account.0,
+                        None::<i64>,
+                        None::<i64>,
+                        what.to_bits(),
+                    ))?,
                 };
             }
         }
@@ -272,8 +296,9 @@ impl WriterLoop {
     }
 }
 
-/// One event per mailbox (its latest MODSEQ) and per account list, in first-seen order:
-/// receivers re-read state, so repeats carry no information.
+/// One event per mailbox (its latest MODSEQ, the union of what changed) and per account
+/// list (the union of what changed), in first-seen order: receivers re-read state, so
+/// repeats carry no information.
 fn coalesce(events: &mut Vec<ChangeEvent>) {
     let mut out: Vec<ChangeEvent> = Vec::with_capacity(events.len());
     for ev in events.drain(..) {
@@ -281,16 +306,28 @@ fn coalesce(events: &mut Vec<ChangeEvent>) {
             (ChangeEvent::Mailbox { mailbox: a, .. }, ChangeEvent::Mailbox { mailbox: b, .. }) => {
                 a == b
             }
-            (ChangeEvent::MailboxList { account: a }, ChangeEvent::MailboxList { account: b }) => {
-                a == b
-            }
+            (
+                ChangeEvent::MailboxList { account: a, .. },
+                ChangeEvent::MailboxList { account: b, .. },
+            ) => a == b,
             _ => false,
         });
         match (dup, ev) {
             (
-                Some(ChangeEvent::Mailbox { modseq: old, .. }),
-                ChangeEvent::Mailbox { modseq: new, .. },
-            ) => *old = (*old).max(new),
+                Some(ChangeEvent::Mailbox {
+                    modseq: old,
+                    what: old_what,
+                    ..
+                }),
+                ChangeEvent::Mailbox { modseq, what, .. },
+            ) => {
+                *old = (*old).max(modseq);
+                *old_what = old_what.union(what);
+            }
+            (
+                Some(ChangeEvent::MailboxList { what: old_what, .. }),
+                ChangeEvent::MailboxList { what, .. },
+            ) => *old_what = old_what.union(what),
             (Some(_), _) => {}
             (None, ev) => out.push(ev),
         }
@@ -310,43 +347,52 @@ mod tests {
     use super::*;
 
     #[test]
-    fn coalesce_keeps_latest_modseq_per_mailbox() {
+    fn coalesce_keeps_latest_modseq_and_every_kind_per_mailbox() {
         let a = AccountId(1);
+        let mb = |id, modseq, what| ChangeEvent::Mailbox {
+            account: a,
+            mailbox: MailboxId(id),
+            modseq,
+            what,
+        };
+        let list = |what| ChangeEvent::MailboxList { account: a, what };
         let mut evs = vec![
-            ChangeEvent::Mailbox {
-                account: a,
-                mailbox: MailboxId(1),
-                modseq: 5,
-            },
-            ChangeEvent::MailboxList { account: a },
-            ChangeEvent::Mailbox {
-                account: a,
-                mailbox: MailboxId(2),
-                modseq: 3,
-            },
-            ChangeEvent::Mailbox {
-                account: a,
-                mailbox: MailboxId(1),
-                modseq: 7,
-            },
-            ChangeEvent::MailboxList { account: a },
+            mb(1, 5, MailboxChange::ADDED),
+            list(ListChange::NAMES),
+            mb(2, 3, MailboxChange::FLAGS),
+            mb(1, 7, MailboxChange::EXPUNGED),
+            list(ListChange::SUBSCRIPTIONS),
         ];
         coalesce(&mut evs);
         assert_eq!(
             evs,
             vec![
-                ChangeEvent::Mailbox {
-                    account: a,
-                    mailbox: MailboxId(1),
-                    modseq: 7
-                },
-                ChangeEvent::MailboxList { account: a },
-                ChangeEvent::Mailbox {
-                    account: a,
-                    mailbox: MailboxId(2),
-                    modseq: 3
-                },
+                mb(
+                    1,
+                    7,
+                    MailboxChange {
+                        added: true,
+                        expunged: true,
+                        ..MailboxChange::NONE
+                    }
+                ),
+                list(ListChange {
+                    names: true,
+                    subscriptions: true,
+                    ..ListChange::NONE
+                }),
+                mb(2, 3, MailboxChange::FLAGS),
             ]
         );
+    }
+
+    #[test]
+    fn change_kinds_round_trip_through_bits() {
+        for bits in 0..16u8 {
+            assert_eq!(MailboxChange::from_bits(bits).to_bits(), bits);
+            assert_eq!(ListChange::from_bits(bits).to_bits(), bits);
+        }
+        assert_eq!(MailboxChange::from_bits(0xff), MailboxChange::ALL);
+        assert_eq!(ListChange::from_bits(0xff), ListChange::ALL);
     }
 }

@@ -8,25 +8,27 @@ use tern_store::*;
 use tern_store_sqlite::{FsBlobStore, SqliteMailStore};
 use tokio::sync::broadcast;
 
+/// Waits for the event of `mailbox` reaching `modseq`; returns what it says changed.
 async fn expect_mailbox_event(
     rx: &mut broadcast::Receiver<ChangeEvent>,
     mailbox: MailboxId,
     modseq: ModSeq,
-) {
+) -> MailboxChange {
     tokio::time::timeout(Duration::from_secs(5), async {
         loop {
             match rx.recv().await.expect("event") {
                 ChangeEvent::Mailbox {
                     mailbox: m,
                     modseq: s,
+                    what,
                     ..
-                } if m == mailbox && s >= modseq => return,
+                } if m == mailbox && s >= modseq => return what,
                 _ => continue,
             }
         }
     })
     .await
-    .expect("the other store's change was announced");
+    .expect("the other store's change was announced")
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -42,7 +44,10 @@ async fn second_store_on_the_same_file_sees_events() {
     let (acct, mb) = setup(&first, "two@example.test").await;
     tokio::time::timeout(Duration::from_secs(5), async {
         loop {
-            if rx2.recv().await.unwrap() == (ChangeEvent::MailboxList { account: acct }) {
+            if let ChangeEvent::MailboxList { account, what } = rx2.recv().await.unwrap()
+                && account == acct
+                && what.names
+            {
                 return;
             }
         }
@@ -57,7 +62,12 @@ async fn second_store_on_the_same_file_sees_events() {
         .unwrap()
         .remove(0)
         .unwrap();
-    expect_mailbox_event(&mut rx2, mb.id, appended.modseq).await;
+    let what = expect_mailbox_event(&mut rx2, mb.id, appended.modseq).await;
+    assert_eq!(
+        what,
+        MailboxChange::ADDED,
+        "the relayed event says what changed"
+    );
     // The writing store announced its own commit once: its watcher skips its own rows.
     let mut own = 0;
     let _ = tokio::time::timeout(Duration::from_millis(500), async {
@@ -88,7 +98,27 @@ async fn second_store_on_the_same_file_sees_events() {
         )
         .await
         .unwrap();
-    expect_mailbox_event(&mut rx1, mb.id, r.changed[0].2).await;
+    let what = expect_mailbox_event(&mut rx1, mb.id, r.changed[0].2).await;
+    assert_eq!(what, MailboxChange::FLAGS);
+    second
+        .set_metadata(
+            MetadataScope::Server(acct),
+            &[("/private/note".to_string(), Some(b"x".to_vec()))],
+        )
+        .await
+        .unwrap();
+    tokio::time::timeout(Duration::from_secs(5), async {
+        loop {
+            if let ChangeEvent::MailboxList { account, what } = rx1.recv().await.unwrap()
+                && account == acct
+            {
+                assert_eq!(what, ListChange::METADATA);
+                return;
+            }
+        }
+    })
+    .await
+    .expect("server metadata change relayed");
     assert_eq!(first.status(mb.id).await.unwrap().unseen, 0);
 
     // Both write concurrently: UIDs stay unique across the two writers.
@@ -192,7 +222,52 @@ async fn another_process_sees_events() {
         .status()
         .unwrap();
     assert!(status.success(), "child process failed: {status}");
-    expect_mailbox_event(&mut rx, mb.id, 1).await;
+    let what = expect_mailbox_event(&mut rx, mb.id, 1).await;
+    assert_eq!(what, MailboxChange::ADDED);
     let (_, records) = store.messages(mb.id).await.unwrap();
     assert_eq!(records.len(), 1, "the child's message is visible here");
+}
+
+/// A database written before `changelog.kinds` existed opens (the column is added), and a
+/// row without kinds (an older build's process writing meanwhile) is relayed as "anything
+/// may have changed".
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn changelog_without_kinds_still_works() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("mail.db");
+    let (acct, mb) = {
+        let store = SqliteMailStore::open(&db).unwrap();
+        setup(&store, "legacy@example.test").await
+    };
+    let old = rusqlite::Connection::open(&db).unwrap();
+    old.busy_timeout(Duration::from_secs(10)).unwrap();
+    old.execute_batch("ALTER TABLE changelog DROP COLUMN kinds")
+        .unwrap();
+    let store = SqliteMailStore::open(&db).expect("opens a changelog without kinds");
+    let mut rx = store.subscribe();
+    old.execute(
+        "INSERT INTO changelog (at, origin, account, mailbox, modseq) VALUES (0, 7, ?1, ?2, 9)",
+        (acct.0, mb.id.0),
+    )
+    .unwrap();
+    old.execute(
+        "INSERT INTO changelog (at, origin, account) VALUES (0, 7, ?1)",
+        [acct.0],
+    )
+    .unwrap();
+    assert_eq!(
+        expect_mailbox_event(&mut rx, mb.id, 9).await,
+        MailboxChange::ALL
+    );
+    let list = tokio::time::timeout(Duration::from_secs(5), rx.recv())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        list,
+        ChangeEvent::MailboxList {
+            account: acct,
+            what: ListChange::ALL
+        }
+    );
 }

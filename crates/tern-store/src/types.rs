@@ -342,17 +342,176 @@ pub struct Changes {
     pub highestmodseq: ModSeq,
 }
 
-/// An announcement of a committed change. Receivers re-read what they need.
+/// An announcement of a committed change. Receivers re-read what they need; the `what`
+/// sets only say which kinds of change to re-read for (several changes committed together
+/// may be announced as one event whose set is their union).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ChangeEvent {
-    /// Messages were added, changed or expunged; the mailbox's HIGHESTMODSEQ is now `modseq`.
+    /// Something in one mailbox changed; its HIGHESTMODSEQ is now `modseq`.
     Mailbox {
         account: AccountId,
         mailbox: MailboxId,
         modseq: ModSeq,
+        what: MailboxChange,
     },
-    /// Mailboxes were created, deleted, renamed or (un)subscribed, or an ACL changed.
-    MailboxList { account: AccountId },
+    /// An account's mailbox list, subscriptions, ACLs or server metadata changed.
+    MailboxList {
+        account: AccountId,
+        what: ListChange,
+    },
+}
+
+/// What changed in one mailbox ([`ChangeEvent::Mailbox`]). A deleted mailbox is announced
+/// with `expunged` (its messages are gone) together with a [`ListChange`] `names` event.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub struct MailboxChange {
+    /// Messages were added (APPEND, COPY/MOVE into it, delivery).
+    pub added: bool,
+    /// Messages were expunged (EXPUNGE, MOVE out of it, the mailbox was deleted).
+    pub expunged: bool,
+    /// Flags or keywords of existing messages changed.
+    pub flags: bool,
+    /// The mailbox's METADATA entries (RFC 5464) changed.
+    pub metadata: bool,
+}
+
+impl MailboxChange {
+    pub const ADDED: MailboxChange = MailboxChange {
+        added: true,
+        ..MailboxChange::NONE
+    };
+    pub const EXPUNGED: MailboxChange = MailboxChange {
+        expunged: true,
+        ..MailboxChange::NONE
+    };
+    pub const FLAGS: MailboxChange = MailboxChange {
+        flags: true,
+        ..MailboxChange::NONE
+    };
+    pub const METADATA: MailboxChange = MailboxChange {
+        metadata: true,
+        ..MailboxChange::NONE
+    };
+    pub const NONE: MailboxChange = MailboxChange {
+        added: false,
+        expunged: false,
+        flags: false,
+        metadata: false,
+    };
+    /// Every kind: what a receiver must assume when it cannot know (e.g. a change recorded
+    /// by an older build that did not say).
+    pub const ALL: MailboxChange = MailboxChange {
+        added: true,
+        expunged: true,
+        flags: true,
+        metadata: true,
+    };
+
+    pub fn union(self, other: MailboxChange) -> MailboxChange {
+        MailboxChange {
+            added: self.added || other.added,
+            expunged: self.expunged || other.expunged,
+            flags: self.flags || other.flags,
+            metadata: self.metadata || other.metadata,
+        }
+    }
+
+    /// Whether messages changed (added, expunged or flags), as opposed to metadata only.
+    pub fn messages(self) -> bool {
+        self.added || self.expunged || self.flags
+    }
+
+    /// A compact encoding (bit 0 added, 1 expunged, 2 flags, 3 metadata), for backends
+    /// that relay events through storage.
+    pub fn to_bits(self) -> u8 {
+        u8::from(self.added)
+            | u8::from(self.expunged) << 1
+            | u8::from(self.flags) << 2
+            | u8::from(self.metadata) << 3
+    }
+
+    /// The inverse of [`MailboxChange::to_bits`]; unknown bits are ignored.
+    pub fn from_bits(bits: u8) -> MailboxChange {
+        MailboxChange {
+            added: bits & 1 != 0,
+            expunged: bits & 2 != 0,
+            flags: bits & 4 != 0,
+            metadata: bits & 8 != 0,
+        }
+    }
+}
+
+/// What changed in an account's mailbox list ([`ChangeEvent::MailboxList`]).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub struct ListChange {
+    /// Mailboxes were created, deleted or renamed, or a special-use role changed.
+    pub names: bool,
+    /// Subscriptions changed.
+    pub subscriptions: bool,
+    /// An ACL changed: on one of the account's mailboxes, or one that names the account
+    /// (so the set of mailboxes shared with it may differ).
+    pub acl: bool,
+    /// The account's server METADATA entries (RFC 5464 `""` mailbox) changed.
+    pub metadata: bool,
+}
+
+impl ListChange {
+    pub const NAMES: ListChange = ListChange {
+        names: true,
+        ..ListChange::NONE
+    };
+    pub const SUBSCRIPTIONS: ListChange = ListChange {
+        subscriptions: true,
+        ..ListChange::NONE
+    };
+    pub const ACL: ListChange = ListChange {
+        acl: true,
+        ..ListChange::NONE
+    };
+    pub const METADATA: ListChange = ListChange {
+        metadata: true,
+        ..ListChange::NONE
+    };
+    pub const NONE: ListChange = ListChange {
+        names: false,
+        subscriptions: false,
+        acl: false,
+        metadata: false,
+    };
+    /// Every kind (see [`MailboxChange::ALL`]).
+    pub const ALL: ListChange = ListChange {
+        names: true,
+        subscriptions: true,
+        acl: true,
+        metadata: true,
+    };
+
+    pub fn union(self, other: ListChange) -> ListChange {
+        ListChange {
+            names: self.names || other.names,
+            subscriptions: self.subscriptions || other.subscriptions,
+            acl: self.acl || other.acl,
+            metadata: self.metadata || other.metadata,
+        }
+    }
+
+    /// Bit 0 names, 1 subscriptions, 2 acl, 3 metadata.
+    pub fn to_bits(self) -> u8 {
+        u8::from(self.names)
+            | u8::from(self.subscriptions) << 1
+            | u8::from(self.acl) << 2
+            | u8::from(self.metadata) << 3
+    }
+
+    /// The inverse of [`ListChange::to_bits`]; unknown bits are ignored.
+    pub fn from_bits(bits: u8) -> ListChange {
+        ListChange {
+            names: bits & 1 != 0,
+            subscriptions: bits & 2 != 0,
+            acl: bits & 4 != 0,
+            metadata: bits & 8 != 0,
+        }
+    }
 }
 
 /// RFC 5464 METADATA: where an entry lives.

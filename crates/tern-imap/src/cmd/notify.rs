@@ -211,7 +211,7 @@ pub async fn on_event(s: &mut Session, event: ChangeEvent) -> Result<(), CmdErro
                 report_status(s, mailbox).await?;
             }
         }
-        ChangeEvent::MailboxList { account } if account == own => {
+        ChangeEvent::MailboxList { account, .. } if account == own => {
             if s.notify.as_ref().is_some_and(|n| n.wants_list_events()) {
                 report_list_changes(s).await?;
             }

@@ -31,16 +31,25 @@ fn mailbox_event(ev: &ChangeEvent, mailbox: MailboxId, at_least: ModSeq) -> bool
     matches!(*ev, ChangeEvent::Mailbox { mailbox: m, modseq, .. } if m == mailbox && modseq >= at_least)
 }
 
+/// What a mailbox event says changed.
+fn mailbox_what(ev: &ChangeEvent) -> MailboxChange {
+    match *ev {
+        ChangeEvent::Mailbox { what, .. } => what,
+        ChangeEvent::MailboxList { .. } => panic!("expected a mailbox event, got {ev:?}"),
+    }
+}
+
+fn list_event(ev: &ChangeEvent, acct: AccountId, want: impl Fn(ListChange) -> bool) -> bool {
+    matches!(*ev, ChangeEvent::MailboxList { account, what } if account == acct && want(what))
+}
+
 /// Every committed change is announced, and the announcement comes after the commit: a
 /// receiver that re-reads on the event sees the change.
 pub async fn notifications(store: Arc<dyn MailStore>, blobs: Arc<dyn BlobStore>) {
     let mut rx = store.subscribe();
     let acct = account(&*store, "notify").await;
     let mb = mailbox(&*store, acct, "Notes").await;
-    wait_for(&mut rx, "CREATE", |ev| {
-        *ev == ChangeEvent::MailboxList { account: acct }
-    })
-    .await;
+    wait_for(&mut rx, "CREATE", |ev| list_event(ev, acct, |w| w.names)).await;
 
     // A listener that reads the mailbox the moment it hears of the append.
     let mut listener_rx = store.subscribe();
@@ -63,7 +72,11 @@ pub async fn notifications(store: Arc<dyn MailStore>, blobs: Arc<dyn BlobStore>)
         assert_eq!(account, acct);
         assert!(modseq <= a.modseq);
     }
-    wait_for(&mut rx, "APPEND", |ev| mailbox_event(ev, mb.id, a.modseq)).await;
+    let ev = wait_for(&mut rx, "APPEND", |ev| mailbox_event(ev, mb.id, a.modseq)).await;
+    assert!(
+        mailbox_what(&ev).added,
+        "an APPEND says messages were added: {ev:?}"
+    );
 
     let r = store
         .store_flags(
@@ -77,17 +90,46 @@ pub async fn notifications(store: Arc<dyn MailStore>, blobs: Arc<dyn BlobStore>)
         )
         .await
         .unwrap();
-    wait_for(&mut rx, "STORE", |ev| {
+    let ev = wait_for(&mut rx, "STORE", |ev| {
         mailbox_event(ev, mb.id, r.changed[0].2)
     })
     .await;
+    assert_eq!(mailbox_what(&ev), MailboxChange::FLAGS, "{ev:?}");
     let (_, modseq) = store.expunge(mb.id, &[a.uid]).await.unwrap();
-    wait_for(&mut rx, "EXPUNGE", |ev| mailbox_event(ev, mb.id, modseq)).await;
-    store.rename_mailbox(mb.id, "Renamed").await.unwrap();
-    wait_for(&mut rx, "RENAME", |ev| {
-        *ev == ChangeEvent::MailboxList { account: acct }
+    let ev = wait_for(&mut rx, "EXPUNGE", |ev| mailbox_event(ev, mb.id, modseq)).await;
+    assert_eq!(mailbox_what(&ev), MailboxChange::EXPUNGED, "{ev:?}");
+    store
+        .set_metadata(
+            MetadataScope::Mailbox(mb.id),
+            &[("/shared/comment".to_string(), Some(b"hi".to_vec()))],
+        )
+        .await
+        .unwrap();
+    let ev = wait_for(&mut rx, "SETMETADATA", |ev| {
+        mailbox_event(ev, mb.id, modseq)
     })
     .await;
+    assert_eq!(mailbox_what(&ev), MailboxChange::METADATA, "{ev:?}");
+    store
+        .set_metadata(
+            MetadataScope::Server(acct),
+            &[("/private/comment".to_string(), Some(b"hi".to_vec()))],
+        )
+        .await
+        .unwrap();
+    wait_for(&mut rx, "server SETMETADATA", |ev| {
+        list_event(ev, acct, |w| w == ListChange::METADATA)
+    })
+    .await;
+    store.set_subscribed(acct, "Notes", true).await.unwrap();
+    wait_for(&mut rx, "SUBSCRIBE", |ev| {
+        list_event(ev, acct, |w| w == ListChange::SUBSCRIPTIONS)
+    })
+    .await;
+    store.set_acl(mb.id, "anyone", Some("lr")).await.unwrap();
+    wait_for(&mut rx, "SETACL", |ev| list_event(ev, acct, |w| w.acl)).await;
+    store.rename_mailbox(mb.id, "Renamed").await.unwrap();
+    wait_for(&mut rx, "RENAME", |ev| list_event(ev, acct, |w| w.names)).await;
 }
 
 /// ACL entries per mailbox, and the mailboxes shared with an identifier.
