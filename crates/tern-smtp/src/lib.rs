@@ -25,13 +25,20 @@
 //!   BDAT octets are read in full before any reply to them.
 #![forbid(unsafe_code)]
 
+mod body;
 pub mod data;
 pub mod envelope;
+pub mod headers;
 pub mod lmtp;
+pub mod queue;
 pub mod reply;
+mod resolve;
 pub mod session;
+pub mod smtp;
 pub mod trace;
 
 pub use lmtp::{LmtpConfig, LmtpServer};
+pub use queue::{Outbound, QueueError, QueuedEnvelope, QueuedMessage, QueuedRecipient};
 pub use reply::Reply;
 pub use session::SessionLimits;
+pub use smtp::{Mode, SmtpConfig, SmtpServer};

@@ -2,8 +2,8 @@
 //! transport, or Tern's own SMTP later).
 //!
 //! The session loop and the commands without a transaction live here; MAIL/RCPT/DATA/BDAT
-//! in [`transaction`], recipient resolution in [`rcpt`], the message body and the final
-//! per-recipient replies in [`deliver`].
+//! in [`transaction`], the final per-recipient replies in [`deliver`]; recipient resolution
+//! ([`crate::resolve`]) and the message body ([`crate::body`]) are shared with SMTP.
 //!
 //! ## Behaviour
 //! - `LHLO` (RFC 2033 §4.1) with PIPELINING, SIZE, 8BITMIME, ENHANCEDSTATUSCODES, CHUNKING,
@@ -22,7 +22,6 @@
 //! - STARTTLS and AUTH are not offered: LMTP is meant for loopback or a trusted network.
 
 mod deliver;
-mod rcpt;
 mod transaction;
 
 use crate::reply::Reply;

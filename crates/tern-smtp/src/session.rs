@@ -1,6 +1,7 @@
-//! The connection core shared by every SMTP-family front end (LMTP now; SMTP and submission
-//! later): buffered input, command framing with `smtp-proto`'s [`RequestReceiver`], buffered
-//! replies, timeouts, the protocol-error budget and graceful shutdown.
+//! The connection core shared by every SMTP-family front end (LMTP, SMTP, submission):
+//! buffered input, command framing with `smtp-proto`'s [`RequestReceiver`], raw lines for
+//! SASL exchanges, buffered replies, timeouts, the protocol-error budget and graceful
+//! shutdown.
 //!
 //! ## Invariants
 //! - Replies are buffered and flushed before the session waits for input, never later
@@ -11,6 +12,9 @@
 //!   most that plus one partial command line, whatever the client sends.
 //! - After an over-long command line the rest of that line is discarded up to its LF, so its
 //!   tail is never taken for a command.
+//! - [`Session::into_parts`] (before a TLS handshake) hands back the stream and drops any
+//!   input already buffered: plaintext pipelined after STARTTLS is never executed
+//!   (RFC 3207 §5, the command injection of CVE-2011-0411).
 
 use crate::reply::Reply;
 use smtp_proto::request::receiver::RequestReceiver;
@@ -101,6 +105,73 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
 
     pub fn limits(&self) -> &SessionLimits {
         &self.limits
+    }
+
+    /// The stream back, and the protocol errors counted so far (so that a new session over
+    /// the same connection, after STARTTLS, keeps the budget). Buffered replies must have
+    /// been flushed; buffered input is dropped. Returns whether input was dropped.
+    pub fn into_parts(self) -> (S, u32, bool) {
+        let dropped = self.start < self.end || self.discarding_line;
+        (self.stream, self.errors, dropped)
+    }
+
+    /// Starts the error budget at `errors` (see [`Session::into_parts`]).
+    pub fn with_errors(mut self, errors: u32) -> Session<S> {
+        self.errors = errors;
+        self
+    }
+
+    /// Protocol errors counted so far.
+    pub fn errors(&self) -> u32 {
+        self.errors
+    }
+
+    /// Forgets counted errors (after a delivered message: the budget is per streak).
+    pub fn reset_errors(&mut self) {
+        self.errors = 0;
+    }
+
+    /// Reads one raw line (a SASL response, RFC 4954 §4), without its CRLF. Lines longer than
+    /// `max` octets are consumed to their end and give `None`.
+    pub async fn read_line(
+        &mut self,
+        shutdown: &mut Shutdown,
+        max: usize,
+    ) -> Result<Option<Vec<u8>>, SessionEnd> {
+        let mut line = Vec::new();
+        let mut too_long = false;
+        loop {
+            let available = &self.inbuf[self.start..self.end];
+            match memchr::memchr(b'\n', available) {
+                Some(pos) => {
+                    if !too_long {
+                        line.extend_from_slice(&available[..pos]);
+                    }
+                    self.start += pos + 1;
+                    if line.last() == Some(&b'\r') {
+                        line.pop();
+                    }
+                    return Ok((!too_long && line.len() <= max).then_some(line));
+                }
+                None => {
+                    if !too_long {
+                        line.extend_from_slice(available);
+                        if line.len() > max + 1 {
+                            too_long = true;
+                            line = Vec::new();
+                        }
+                    }
+                    self.start = self.end;
+                }
+            }
+            if shutdown.is_shutdown() {
+                return Err(SessionEnd::Shutdown);
+            }
+            tokio::select! {
+                filled = self.fill() => filled?,
+                _ = shutdown.wait() => return Err(SessionEnd::Shutdown),
+            }
+        }
     }
 
     /// Buffers a reply (sent at the next flush).
@@ -338,6 +409,27 @@ mod tests {
             session.next_input(&mut shutdown).await,
             Err(SessionEnd::Shutdown)
         ));
+    }
+
+    #[tokio::test]
+    async fn raw_lines_and_into_parts() {
+        let (mut client, server) = duplex(64 * 1024);
+        let (_tx, mut shutdown) = Shutdown::new();
+        let mut session = Session::new(server, limits());
+        client.write_all(b"dXNlcg==\r\n").await.unwrap();
+        let line = session.read_line(&mut shutdown, 100).await.unwrap();
+        assert_eq!(line.as_deref(), Some(&b"dXNlcg=="[..]));
+        let mut long = vec![b'A'; 300];
+        long.extend_from_slice(b"\r\nshort\nNOOP\r\n");
+        client.write_all(&long).await.unwrap();
+        assert_eq!(session.read_line(&mut shutdown, 100).await.unwrap(), None);
+        let line = session.read_line(&mut shutdown, 100).await.unwrap();
+        assert_eq!(line.as_deref(), Some(&b"short"[..]));
+        // A pipelined command is still buffered: into_parts drops it and says so.
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        let (_stream, errors, dropped) = session.into_parts();
+        assert_eq!(errors, 0);
+        assert!(dropped);
     }
 
     #[tokio::test]

@@ -1,90 +1,18 @@
-//! The message body (streamed into one stager) and the end of a transaction: one delivery
-//! commit for all recipients, then one reply per accepted RCPT in RCPT order (RFC 2033 §4.2).
+//! The end of an LMTP transaction: one delivery commit for all recipients, then one reply
+//! per accepted RCPT in RCPT order (RFC 2033 §4.2). The body itself is [`crate::body`].
 //!
 //! Invariant: a `250` is written only for a recipient whose delivery the store reported
 //! committed; every other outcome is a 4xx/5xx naming the recipient.
 
 use super::LmtpServer;
 use super::transaction::{AcceptedRcpt, Transaction};
-use crate::data::BodySink;
+use crate::body::MessageBody;
 use crate::reply::Reply;
+use crate::resolve::display;
 use crate::session::Session;
-use tern_mail::{DeliveryError, IngestError, Mail, Recipient, Stager};
-use tern_store::{Appended, Flags, Timestamp};
+use tern_mail::{DeliveryError, Recipient};
+use tern_store::{Appended, Flags};
 use tokio::io::{AsyncRead, AsyncWrite};
-
-/// Why a body could not be kept.
-#[derive(Debug)]
-enum BodyFailure {
-    TooLarge,
-    Store,
-}
-
-/// A message being received. After a failure it discards the rest, so that the session can
-/// still read the content to its end and answer every recipient.
-pub(crate) struct MessageBody {
-    stager: Option<Stager>,
-    failure: Option<BodyFailure>,
-    received_at: Timestamp,
-}
-
-impl MessageBody {
-    /// Starts a stager and writes the trace fields. The size limit applies to the client's
-    /// message, so the stager's limit is raised by the length of the fields.
-    pub async fn open(
-        mail: &Mail,
-        trace_fields: &[u8],
-        max_message_size: u64,
-        received_at: Timestamp,
-    ) -> Result<MessageBody, Reply> {
-        let limit = max_message_size.saturating_add(trace_fields.len() as u64);
-        let mut stager = mail.stager(limit).await.map_err(|e| {
-            tracing::warn!(error = %e, "LMTP: cannot start a message");
-            Reply::local_error("Cannot store the message")
-        })?;
-        stager.write(trace_fields).await.map_err(|e| {
-            tracing::warn!(error = %e, "LMTP: cannot start a message");
-            Reply::local_error("Cannot store the message")
-        })?;
-        Ok(MessageBody {
-            stager: Some(stager),
-            failure: None,
-            received_at,
-        })
-    }
-
-    /// The reply for a body that already failed (for a BDAT chunk that is not the last).
-    pub fn failure_reply(&self, max_message_size: u64) -> Option<Reply> {
-        self.failure
-            .as_ref()
-            .map(|f| failure_reply(f, max_message_size))
-    }
-}
-
-impl BodySink for MessageBody {
-    async fn write(&mut self, chunk: &[u8]) {
-        let Some(stager) = self.stager.as_mut() else {
-            return;
-        };
-        if let Err(e) = stager.write(chunk).await {
-            self.stager = None;
-            self.failure = Some(match e {
-                IngestError::TooLarge { .. } => BodyFailure::TooLarge,
-                other => {
-                    tracing::warn!(error = %other, "LMTP: storing a message failed");
-                    BodyFailure::Store
-                }
-            });
-        }
-    }
-}
-
-fn failure_reply(failure: &BodyFailure, max_message_size: u64) -> Reply {
-    match failure {
-        BodyFailure::TooLarge => Reply::too_large(max_message_size),
-        BodyFailure::Store => Reply::local_error("Cannot store the message"),
-    }
-}
 
 impl LmtpServer {
     /// Ends a transaction: makes the message durable, delivers it to every target in one
@@ -97,21 +25,8 @@ impl LmtpServer {
     ) where
         S: AsyncRead + AsyncWrite + Unpin + Send,
     {
-        let limit = self.config.max_message_size;
-        let outcome = match (body.stager, body.failure) {
-            (_, Some(failure)) => Err(failure_reply(&failure, limit)),
-            (None, None) => Err(Reply::local_error("Cannot store the message")),
-            (Some(stager), None) => match stager.finish().await {
-                Ok(staged) => Ok(staged),
-                Err(IngestError::TooLarge { .. }) => Err(Reply::too_large(limit)),
-                Err(e) => {
-                    tracing::warn!(error = %e, id = %tx.id, "LMTP: storing a message failed");
-                    Err(Reply::local_error("Cannot store the message"))
-                }
-            },
-        };
-        let staged = match outcome {
-            Ok(staged) => staged,
+        let finished = match body.finish().await {
+            Ok(finished) => finished,
             Err(reply) => {
                 for rcpt in &tx.envelope.recipients {
                     session.reply(&for_recipient(&reply, &rcpt.address));
@@ -119,6 +34,7 @@ impl LmtpServer {
                 return;
             }
         };
+        let staged = finished.staged;
         let recipients: Vec<Recipient> = tx
             .targets
             .iter()
@@ -130,7 +46,7 @@ impl LmtpServer {
             .collect();
         let results = self
             .mail
-            .deliver(&staged, &recipients, body.received_at)
+            .deliver(&staged, &recipients, finished.received_at)
             .await;
         // Per account at debug level (a group can be thousands); one summary at info.
         for (account, result) in tx.targets.iter().zip(&results) {
@@ -161,7 +77,7 @@ impl LmtpServer {
 /// message (as a list expansion takes responsibility; member failures are logged), so that
 /// a front MTA's retry cannot duplicate the message to members who already have it.
 fn recipient_reply(rcpt: &AcceptedRcpt, results: &[Result<Appended, DeliveryError>]) -> Reply {
-    let address = super::rcpt::display(&rcpt.address);
+    let address = display(&rcpt.address);
     let outcomes: Vec<Option<&Result<Appended, DeliveryError>>> =
         rcpt.targets.iter().map(|&i| results.get(i)).collect();
     let delivered = outcomes.iter().filter(|o| matches!(o, Some(Ok(_)))).count();
@@ -203,7 +119,7 @@ fn for_recipient(reply: &Reply, address: &str) -> Reply {
     Reply::new(
         reply.code,
         reply.status.unwrap_or([4, 0, 0]),
-        format!("<{}> {text}", super::rcpt::display(address)),
+        format!("<{}> {text}", display(address)),
     )
 }
 

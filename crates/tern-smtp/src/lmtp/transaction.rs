@@ -5,11 +5,12 @@
 //! DATA may not follow BDAT within a transaction, nor carry BODY=BINARYMIME (RFC 3030 §3).
 //! BDAT octets are always read off the wire, even when the command is refused.
 
-use super::deliver::MessageBody;
-use super::{LmtpServer, State, rcpt};
+use super::{LmtpServer, State};
+use crate::body::MessageBody;
 use crate::data::{Discard, receive_bdat, receive_data};
 use crate::envelope::{BodyType, Envelope, check_rcpt};
 use crate::reply::Reply;
+use crate::resolve;
 use crate::session::{Session, SessionEnd};
 use crate::trace::{TraceInfo, trace_fields};
 use smtp_proto::{MailFrom, RcptTo};
@@ -120,9 +121,9 @@ impl LmtpServer {
             return Ok(());
         }
         let address = to.address;
-        match rcpt::resolve(
+        match resolve::resolve(
             &self.mail,
-            &self.config,
+            &self.config.local_domains,
             &address,
             tx.envelope.declared_size,
         )
@@ -132,7 +133,7 @@ impl LmtpServer {
                 session.reply(&Reply::new(
                     250,
                     [2, 1, 5],
-                    format!("<{}> recipient ok", rcpt::display(&address)),
+                    format!("<{}> recipient ok", resolve::display(&address)),
                 ));
                 tx.add(address, resolved.accounts, resolved.group);
             }
@@ -226,7 +227,7 @@ impl LmtpServer {
                 unreachable!("opened above")
             };
             self.finish(session, tx, body).await;
-        } else if let Some(reply) = body.failure_reply(self.config.max_message_size) {
+        } else if let Some(reply) = body.failure_reply() {
             // RFC 3030 §2: a failed chunk fails the transaction.
             state.tx = None;
             session.reply(&reply);
@@ -251,6 +252,7 @@ impl LmtpServer {
             &fields,
             self.config.max_message_size,
             received_at,
+            None,
         )
         .await
     }

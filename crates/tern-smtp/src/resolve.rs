@@ -1,8 +1,11 @@
-//! RCPT TO: who an address delivers to, asked of the directory at RCPT time so that the
-//! front MTA learns of unknown users, disabled accounts and full mailboxes before it sends
-//! the message.
+//! Local recipients: who an address delivers to, asked of the directory at RCPT time so that
+//! the client (a front MTA over LMTP, or an SMTP client) learns of unknown users, disabled
+//! accounts and full mailboxes before it sends the message. Shared by LMTP and SMTP.
 //!
-//! - unknown (any domain: a front MTA only sends what it considers local) → `550 5.1.1`
+//! The caller decides first that the address is local (LMTP: anything a front MTA sends;
+//! SMTP: its domain is one of the local domains, see `smtp::relay`).
+//!
+//! - unknown → `550 5.1.1`
 //! - disabled account → `450 4.2.1` (RFC 3463: mailbox disabled, not accepting messages)
 //! - over quota, or taken over it by the SIZE declared in MAIL FROM → `452 4.2.2`
 //! - a group → its member accounts (nested groups followed, cycles cut, each account once);
@@ -10,7 +13,6 @@
 //!   is `550 5.1.1`
 //! - the directory or store cannot answer → `451 4.4.3` / `451 4.3.0`, so the MTA retries
 
-use super::LmtpConfig;
 use crate::reply::Reply;
 use std::collections::HashSet;
 use tern_directory::{Account, Resolution};
@@ -37,17 +39,18 @@ pub(crate) fn display(address: &str) -> &str {
     }
 }
 
-/// Resolves one RCPT address, or says why it is refused.
+/// Resolves one local RCPT address, or says why it is refused. `local_domains[0]` completes
+/// the bare `<postmaster>`.
 pub(crate) async fn resolve(
     mail: &Mail,
-    config: &LmtpConfig,
+    local_domains: &[String],
     address: &str,
     declared_size: Option<u64>,
 ) -> Result<Resolved, Reply> {
     let shown = display(address);
     // RFC 5321 §4.1.1.3: `<Postmaster>` without a domain must be accepted.
     let lookup = if address.is_empty() {
-        match config.local_domains.first() {
+        match local_domains.first() {
             Some(domain) => format!("postmaster@{domain}"),
             None => return Err(unknown(shown)),
         }
@@ -56,7 +59,7 @@ pub(crate) async fn resolve(
     };
     match mail.directory.resolve(&lookup).await {
         Err(e) => {
-            tracing::warn!(error = %e, rcpt = %lookup, "LMTP: directory lookup failed");
+            tracing::warn!(error = %e, rcpt = %lookup, "directory lookup failed");
             Err(directory_down(shown))
         }
         Ok(Resolution::NotFound) => Err(unknown(shown)),
@@ -81,7 +84,7 @@ pub(crate) async fn resolve(
                     format!("<{shown}> mailbox full"),
                 )),
                 Err(e) => {
-                    tracing::warn!(error = %e, rcpt = %lookup, "LMTP: quota check failed");
+                    tracing::warn!(error = %e, rcpt = %lookup, "quota check failed");
                     Err(Reply::local_error(&format!("<{shown}>")))
                 }
             }
@@ -138,14 +141,14 @@ async fn expand(
             }
             match mail.directory.resolve(&member).await {
                 Err(e) => {
-                    tracing::warn!(error = %e, %group, %member, "LMTP: group expansion failed");
+                    tracing::warn!(error = %e, %group, %member, "group expansion failed");
                     return Err(ExpandError::Directory);
                 }
                 Ok(Resolution::NotFound) => {
-                    tracing::info!(%group, %member, "LMTP: group member unknown, skipped");
+                    tracing::info!(%group, %member, "group member unknown, skipped");
                 }
                 Ok(Resolution::Account(account)) if !account.enabled => {
-                    tracing::info!(%group, %member, "LMTP: group member disabled, skipped");
+                    tracing::info!(%group, %member, "group member disabled, skipped");
                 }
                 Ok(Resolution::Account(account)) => {
                     if names.insert(account.name.clone()) {

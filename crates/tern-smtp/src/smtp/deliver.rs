@@ -1,0 +1,265 @@
+//! The end of an SMTP transaction: the message made durable, the submission checks on its
+//! header, one delivery commit for every local account, the queue for remote recipients,
+//! then the one reply (RFC 5321 §4.1.1.4).
+//!
+//! ## Order and what each failure answers
+//! 1. the blob: too large `552 5.3.4`, store `451 4.3.0`
+//! 2. submission: exactly one `From:` field (`550 5.6.0`, RFC 5322 §3.6), every address in
+//!    it owned by the authenticated account (`550 5.7.1`)
+//! 3. local delivery, one commit: a direct recipient that failed fails the message (its
+//!    reason: `452 4.2.2`, `450 4.2.1`, `451 4.3.0`); a group needs one member delivered
+//! 4. the queue, after local delivery (a retry after a queue failure duplicates only local
+//!    copies, never mail already sent on): `451 4.3.0`
+//! 5. `250 2.0.0`
+//!
+//! Invariant: `250` is written only after steps 3 and 4 returned success for everything.
+
+use super::transaction::{RcptKind, SmtpRcpt, Transaction};
+use super::{SmtpServer, State};
+use crate::body::{Finished, MessageBody};
+use crate::queue::{QueuedEnvelope, QueuedMessage};
+use crate::reply::Reply;
+use crate::session::Session;
+use tern_directory::Account;
+use tern_mail::{DeliveryError, Recipient};
+use tern_net::Conn;
+use tern_store::{Appended, Flags};
+
+impl SmtpServer {
+    pub(super) async fn finish(
+        &self,
+        session: &mut Session<Conn>,
+        state: &mut State,
+        tx: Transaction,
+        body: MessageBody,
+        return_path_len: u64,
+    ) {
+        let reply = self
+            .complete(state.auth.as_ref(), tx, body, return_path_len)
+            .await;
+        if reply.code == 250 {
+            session.reset_errors();
+        }
+        session.reply(&reply);
+    }
+
+    async fn complete(
+        &self,
+        auth: Option<&Account>,
+        tx: Transaction,
+        body: MessageBody,
+        return_path_len: u64,
+    ) -> Reply {
+        let finished = match body.finish().await {
+            Ok(finished) => finished,
+            Err(reply) => return reply,
+        };
+        if let Some(account) = auth
+            && let Err(reply) = self.check_from(account, &finished).await
+        {
+            return reply;
+        }
+        if !tx.targets.is_empty()
+            && let Err(reply) = self
+                .deliver_local(&tx.id, &tx.targets, &tx.envelope.recipients, &finished)
+                .await
+        {
+            return reply;
+        }
+        if !tx.remote.is_empty() {
+            let Some(queue) = self.outbound.as_ref() else {
+                // RCPT refuses remote recipients when there is no queue.
+                return Reply::local_error("No outbound queue");
+            };
+            let envelope = QueuedEnvelope {
+                id: tx.id.clone(),
+                from: tx.envelope.from.clone(),
+                recipients: tx.remote.clone(),
+                body: tx.envelope.body,
+                smtputf8: tx.envelope.smtputf8,
+                ret: tx.envelope.ret,
+                envid: tx.envelope.envid.clone(),
+                authenticated: auth.map(|a| a.name.clone()),
+            };
+            let message = QueuedMessage {
+                staged: finished.staged.clone(),
+                skip: return_path_len,
+                envelope,
+            };
+            if let Err(e) = queue.enqueue(message).await {
+                tracing::warn!(id = %tx.id, error = %e, "SMTP: queueing failed");
+                return Reply::local_error("Cannot queue the message");
+            }
+        }
+        tracing::info!(
+            id = %tx.id,
+            from = %tx.envelope.from,
+            size = finished.staged.size,
+            local = tx.targets.len(),
+            remote = tx.remote.len(),
+            user = auth.map_or("", |a| a.name.as_str()),
+            "SMTP message accepted"
+        );
+        Reply::new(250, [2, 0, 0], format!("Message accepted, id {}", tx.id))
+    }
+
+    /// RFC 6409 §6.1: the author must be the authenticated user (or one of its addresses).
+    async fn check_from(&self, account: &Account, finished: &Finished) -> Result<(), Reply> {
+        let fields = finished.headers.as_ref().map_or(0, |h| h.from_fields);
+        let addresses: Vec<String> = finished
+            .staged
+            .meta
+            .envelope
+            .from
+            .iter()
+            .filter_map(|a| match (&a.mailbox, &a.host) {
+                (Some(mailbox), Some(host)) => Some(format!("{mailbox}@{host}")),
+                _ => None,
+            })
+            .collect();
+        if fields != 1 || addresses.is_empty() {
+            return Err(Reply::new(
+                550,
+                [5, 6, 0],
+                "The message must have exactly one From header field with an address",
+            ));
+        }
+        for address in &addresses {
+            match super::mail::owns(&self.mail, account, address).await {
+                Ok(true) => {}
+                Ok(false) => {
+                    tracing::info!(user = %account.name, from = %address,
+                        "SMTP: From address not owned");
+                    return Err(Reply::new(
+                        550,
+                        [5, 7, 1],
+                        format!("From address <{address}> not owned by {}", account.name),
+                    ));
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "SMTP: directory lookup failed");
+                    return Err(Reply::new(
+                        451,
+                        [4, 4, 3],
+                        "Directory unavailable, try again later",
+                    ));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Delivers to every local account in one commit; fails when a direct recipient, or
+    /// every member of a group, failed. (Takes the transaction's parts: a `&Transaction`
+    /// across an await would make the session future not `Send`.)
+    async fn deliver_local(
+        &self,
+        id: &str,
+        targets: &[Account],
+        rcpts: &[SmtpRcpt],
+        finished: &Finished,
+    ) -> Result<(), Reply> {
+        let recipients: Vec<Recipient> = targets
+            .iter()
+            .map(|account| Recipient {
+                account: account.clone(),
+                mailbox: None,
+                flags: Flags::default(),
+            })
+            .collect();
+        let results = self
+            .mail
+            .deliver(&finished.staged, &recipients, finished.received_at)
+            .await;
+        for (account, result) in targets.iter().zip(&results) {
+            match result {
+                Ok(appended) => tracing::debug!(
+                    %id, account = %account.name, uid = appended.uid, "SMTP delivered"
+                ),
+                Err(error) => tracing::info!(
+                    %id, account = %account.name, %error, "SMTP delivery failed"
+                ),
+            }
+        }
+        for rcpt in rcpts {
+            let RcptKind::Local { targets, group } = &rcpt.kind else {
+                continue;
+            };
+            if rcpt.params.notify.is_some_and(|n| n.success) {
+                // RFC 3461 §5.2.2 asks for a "delivered" DSN; sending one needs the queue.
+                tracing::info!(%id, rcpt = %rcpt.address, orcpt = ?rcpt.params.orcpt,
+                    "SMTP: NOTIFY=SUCCESS recorded; local success DSNs are not generated yet");
+            }
+            if let Some(reply) = local_failure(&rcpt.address, targets, *group, &results) {
+                return Err(reply);
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The reply that fails the message because of this recipient, if it does.
+fn local_failure(
+    address: &str,
+    targets: &[usize],
+    group: bool,
+    results: &[Result<Appended, DeliveryError>],
+) -> Option<Reply> {
+    let outcomes: Vec<Option<&Result<Appended, DeliveryError>>> =
+        targets.iter().map(|&i| results.get(i)).collect();
+    let delivered = outcomes.iter().filter(|o| matches!(o, Some(Ok(_)))).count();
+    if delivered > 0 && (group || delivered == outcomes.len()) {
+        return None;
+    }
+    let shown = crate::resolve::display(address);
+    let first_failure = outcomes.iter().find_map(|o| match o {
+        Some(Err(e)) => Some(Some(e)),
+        None => Some(None),
+        Some(Ok(_)) => None,
+    });
+    Some(match first_failure {
+        Some(Some(DeliveryError::OverQuota)) => {
+            Reply::new(452, [4, 2, 2], format!("<{shown}> mailbox full"))
+        }
+        Some(Some(DeliveryError::Disabled)) => {
+            Reply::new(450, [4, 2, 1], format!("<{shown}> mailbox disabled"))
+        }
+        _ => Reply::local_error(&format!("<{shown}>")),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tern_store::{MailboxId, StoreError};
+
+    fn ok() -> Result<Appended, DeliveryError> {
+        Ok(Appended {
+            mailbox: MailboxId(1),
+            uidvalidity: 1,
+            uid: 1,
+            modseq: 1,
+        })
+    }
+
+    #[test]
+    fn which_failures_fail_the_message() {
+        let results = vec![
+            ok(),
+            Err(DeliveryError::OverQuota),
+            Err(DeliveryError::Disabled),
+            Err(DeliveryError::Store(StoreError::Backend("disk".into()))),
+        ];
+        let code = |targets: &[usize], group: bool| {
+            local_failure("r@x.test", targets, group, &results).map(|r| r.code)
+        };
+        assert_eq!(code(&[0], false), None);
+        assert_eq!(code(&[1], false), Some(452));
+        assert_eq!(code(&[2], false), Some(450));
+        assert_eq!(code(&[3], false), Some(451));
+        // A missing result is never a success.
+        assert_eq!(code(&[9], false), Some(451));
+        assert_eq!(code(&[0, 1], true), None);
+        assert_eq!(code(&[1, 3], true), Some(452));
+    }
+}
