@@ -1,0 +1,171 @@
+"""A small asyncio IMAP client for the load generators: one command at a time per connection,
+every tagged response checked, literals read by their announced length (RFC 9051 §4.3).
+
+Invariants:
+- `cmd()` returns only once the tagged completion of *its* tag has been read; everything
+  before it is returned as the untagged responses (each one line, literals spliced in).
+- A tagged response other than the expected status raises `ProtocolError`, as does a closed
+  connection, a BYE before the tag, or a response that does not parse as IMAP.
+- No timeouts hide here: callers wrap calls in `asyncio.wait_for` with their own budget.
+"""
+
+import asyncio
+import re
+import time
+
+_LITERAL = re.compile(rb"\{(\d+)\+?\}$")
+
+
+class ProtocolError(Exception):
+    """A server answer that a conforming client would not accept (or a dead connection)."""
+
+
+class Imap:
+    """One IMAP connection. `untagged` collects unsolicited lines read while waiting (IDLE)."""
+
+    def __init__(self, reader, writer):
+        self.r = reader
+        self.w = writer
+        self.buf = b""
+        self.n = 0
+        self.caps = set()
+
+    @classmethod
+    async def connect(cls, host, port, local_addr=None, limit=1 << 20):
+        reader, writer = await asyncio.open_connection(host, port, local_addr=local_addr, limit=limit)
+        c = cls(reader, writer)
+        greet = await c.read_response()
+        if not greet.startswith(b"* OK"):
+            raise ProtocolError(f"greeting: {greet[:200]!r}")
+        m = re.search(rb"\[CAPABILITY ([^\]]*)\]", greet)
+        if m:
+            c.caps = set(m.group(1).upper().split())
+        return c
+
+    async def _fill(self):
+        data = await self.r.read(1 << 16)
+        if not data:
+            raise ProtocolError("connection closed by server")
+        self.buf += data
+
+    async def read_response(self):
+        """One response: a line, with any literals it announces spliced in (bytes, no CRLF)."""
+        parts = []
+        while True:
+            i = self.buf.find(b"\r\n")
+            while i < 0:
+                await self._fill()
+                i = self.buf.find(b"\r\n")
+            line = self.buf[:i]
+            self.buf = self.buf[i + 2:]
+            m = _LITERAL.search(line) if line.endswith(b"}") else None
+            if not m:
+                parts.append(line)
+                return b"".join(parts) if len(parts) > 1 else line
+            size = int(m.group(1))
+            while len(self.buf) < size:
+                await self._fill()
+            parts.append(line)
+            parts.append(b"\r\n")
+            parts.append(self.buf[:size])
+            self.buf = self.buf[size:]
+
+    def next_tag(self):
+        self.n += 1
+        return b"T%d" % self.n
+
+    async def cmd(self, text, literals=(), expect=b"OK"):
+        """Sends `text` (bytes; `{N}` markers at the end of each piece for `literals`), waits for
+        the tagged completion. Returns (untagged responses, tagged line)."""
+        tag = self.next_tag()
+        pieces = text if isinstance(text, (list, tuple)) else [text]
+        untagged = []
+        self.w.write(tag + b" " + pieces[0] + b"\r\n")
+        for k, lit in enumerate(literals):
+            # Synchronizing literal: wait for the continuation request (RFC 9051 §7.5).
+            await self.w.drain()
+            while True:
+                resp = await self.read_response()
+                if resp.startswith(b"+"):
+                    break
+                if resp.startswith(tag + b" "):
+                    raise ProtocolError(f"{pieces[0][:60]!r}: literal refused: {resp[:200]!r}")
+                untagged.append(resp)
+            tail = pieces[k + 1] if k + 1 < len(pieces) else b""
+            self.w.write(lit + tail + b"\r\n")
+        await self.w.drain()
+        prefix = tag + b" "
+        while True:
+            resp = await self.read_response()
+            if resp.startswith(prefix):
+                status = resp[len(prefix):].split(b" ", 1)[0].upper()
+                if status != expect:
+                    raise ProtocolError(f"{pieces[0][:60]!r}: {resp[:300]!r}")
+                return untagged, resp
+            if resp.startswith(b"* BYE") and not pieces[0].upper().startswith(b"LOGOUT"):
+                raise ProtocolError(f"{pieces[0][:60]!r}: unexpected {resp[:200]!r}")
+            if not (resp.startswith(b"*") or resp.startswith(b"+")):
+                raise ProtocolError(f"{pieces[0][:60]!r}: unparsable {resp[:200]!r}")
+            untagged.append(resp)
+
+    async def timed(self, stats, name, text, literals=()):
+        """`cmd` with its latency recorded in `stats[name]` (seconds)."""
+        t = time.perf_counter()
+        out = await self.cmd(text, literals)
+        stats.setdefault(name, []).append(time.perf_counter() - t)
+        return out
+
+    async def login(self, user, password):
+        await self.cmd(b"LOGIN " + quote(user) + b" " + quote(password))
+
+    async def close(self):
+        try:
+            self.w.close()
+            await self.w.wait_closed()
+        except (OSError, ConnectionError):
+            pass
+
+    async def logout(self):
+        try:
+            await self.cmd(b"LOGOUT")
+        finally:
+            await self.close()
+
+
+def quote(s):
+    if isinstance(s, str):
+        s = s.encode()
+    return b'"' + s.replace(b"\\", b"\\\\").replace(b'"', b'\\"') + b'"'
+
+
+def count_exists(untagged):
+    """The last `* N EXISTS` among responses, or None."""
+    n = None
+    for u in untagged:
+        if u.endswith(b" EXISTS") and u.startswith(b"* "):
+            n = int(u.split()[1])
+    return n
+
+
+def fetch_count(untagged):
+    return sum(1 for u in untagged if u.startswith(b"* ") and b" FETCH (" in u[:24])
+
+
+def search_numbers(untagged, keyword=b"SEARCH"):
+    """Numbers of a `* SEARCH ...` / `* SORT ...` response (None if absent)."""
+    prefix = b"* " + keyword
+    for u in untagged:
+        if u == prefix or u.startswith(prefix + b" "):
+            rest = u[len(prefix):].split()
+            # RFC 7162 (MODSEQ n) may trail SEARCH results.
+            return [int(x) for x in rest if x.isdigit()]
+    return None
+
+
+def uid_of(tagged, code=b"APPENDUID"):
+    """The last UID of an `[APPENDUID v uid]` / `[COPYUID v src dst]` response code."""
+    m = re.search(rb"\[" + code + rb" (\d+) ([0-9:,]+)(?: ([0-9:,]+))?\]", tagged)
+    if not m:
+        return None
+    last = m.group(3) or m.group(2)
+    return last

@@ -1,0 +1,200 @@
+"""Idle connections: N logged-in IDLE sessions on one mailbox, opened by `procs` client
+processes (each its own asyncio loop; past 15,000 connections each process takes its own
+127.0.0.x source address). Measured:
+
+- server memory per connection (after a warm-up of as many concurrent logins as the
+  opening makes), where memory is VmRSS of the Tern process, and for Dovecot
+  the sum of VmRSS (and of Pss, which does not count shared pages once per process) over the
+  master and all its descendants. Sessions open in two halves; two figures:
+  *growth* = (memory with N sessions - memory before any) / N, which includes what logging in
+  leaves behind (e.g. allocator arenas kept after argon2id's 19 MiB per verification), and
+  *marginal* = (memory with N - memory with N/2) / (N/2), the cost of one more idle session
+  once the server is warm;
+- delivery → EXISTS latency: `deliveries` LMTP deliveries one after another (`gap` seconds
+  apart); for each delivery and each session, the time from the moment the final dot of DATA
+  was sent until that session read the `* N EXISTS` announcing it (CLOCK_MONOTONIC across
+  processes). A session that never sees a delivery counts as missing.
+"""
+
+import asyncio
+import multiprocessing
+import time
+
+import msggen
+from common import ms, pct
+from imapc import Imap, ProtocolError, count_exists
+from lmtpc import Lmtp
+from servers import password_for
+
+
+async def _open(port, user, src, slot):
+    c = await Imap.connect("127.0.0.1", port, local_addr=(src, 0) if src else None)
+    await c.login(user, password_for(user))
+    u, _ = await c.cmd(b"SELECT INBOX")
+    slot["n0"] = count_exists(u)
+    tag = c.next_tag()
+    c.w.write(tag + b" IDLE\r\n")
+    await c.w.drain()
+    while True:
+        r = await c.read_response()
+        if r.startswith(b"+"):
+            break
+        if r.startswith(tag):
+            raise ProtocolError(f"IDLE refused: {r[:200]!r}")
+    return c
+
+
+async def _listen(c, slot):
+    try:
+        while True:
+            r = await c.read_response()
+            if r.startswith(b"* ") and r.endswith(b" EXISTS"):
+                slot["events"].append((int(r.split()[1]), time.monotonic()))
+    except (ProtocolError, OSError) as e:
+        slot["error"] = f"{type(e).__name__}: {e}"
+
+
+def _child(port, user, src, pipe):
+    """Holds IDLE sessions: ("open", n) opens n more and answers ("ready", opened, errors);
+    "stop" closes them all and answers ("done", [(n0, events, error) per session])."""
+    async def go():
+        slots, conns, readers = [], [], []
+        sem = asyncio.Semaphore(32)
+        loop = asyncio.get_running_loop()
+
+        async def one(slot):
+            async with sem:
+                try:
+                    c = await asyncio.wait_for(_open(port, user, src, slot), 180)
+                    conns.append(c)
+                    readers.append(asyncio.ensure_future(_listen(c, slot)))
+                except (ProtocolError, OSError, asyncio.TimeoutError) as e:
+                    slot["error"] = f"open: {type(e).__name__}: {str(e)[:200]}"
+        while True:
+            msg = await loop.run_in_executor(None, pipe.recv)
+            if msg == "stop":
+                break
+            new = [{"n0": None, "events": [], "error": None} for _ in range(msg[1])]
+            slots.extend(new)
+            await asyncio.gather(*(one(sl) for sl in new))
+            pipe.send(("ready", len(conns), [sl["error"] for sl in new if sl["error"]][:10]))
+        for r in readers:
+            r.cancel()
+        for c in conns:
+            try:
+                c.w.write(b"DONE\r\n")
+                c.w.close()
+            except OSError:
+                pass
+        await asyncio.sleep(0.2)
+        return slots
+    slots = asyncio.run(go())
+    pipe.send(("done", [(s["n0"], s["events"], s["error"]) for s in slots]))
+
+
+def run(server, user, conns, procs, deliveries, gap, size):
+    ctx = multiprocessing.get_context("fork")
+    # Warm-up: as many concurrent logins as the opening will make, so memory that logging in
+    # leaves behind (allocator arenas) is in the baseline, not in the per-connection figures.
+    asyncio.run(_warm(server.imap, user, procs * 32))
+    time.sleep(1)
+    base_pids = len(server.pids())
+    mem_before = server.memory()
+    shares = [conns // procs + (1 if k < conns % procs else 0) for k in range(procs)]
+    pipes, ps = [], []
+    t_open = time.monotonic()
+    for k, n in enumerate(shares):
+        a, b = ctx.Pipe()
+        src = f"127.0.0.{2 + k}" if conns > 15000 else None
+        p = ctx.Process(target=_child, args=(server.imap, user, src, b))
+        p.start()
+        pipes.append(a)
+        ps.append(p)
+    errors = []
+
+    def open_more(fraction):
+        opened = 0
+        for a, n in zip(pipes, shares):
+            a.send(("open", n // 2 if fraction == 1 else n - n // 2))
+        for a in pipes:
+            if not a.poll(600):
+                raise RuntimeError("idle clients did not report ready in 600 s")
+            _, k, e = a.recv()
+            opened += k
+            errors.extend(e)
+        time.sleep(2)
+        return opened, server.memory()
+    half, mem_half = open_more(1)
+    opened, mem_after = open_more(2)
+    open_s = time.monotonic() - t_open - 4
+    pids_after = len(server.pids())
+
+    async def deliver():
+        c = await Lmtp.connect("127.0.0.1", server.lmtp)
+        out = []
+        for d in range(deliveries):
+            msg = msggen.message(10_000 + d, size, to=user, seed=3)
+            out.append(await c.deliver("bench@example.test", user, msg))
+            await asyncio.sleep(gap)
+        await c.quit()
+        return out
+    times = asyncio.run(deliver())
+    time.sleep(2)
+    for a in pipes:
+        a.send("stop")
+    slots = []
+    for a in pipes:
+        if a.poll(120):
+            slots.extend(a.recv()[1])
+    for p in ps:
+        p.join(30)
+        if p.is_alive():
+            p.kill()
+    lat, missing, broken = [], 0, 0
+    for n0, events, err in slots:
+        if n0 is None:
+            continue
+        for d, (t0, _) in enumerate(times):
+            want = n0 + d + 1
+            t = next((t for n, t in events if n >= want), None)
+            if t is None:
+                missing += 1
+            else:
+                lat.append(t - t0)
+        if err and not err.startswith("open:"):
+            broken += 1
+            errors.append(err)
+    _settle(server, base_pids)
+    per_rss = (mem_after[0] - mem_before[0]) / max(1, opened)
+    per_pss = (mem_after[1] - mem_before[1]) / max(1, opened)
+    second = max(1, opened - half)
+    marg_rss = (mem_after[0] - mem_half[0]) / second
+    marg_pss = (mem_after[1] - mem_half[1]) / second
+    return {
+        "connections": conns, "opened": opened, "open_s": round(open_s, 2),
+        "server_processes": pids_after,
+        "rss_before_kib": mem_before[0], "rss_after_kib": mem_after[0],
+        "pss_before_kib": mem_before[1], "pss_after_kib": mem_after[1],
+        "rss_half_kib": mem_half[0], "pss_half_kib": mem_half[1],
+        "rss_per_conn_kib": round(per_rss, 2), "pss_per_conn_kib": round(per_pss, 2),
+        "rss_marginal_kib": round(marg_rss, 2), "pss_marginal_kib": round(marg_pss, 2),
+        "deliveries": deliveries, "lmtp_250_p50_ms": ms(pct([b - a for a, b in times], 50)),
+        "exists_p50_ms": ms(pct(lat, 50)), "exists_p99_ms": ms(pct(lat, 99)),
+        "exists_max_ms": ms(max(lat) if lat else None), "exists_missing": missing,
+        "protocol_errors": (conns - opened) + missing + broken, "errors": errors[:20],
+    }
+
+
+async def _warm(port, user, n):
+    async def one():
+        c = await Imap.connect("127.0.0.1", port)
+        await c.login(user, password_for(user))
+        await c.logout()
+    await asyncio.wait_for(asyncio.gather(*(one() for _ in range(n))), 300)
+
+
+def _settle(server, base_pids, seconds=90):
+    """Waits (bounded) until the server is back to its process count before the workload."""
+    end = time.monotonic() + seconds
+    while time.monotonic() < end and len(server.pids()) > base_pids:
+        time.sleep(0.5)
