@@ -3,6 +3,8 @@
 //! raw LMTP client that reads replies line by line.
 #![allow(dead_code)]
 
+pub mod smtp;
+
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
