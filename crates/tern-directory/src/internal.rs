@@ -125,6 +125,9 @@ pub struct InternalDirectory {
     path: PathBuf,
     default_quota: Option<u64>,
     hasher: Hasher,
+    /// Bounds concurrent argon2 work: each verification holds ~19 MiB of working memory, so
+    /// a burst of logins must queue instead of multiplying that by the blocking pool's size.
+    hash_slots: Arc<tokio::sync::Semaphore>,
 }
 
 impl std::fmt::Debug for InternalDirectory {
@@ -184,6 +187,7 @@ impl InternalDirectory {
             path,
             default_quota: Some(DEFAULT_QUOTA_BYTES),
             hasher: Hasher::new(HashParams::default()).map_err(ManageError::Database)?,
+            hash_slots: Arc::new(tokio::sync::Semaphore::new(hash_concurrency())),
         })
     }
 
@@ -234,10 +238,24 @@ impl InternalDirectory {
         F: FnOnce(&Hasher) -> T + Send + 'static,
     {
         let hasher = self.hasher.clone();
+        let _slot = self
+            .hash_slots
+            .clone()
+            .acquire_owned()
+            .await
+            .map_err(|e| ManageError::Database(format!("password slots closed: {e}")))?;
         tokio::task::spawn_blocking(move || f(&hasher))
             .await
             .map_err(|e| ManageError::Database(format!("password task failed: {e}")))
     }
+}
+
+/// How many password hashes may run at once: one per core, at least two.
+fn hash_concurrency() -> usize {
+    std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(2)
+        .max(2)
 }
 
 /// Lower-cases and trims an address for lookup (angle brackets removed). Never fails.
