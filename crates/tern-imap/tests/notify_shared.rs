@@ -69,14 +69,17 @@ async fn notify_mailbox_names_and_status_indicator() {
     assert_eq!(lines.len(), 2, "only INBOX has message events: {lines:#?}");
     let mut a2 = srv.login(ALICE, PASS).await;
     a2.ok("CREATE Plans").await;
-    assert_eq!(a.line().await, "* LIST () \"/\" Plans");
+    assert_eq!(a.line().await, "* LIST (\\HasNoChildren) \"/\" Plans");
     a2.ok("RENAME Plans Ideas").await;
     assert_eq!(
         a.line().await,
-        "* LIST () \"/\" Ideas (\"OLDNAME\" (Plans))"
+        "* LIST (\\HasNoChildren) \"/\" Ideas (\"OLDNAME\" (Plans))"
     );
     a2.ok("SUBSCRIBE Ideas").await;
-    assert_eq!(a.line().await, "* LIST (\\Subscribed) \"/\" Ideas");
+    assert_eq!(
+        a.line().await,
+        "* LIST (\\HasNoChildren \\Subscribed) \"/\" Ideas"
+    );
     a2.ok("DELETE Ideas").await;
     assert_eq!(a.line().await, "* LIST (\\NonExistent) \"/\" Ideas");
 }

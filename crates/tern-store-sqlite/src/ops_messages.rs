@@ -88,6 +88,14 @@ fn append_one(tx: &mut Tx<'_>, msg: &NewMessage) -> DbResult<Appended> {
     mb.highestmodseq = modseq;
     mb.count(flags.system, size, 1);
     mb.save(conn)?;
+    if msg.import_modseq.is_some() {
+        // The source's expunges up to here were not imported: expunge history is complete
+        // only from this MODSEQ on (QRESYNC then falls back, RFC 7162 §3.2.5.2).
+        conn.prepare_cached(
+            "UPDATE mailboxes SET oldest_modseq = max(oldest_modseq, ?2) WHERE id = ?1",
+        )?
+        .execute((mb.id.0, modseq as i64))?;
+    }
     add_usage(conn, mb.account, size, 1)?;
     tx.mailbox_changed(mb.account, mb.id, modseq, MailboxChange::ADDED);
     Ok(Appended {

@@ -1,36 +1,107 @@
 //! NOTIFY (RFC 5465): which changes the server reports without being asked.
 //!
-//! Supported: `NOTIFY NONE`; `NOTIFY SET [STATUS]` with the filters SELECTED,
-//! SELECTED-DELAYED, INBOXES, PERSONAL, SUBSCRIBED, SUBTREE and MAILBOXES, and the events
-//! MessageNew, MessageExpunge, FlagChange, MailboxName and SubscriptionChange.
+//! # What is complete
 //!
-//! - Selected mailbox: its changes are pushed as the usual EXISTS / EXPUNGE or VANISHED /
-//!   FETCH FLAGS, also outside IDLE (SELECTED-DELAYED holds expunges until a command).
-//! - Other mailboxes: message events become `* STATUS` (MESSAGES UIDNEXT UIDVALIDITY
-//!   UNSEEN, plus HIGHESTMODSEQ with CONDSTORE), sent only when a counter changed.
-//! - MailboxName / SubscriptionChange of the user's own mailboxes: `* LIST` responses
-//!   found by comparing the mailbox list with the one last seen (renames carry OLDNAME).
+//! - `NOTIFY NONE` and `NOTIFY SET [STATUS]` with every filter (SELECTED, SELECTED-DELAYED,
+//!   INBOXES, PERSONAL, SUBSCRIBED, SUBTREE, MAILBOXES, and `NONE` event lists) and the
+//!   events MessageNew (with or without fetch-atts), MessageExpunge, FlagChange,
+//!   MailboxName, SubscriptionChange, MailboxMetadataChange and ServerMetadataChange.
+//!   Filters are tried in order (§6): a matching filter with `NONE` ends the search, a
+//!   matching filter without the event lets later filters decide.
+//! - Selected mailbox (only through SELECTED / SELECTED-DELAYED, §3.1): new messages are
+//!   pushed as EXISTS, then with fetch-atts one `* n FETCH (...)` each, written by the FETCH
+//!   command's writer (§5.2; not after this session's own APPEND/COPY/MOVE; a body item
+//!   that would set `\Seen` does not set it here); expunges as EXPUNGE or VANISHED, held
+//!   back until a command allows them under SELECTED-DELAYED outside IDLE (§6.1); flag
+//!   changes as `FETCH (FLAGS ...)` only with FlagChange (§5.1), otherwise at the next
+//!   command. Without such a filter, and after NOTIFY NONE, nothing about the selected
+//!   mailbox is pushed between commands or in IDLE (§4); the responses after each command
+//!   that RFC 9051 requires still come. Without NOTIFY at all, IDLE pushes as RFC 2177 says.
+//! - Other mailboxes: `* STATUS (MESSAGES UIDNEXT UIDVALIDITY UNSEEN [HIGHESTMODSEQ])`
+//!   when a filter asks for MessageNew/MessageExpunge and messages were added or expunged,
+//!   or asks for FlagChange and flags changed (§5.1–5.3); one per change, even when a flag
+//!   change leaves the counters shown as they were (no CONDSTORE). `NOTIFY SET STATUS`
+//!   sends one for every mailbox with message events first (§3.1). Another account's mailbox needs the `l` and `r` rights
+//!   (§5, RFC 4314), checked at each event.
+//! - MailboxName (§5.4): `* LIST` for created mailboxes, `(\NonExistent)` for deleted ones,
+//!   `("OLDNAME" (old))` for renamed ones (each renamed inferior too), with the attributes
+//!   LIST gives (`\HasChildren`/`\HasNoChildren`, special use, `\Subscribed`). Mailboxes
+//!   shared with the user count: a grant of `l` is a creation, its revocation a deletion
+//!   (§5.9).
+//! - SubscriptionChange (§5.5): `* LIST` with `\Subscribed` added or removed.
+//! - MailboxMetadataChange / ServerMetadataChange (§5.6–5.7): unsolicited
+//!   `* METADATA <mailbox> <entry> ...` (RFC 5464 §4.4.2, no values) naming the entries
+//!   that were set, changed or removed since last reported; server entries under `""`.
+//!   `/private` entries of a shared mailbox are this user's own.
+//! - Missed events (the change channel overflowed): everything watched is compared again
+//!   with what was last reported, instead of `NOTIFICATIONOVERFLOW`.
 //!
-//! Partial (documented in docs/rfc-status.md): the store's change events do not say which
-//! kind of message change happened, so any of the three message events triggers the
-//! STATUS; `MessageNew (fetch-att)` sends EXISTS, not the FETCH; AnnotationChange and the
-//! METADATA events are refused with `[BADEVENT]`; ACL changes on other users' mailboxes are
-//! not reported as MailboxName events.
+//! # What is partial
+//!
+//! - AnnotationChange (message annotations, RFC 5257) is refused with `NO [BADEVENT]`: the
+//!   store has no message annotations. Unknown event names are refused with BAD by the
+//!   parser rather than `NO [BADEVENT]`.
+//! - Changes made by this session itself are reported to it too (§5 SHOULD omit them).
+//! - INBOXES means INBOX only (no delivery rules send mail elsewhere yet, §6.3).
+//! - `\NoAccess` LIST responses for mailboxes the user may list but not read (§3.1) are
+//!   not sent; such mailboxes simply get no STATUS.
+//! - The ESEARCH/CONTEXT updates of §7 are not implemented (no CONTEXT=SEARCH).
 
-use super::status::format_status;
+mod events;
+mod lists;
+mod meta;
+mod new_mail;
+
+pub use events::{on_event, rescan};
+pub use new_mail::fetch_new;
+
 use super::{CmdError, CmdResult, Done};
-use crate::proto::command::{CommandBody, NotifyCommand, NotifyEvent, NotifyFilter, StatusItem};
-use crate::session::mailbox_ref::{client_name, rights_on};
-use crate::session::{ExpungePolicy, Session};
+use crate::proto::command::{CommandBody, FetchAttr, NotifyCommand, NotifyEvent, NotifyFilter};
+use crate::session::Session;
+use crate::session::mailbox_ref::{OTHER_USERS_PREFIX, OTHER_USERS_ROOT};
 use std::collections::HashMap;
-use tern_store::{ChangeEvent, MailboxId, MailboxStatus};
+use tern_store::MailboxId;
 
-/// Which events one filter asks for.
+/// The events this server reports, for `NO [BADEVENT (...)]` (RFC 5465 §3.1).
+const SUPPORTED: &str = "BADEVENT (MessageNew MessageExpunge FlagChange MailboxName \
+                         SubscriptionChange MailboxMetadataChange ServerMetadataChange)";
+
+/// Which events one filter (other than SELECTED) asks for.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 struct Events {
+    /// MessageNew and MessageExpunge (always given together, §5).
     message: bool,
+    flags: bool,
     mailbox_name: bool,
     subscription: bool,
+    mailbox_metadata: bool,
+    server_metadata: bool,
+}
+
+impl Events {
+    fn is_none(&self) -> bool {
+        *self == Events::default()
+    }
+
+    fn has(&self, kind: Kind) -> bool {
+        match kind {
+            Kind::Message => self.message,
+            Kind::Flags => self.flags,
+            Kind::MailboxName => self.mailbox_name,
+            Kind::Subscription => self.subscription,
+            Kind::MailboxMetadata => self.mailbox_metadata,
+        }
+    }
+}
+
+/// The kinds of events that concern one mailbox, matched against the filters.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Kind {
+    Message,
+    Flags,
+    MailboxName,
+    Subscription,
+    MailboxMetadata,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -42,39 +113,93 @@ enum Filter {
     Mailboxes(Vec<String>),
 }
 
-/// The session's NOTIFY settings (RFC 5465).
+/// The message events asked for the selected mailbox (SELECTED or SELECTED-DELAYED).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SelectedEvents {
+    /// SELECTED-DELAYED: expunges wait for a command that allows them.
+    pub delayed: bool,
+    /// FlagChange was asked for.
+    pub flags: bool,
+    /// MessageNew's fetch-atts, if given.
+    pub fetch: Option<Vec<FetchAttr>>,
+}
+
+/// One mailbox the user can list, as last reported (MailboxName / SubscriptionChange).
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct Known {
+    id: MailboxId,
+    /// The owning account.
+    account: tern_store::AccountId,
+    /// In the user's personal namespace.
+    own: bool,
+    /// The name the client uses.
+    name: String,
+    special_use: Option<tern_store::SpecialUse>,
+}
+
+/// A metadata scope as NOTIFY tracks it: a mailbox, or the server (`None`).
+type MetaScope = Option<MailboxId>;
+
+/// The session's NOTIFY settings (RFC 5465) and what was last reported under them.
 #[derive(Clone, Debug, Default)]
 pub struct NotifyState {
-    /// Message events for the selected mailbox: `Some(delayed)`.
-    selected: Option<bool>,
+    selected: Option<SelectedEvents>,
     groups: Vec<(Filter, Events)>,
-    /// Counters last reported per mailbox, so unchanged mailboxes stay quiet.
-    last_status: HashMap<MailboxId, (u32, u32, u32, u64)>,
-    /// The user's mailboxes (id, name) and subscriptions last reported, when
-    /// MailboxName / SubscriptionChange are asked for.
-    names: Vec<(MailboxId, String)>,
+    /// Counters last reported per mailbox (MESSAGES, UIDNEXT, UIDVALIDITY, UNSEEN,
+    /// HIGHESTMODSEQ or 0 without CONDSTORE), so a rescan after missed events stays quiet
+    /// about unchanged mailboxes.
+    last_status: HashMap<MailboxId, (u32, u32, u32, u32, u64)>,
+    /// Listable mailboxes last reported, when a filter asks for MailboxName or
+    /// SubscriptionChange.
+    names: Vec<Known>,
+    /// The user's subscriptions last seen (for SUBSCRIBED and SubscriptionChange).
     subscriptions: Vec<String>,
+    /// Metadata entries last reported per scope: client entry names with a hash of the
+    /// value, sorted by name.
+    metadata: HashMap<MetaScope, Vec<(String, u64)>>,
 }
 
 impl NotifyState {
-    /// Whether the selected mailbox's changes are pushed while no command runs, and with
-    /// which expunge policy.
-    pub fn selected_policy(&self) -> Option<ExpungePolicy> {
-        self.selected.map(|delayed| {
-            if delayed {
-                ExpungePolicy::Defer
-            } else {
-                ExpungePolicy::Announce
-            }
-        })
+    /// The selected mailbox's message events, if a SELECTED/SELECTED-DELAYED filter asks
+    /// for them.
+    pub fn selected_events(&self) -> Option<&SelectedEvents> {
+        self.selected.as_ref()
     }
 
-    /// Whether a filter can cover another account's mailbox (shared with the user), so
-    /// that events of other accounts need a look at all.
+    /// Whether any event at all is asked for (false after NOTIFY NONE).
+    pub fn is_active(&self) -> bool {
+        self.selected.is_some() || self.groups.iter().any(|(_, e)| !e.is_none())
+    }
+
+    fn any(&self, f: impl Fn(&Events) -> bool) -> bool {
+        self.groups.iter().any(|(_, e)| f(e))
+    }
+
+    /// Whether the mailbox list and subscriptions are tracked.
+    fn tracks_names(&self) -> bool {
+        self.any(|e| e.mailbox_name || e.subscription)
+    }
+
+    /// Whether the subscription list is needed (SUBSCRIBED filters, SubscriptionChange, and
+    /// the `\Subscribed` attribute of MailboxName's LIST responses).
+    fn tracks_subscriptions(&self) -> bool {
+        self.tracks_names()
+            || self
+                .groups
+                .iter()
+                .any(|(f, e)| *f == Filter::Subscribed && !e.is_none())
+    }
+
+    /// Whether a filter with mailbox events can cover another account's mailbox, so that
+    /// other accounts' events need a look at all.
     fn watches_foreign(&self) -> bool {
-        let shared = |n: &String| n.to_ascii_lowercase().starts_with("other users/");
+        let shared = |n: &String| {
+            n.eq_ignore_ascii_case(OTHER_USERS_ROOT)
+                || n.get(..OTHER_USERS_PREFIX.len())
+                    .is_some_and(|p| p.eq_ignore_ascii_case(OTHER_USERS_PREFIX))
+        };
         self.groups.iter().any(|(f, e)| {
-            e.message
+            (e.message || e.mailbox_name || e.mailbox_metadata)
                 && match f {
                     Filter::Subscribed => true,
                     Filter::Subtree(m) | Filter::Mailboxes(m) => m.iter().any(shared),
@@ -83,10 +208,36 @@ impl NotifyState {
         })
     }
 
-    fn wants_list_events(&self) -> bool {
-        self.groups
-            .iter()
-            .any(|(_, e)| e.mailbox_name || e.subscription)
+    fn filter_matches(&self, filter: &Filter, name: &str, own: bool) -> bool {
+        match filter {
+            Filter::Inboxes => own && name == "INBOX",
+            Filter::Personal => own,
+            Filter::Subscribed => self.subscriptions.iter().any(|s| s == name),
+            Filter::Subtree(roots) => roots.iter().any(|r| {
+                name == r
+                    || name
+                        .strip_prefix(r.as_str())
+                        .is_some_and(|rest| rest.starts_with('/'))
+            }),
+            Filter::Mailboxes(names) => names.iter().any(|n| n == name),
+        }
+    }
+
+    /// Whether an event of `kind` for the mailbox the client calls `name` is to be
+    /// reported (§6: the filters in order; a matching `NONE` filter ends the search).
+    fn wants(&self, name: &str, own: bool, kind: Kind) -> bool {
+        for (filter, events) in &self.groups {
+            if !self.filter_matches(filter, name, own) {
+                continue;
+            }
+            if events.is_none() {
+                return false;
+            }
+            if events.has(kind) {
+                return true;
+            }
+        }
+        false
     }
 }
 
@@ -94,254 +245,184 @@ pub async fn run(s: &mut Session, cmd: CommandBody) -> CmdResult {
     let CommandBody::Notify(cmd) = cmd else {
         return Err(CmdError::bad("Expected NOTIFY"));
     };
+    if s.auth().is_none() {
+        return Err(CmdError::bad("Not authenticated"));
+    }
     let (status, groups) = match cmd {
         NotifyCommand::None => {
-            s.notify = None;
+            // §3.1: no events at all from now on (an empty, inactive state, which also
+            // stops IDLE from pushing, §4).
+            s.notify = Some(NotifyState::default());
             return Ok(Done::ok("NOTIFY completed"));
         }
         NotifyCommand::Set { status, groups } => (status, groups),
     };
     let mut state = NotifyState::default();
+    let mut seen_selected = false;
     for g in groups {
-        let mut ev = Events::default();
-        let (mut new, mut expunge, mut flags) = (false, false, false);
-        for e in &g.events {
-            match e {
-                NotifyEvent::MessageNew(_) => new = true,
-                NotifyEvent::MessageExpunge => expunge = true,
-                NotifyEvent::FlagChange => flags = true,
-                NotifyEvent::MailboxName => ev.mailbox_name = true,
-                NotifyEvent::SubscriptionChange => ev.subscription = true,
-                NotifyEvent::AnnotationChange
-                | NotifyEvent::MailboxMetadataChange
-                | NotifyEvent::ServerMetadataChange => {
-                    return Err(CmdError::no_code(
-                        "BADEVENT (MessageNew MessageExpunge FlagChange MailboxName SubscriptionChange)",
-                        "Event not supported",
+        let (ev, fetch) = parse_events(&g.events)?;
+        match g.filter {
+            NotifyFilter::Selected | NotifyFilter::SelectedDelayed => {
+                if seen_selected {
+                    return Err(CmdError::bad(
+                        "Only one SELECTED or SELECTED-DELAYED filter is allowed",
                     ));
                 }
-            }
-        }
-        // RFC 5465 §5: MessageNew and MessageExpunge come together; FlagChange needs both.
-        if new != expunge || (flags && !new) {
-            return Err(CmdError::bad(
-                "MessageNew and MessageExpunge must be given together, and FlagChange needs both",
-            ));
-        }
-        ev.message = new;
-        let filter = match g.filter {
-            NotifyFilter::Selected | NotifyFilter::SelectedDelayed => {
-                if ev.message {
-                    state.selected = Some(g.filter == NotifyFilter::SelectedDelayed);
+                seen_selected = true;
+                if ev.mailbox_name || ev.subscription || ev.mailbox_metadata || ev.server_metadata {
+                    // §8: filter-mailboxes-selected takes message events only.
+                    return Err(CmdError::bad(
+                        "SELECTED and SELECTED-DELAYED take message events only",
+                    ));
                 }
-                continue;
+                if ev.message {
+                    state.selected = Some(SelectedEvents {
+                        delayed: g.filter == NotifyFilter::SelectedDelayed,
+                        flags: ev.flags,
+                        fetch,
+                    });
+                }
             }
-            NotifyFilter::Inboxes => Filter::Inboxes,
-            NotifyFilter::Personal => Filter::Personal,
-            NotifyFilter::Subscribed => Filter::Subscribed,
-            NotifyFilter::Subtree(m) => Filter::Subtree(m),
-            NotifyFilter::Mailboxes(m) => Filter::Mailboxes(m),
-        };
-        state.groups.push((filter, ev));
-    }
-    let account = s
-        .auth()
-        .ok_or_else(|| CmdError::bad("Not authenticated"))?
-        .account_id;
-    let store = s.server.mail.store.clone();
-    if state.wants_list_events() {
-        state.names = own_names(s).await?;
-        state.subscriptions = store.subscriptions(account).await?;
-    }
-    s.notify = Some(state);
-    // Events queued before now are old news: start from here.
-    s.events = s.events.resubscribe();
-    if status {
-        // RFC 5465 §3.1: STATUS of every mailbox the message filters name, now.
-        let ids: Vec<MailboxId> = store
-            .mailboxes(account)
-            .await?
-            .into_iter()
-            .map(|m| m.id)
-            .collect();
-        for id in ids {
-            report_status(s, id).await?;
+            NotifyFilter::Inboxes => state.groups.push((Filter::Inboxes, ev)),
+            NotifyFilter::Personal => state.groups.push((Filter::Personal, ev)),
+            NotifyFilter::Subscribed => state.groups.push((Filter::Subscribed, ev)),
+            NotifyFilter::Subtree(m) => state.groups.push((Filter::Subtree(m), ev)),
+            NotifyFilter::Mailboxes(m) => state.groups.push((Filter::Mailboxes(m), ev)),
         }
+    }
+    // Events committed before now are old news (the snapshots below read the present);
+    // the selected mailbox is brought up to date after this command anyway (§3.1: an
+    // implicit NOOP).
+    s.events = s.events.resubscribe();
+    s.notify = Some(state);
+    events::take_snapshots(s).await?;
+    if status {
+        events::initial_status(s).await?;
     }
     Ok(Done::ok("NOTIFY completed"))
 }
 
-async fn own_names(s: &Session) -> Result<Vec<(MailboxId, String)>, CmdError> {
-    let account = s
-        .auth()
-        .ok_or_else(|| CmdError::bad("Not authenticated"))?
-        .account_id;
-    Ok(s.server
-        .mail
-        .store
-        .mailboxes(account)
-        .await?
-        .into_iter()
-        .map(|m| (m.id, m.name))
-        .collect())
-}
-
-/// Handles one change event while no command runs (or during IDLE). Writes to `s.out`;
-/// the caller flushes.
-pub async fn on_event(s: &mut Session, event: ChangeEvent) -> Result<(), CmdError> {
-    let Some(own) = s.auth().map(|a| a.account_id) else {
-        return Ok(());
-    };
-    match event {
-        ChangeEvent::Mailbox {
-            account, mailbox, ..
-        } => {
-            if s.selected().is_some_and(|m| m.id() == mailbox) {
-                let policy = s.notify.as_ref().and_then(|n| n.selected_policy());
-                if let Some(policy) = policy {
-                    s.sync_selected(policy).await?;
-                }
-                return Ok(());
+/// One event group's events; BAD for combinations §5 forbids, NO for unsupported ones.
+fn parse_events(list: &[NotifyEvent]) -> Result<(Events, Option<Vec<FetchAttr>>), CmdError> {
+    let mut ev = Events::default();
+    let mut fetch = None;
+    let (mut new, mut expunge) = (false, false);
+    for e in list {
+        match e {
+            NotifyEvent::MessageNew(atts) => {
+                new = true;
+                fetch = atts.as_ref().map(|a| a.0.clone());
             }
-            let relevant = s
-                .notify
-                .as_ref()
-                .is_some_and(|n| account == own || n.watches_foreign());
-            if relevant {
-                report_status(s, mailbox).await?;
-            }
-        }
-        ChangeEvent::MailboxList { account, .. } if account == own => {
-            if s.notify.as_ref().is_some_and(|n| n.wants_list_events()) {
-                report_list_changes(s).await?;
-            }
-        }
-        ChangeEvent::MailboxList { .. } => {}
-    }
-    Ok(())
-}
-
-/// A `* STATUS` for a non-selected mailbox covered by a filter with message events, when
-/// its counters changed since last reported.
-async fn report_status(s: &mut Session, mailbox: MailboxId) -> Result<(), CmdError> {
-    let Some(auth) = s.auth().cloned() else {
-        return Ok(());
-    };
-    if s.selected().is_some_and(|m| m.id() == mailbox) {
-        return Ok(());
-    }
-    let store = s.server.mail.store.clone();
-    let info = match store.mailbox(mailbox).await {
-        Ok(i) => i,
-        Err(tern_store::StoreError::NoSuchMailbox) => return Ok(()),
-        Err(e) => return Err(e.into()),
-    };
-    let (name, own) = if info.account == auth.account_id {
-        (info.name.clone(), true)
-    } else {
-        let rights = rights_on(store.as_ref(), &auth, &info).await?;
-        if !rights.has('l') || !rights.has('r') {
-            return Ok(());
-        }
-        let owner = store.account_name(info.account).await?;
-        (client_name(Some(&owner), &info.name), false)
-    };
-    let Some(state) = s.notify.as_ref() else {
-        return Ok(());
-    };
-    let mut wanted = false;
-    for (filter, ev) in &state.groups {
-        let matched = match filter {
-            Filter::Inboxes => own && info.name == "INBOX",
-            Filter::Personal => own,
-            Filter::Subscribed => store.subscriptions(auth.account_id).await?.contains(&name),
-            Filter::Subtree(roots) => roots
-                .iter()
-                .any(|r| name == *r || name.starts_with(&format!("{r}/"))),
-            Filter::Mailboxes(names) => names.contains(&name),
-        };
-        if matched {
-            // RFC 5465 §6: the first matching filter decides.
-            wanted = ev.message;
-            break;
-        }
-    }
-    if !wanted {
-        return Ok(());
-    }
-    let st: MailboxStatus = store.status(mailbox).await?;
-    let key = (st.messages, st.uidnext, st.unseen, st.highestmodseq);
-    let state = s.notify.as_mut().expect("checked above");
-    if state.last_status.get(&mailbox) == Some(&key) {
-        return Ok(());
-    }
-    state.last_status.insert(mailbox, key);
-    let mut items = vec![
-        StatusItem::Messages,
-        StatusItem::UidNext,
-        StatusItem::UidValidity,
-        StatusItem::Unseen,
-    ];
-    if s.enabled.condstore {
-        items.push(StatusItem::HighestModSeq);
-    }
-    let line = format_status(s, &name, mailbox, &st, &items);
-    s.untagged(line);
-    Ok(())
-}
-
-/// `* LIST` responses for created, deleted and renamed mailboxes and changed subscriptions
-/// (RFC 5465 §5.4–5.5).
-async fn report_list_changes(s: &mut Session) -> Result<(), CmdError> {
-    let account = s
-        .auth()
-        .ok_or_else(|| CmdError::bad("Not authenticated"))?
-        .account_id;
-    let names = own_names(s).await?;
-    let subs = s.server.mail.store.subscriptions(account).await?;
-    let Some(state) = s.notify.as_mut() else {
-        return Ok(());
-    };
-    let want_names = state.groups.iter().any(|(_, e)| e.mailbox_name);
-    let want_subs = state.groups.iter().any(|(_, e)| e.subscription);
-    let old_names = std::mem::replace(&mut state.names, names.clone());
-    let old_subs = std::mem::replace(&mut state.subscriptions, subs.clone());
-    let mut lines = Vec::new();
-    if want_names {
-        for (id, name) in &names {
-            match old_names.iter().find(|(i, _)| i == id) {
-                None => lines.push(format!("LIST () \"/\" {}", s.wire_mailbox(name))),
-                Some((_, old)) if old != name => lines.push(format!(
-                    "LIST () \"/\" {} (\"OLDNAME\" ({}))",
-                    s.wire_mailbox(name),
-                    s.wire_mailbox(old)
-                )),
-                Some(_) => {}
-            }
-        }
-        for (id, old) in &old_names {
-            if !names.iter().any(|(i, _)| i == id) {
-                lines.push(format!(
-                    "LIST (\\NonExistent) \"/\" {}",
-                    s.wire_mailbox(old)
+            NotifyEvent::MessageExpunge => expunge = true,
+            NotifyEvent::FlagChange => ev.flags = true,
+            NotifyEvent::MailboxName => ev.mailbox_name = true,
+            NotifyEvent::SubscriptionChange => ev.subscription = true,
+            NotifyEvent::MailboxMetadataChange => ev.mailbox_metadata = true,
+            NotifyEvent::ServerMetadataChange => ev.server_metadata = true,
+            NotifyEvent::AnnotationChange => {
+                return Err(CmdError::no_code(
+                    SUPPORTED,
+                    "AnnotationChange is not supported (no message annotations)",
                 ));
             }
         }
     }
-    if want_subs {
-        for n in &subs {
-            if !old_subs.contains(n) {
-                lines.push(format!("LIST (\\Subscribed) \"/\" {}", s.wire_mailbox(n)));
-            }
-        }
-        for n in &old_subs {
-            if !subs.contains(n) {
-                lines.push(format!("LIST () \"/\" {}", s.wire_mailbox(n)));
-            }
+    // §5: MessageNew and MessageExpunge come together; FlagChange needs both.
+    if new != expunge || (ev.flags && !new) {
+        return Err(CmdError::bad(
+            "MessageNew and MessageExpunge must be given together, and FlagChange needs both",
+        ));
+    }
+    ev.message = new;
+    Ok((ev, fetch))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn state(groups: Vec<(Filter, Events)>, subs: &[&str]) -> NotifyState {
+        NotifyState {
+            groups,
+            subscriptions: subs.iter().map(|s| s.to_string()).collect(),
+            ..NotifyState::default()
         }
     }
-    for l in lines {
-        s.untagged(l);
+
+    const MSG: Events = Events {
+        message: true,
+        flags: false,
+        mailbox_name: false,
+        subscription: false,
+        mailbox_metadata: false,
+        server_metadata: false,
+    };
+    const NAMES: Events = Events {
+        mailbox_name: true,
+        message: false,
+        flags: false,
+        subscription: false,
+        mailbox_metadata: false,
+        server_metadata: false,
+    };
+
+    #[test]
+    fn filters_are_tried_in_order_and_none_stops() {
+        let st = state(
+            vec![
+                (Filter::Mailboxes(vec!["Junk".into()]), Events::default()),
+                (Filter::Personal, NAMES),
+                (Filter::Subtree(vec!["Lists".into()]), MSG),
+                (Filter::Inboxes, MSG),
+            ],
+            &[],
+        );
+        // PERSONAL matches INBOX but lacks message events: INBOXES decides.
+        assert!(st.wants("INBOX", true, Kind::Message));
+        assert!(st.wants("INBOX", true, Kind::MailboxName));
+        // A matching NONE group ends the search.
+        assert!(!st.wants("Junk", true, Kind::MailboxName));
+        assert!(st.wants("Lists/rust", true, Kind::Message));
+        assert!(st.wants("Lists", true, Kind::Message));
+        assert!(!st.wants("Listsx", true, Kind::Message));
+        assert!(!st.wants("Sent", true, Kind::Message));
+        assert!(!st.wants("INBOX", true, Kind::Flags));
     }
-    Ok(())
+
+    #[test]
+    fn subscribed_and_shared_names() {
+        let st = state(
+            vec![(Filter::Subscribed, MSG)],
+            &["Other Users/bob@x/INBOX", "Sent"],
+        );
+        assert!(st.wants("Sent", true, Kind::Message));
+        assert!(st.wants("Other Users/bob@x/INBOX", false, Kind::Message));
+        assert!(!st.wants("Drafts", true, Kind::Message));
+        assert!(st.watches_foreign());
+        let subtree = state(
+            vec![(Filter::Subtree(vec!["Other Users".into()]), MSG)],
+            &[],
+        );
+        assert!(subtree.watches_foreign());
+        let personal = state(vec![(Filter::Personal, MSG)], &[]);
+        assert!(!personal.watches_foreign());
+        assert!(!personal.wants("Other Users/bob@x/INBOX", false, Kind::Message));
+    }
+
+    #[test]
+    fn event_lists_follow_section_5() {
+        use NotifyEvent::*;
+        assert!(parse_events(&[MessageNew(None)]).is_err());
+        assert!(parse_events(&[FlagChange]).is_err());
+        assert!(parse_events(&[MessageExpunge, FlagChange]).is_err());
+        let (ev, _) = parse_events(&[MessageNew(None), MessageExpunge, FlagChange]).unwrap();
+        assert!(ev.message && ev.flags);
+        let (ev, _) = parse_events(&[MailboxMetadataChange, ServerMetadataChange]).unwrap();
+        assert!(ev.mailbox_metadata && ev.server_metadata && !ev.message);
+        match parse_events(&[AnnotationChange]) {
+            Err(CmdError::No { code: Some(c), .. }) => assert!(c.starts_with("BADEVENT (")),
+            other => panic!("{other:?}"),
+        }
+        assert!(parse_events(&[]).unwrap().0.is_none());
+    }
 }

@@ -8,6 +8,10 @@
 //!   announced; `\Recent` is claimed only by a read-write SELECT.
 //! - QRESYNC output (`VANISHED (EARLIER)`, then FETCH of changed messages) comes after the
 //!   usual untagged responses and before the tagged OK, restricted to the known UIDs.
+//! - `VANISHED (EARLIER)` is exact when the store's expunge history reaches back to the
+//!   client's MODSEQ ([`tern_store::MailStore::oldest_modseq`] ≤ it); otherwise it names
+//!   every known UID that is not in the mailbox, except below the point where the client's
+//!   seq-match data shows it already knows every expunge (RFC 7162 §3.2.5.2).
 
 use super::{CmdError, CmdResult, Done};
 use crate::proto::command::{CommandBody, QresyncParams, SelectMode, SequenceSet};
@@ -180,14 +184,20 @@ async fn qresync(
     };
     let in_known = |uid: Uid| known.iter().any(|&(lo, hi)| lo <= uid && uid <= hi);
     let changes = store.changes_since(id, q.modseq).await?;
+    // Expunges after MODSEQ m are all recorded for every m ≥ oldest.
     let oldest = store.oldest_modseq(id).await?;
 
     let vanished: Vec<(Uid, Uid)> = if q.modseq >= oldest {
         to_ranges(changes.expunged.iter().copied().filter(|u| in_known(*u)))
     } else {
         // The expunge history does not reach back that far: every known UID that is not in
-        // the mailbox may have been expunged (RFC 7162 §3.2.5.2 allows reporting more).
-        gaps(&known, &view.messages)
+        // the mailbox may have been expunged (RFC 7162 §3.2.5.2 allows reporting more),
+        // except those the seq-match data shows the client already knows about.
+        let from = match &q.seq_match {
+            Some((seqs, uids)) => known_expunges_below(view, seqs, uids),
+            None => 1,
+        };
+        gaps(&clip_below(&known, from), &view.messages)
     };
     if !vanished.is_empty() {
         let mut line = String::from("VANISHED (EARLIER) ");
@@ -211,9 +221,49 @@ async fn qresync(
             continue;
         };
         let current = &view.messages[msn as usize - 1];
-        s.untagged(fetch_line(msn, current, view.is_recent(current.uid)));
+        // IMAP4rev2 has no \Recent (RFC 9051 §2.3.2).
+        let recent = view.is_recent(current.uid) && !s.enabled.imap4rev2;
+        s.untagged(fetch_line(msn, current, recent));
     }
     Ok(())
+}
+
+/// RFC 7162 §3.2.5.2 seq-match data: the client says message number `seqs[i]` had UID
+/// `uids[i]` (both ascending). Where the mailbox still has that UID at that number, no
+/// message with a lower UID can have been expunged since (an expunge would have moved it
+/// down, and new messages only get higher UIDs). Returns the UID above the last such pair
+/// before the first that no longer matches: expunges below it are known to the client.
+/// `*` is not allowed in either set; mismatched lengths end the comparison.
+fn known_expunges_below(view: &SelectedMailbox, seqs: &SequenceSet, uids: &SequenceSet) -> Uid {
+    let (Some(seqs), Some(uids)) = (
+        seqset::resolve(seqs, view.exists()),
+        seqset::resolve(uids, view.max_uid()),
+    ) else {
+        return 1;
+    };
+    let numbers = |ranges: Vec<(u32, u32)>| ranges.into_iter().flat_map(|(lo, hi)| lo..=hi);
+    let mut from = 1;
+    let (mut last_seq, mut last_uid) = (0, 0);
+    for (seq, uid) in numbers(seqs).zip(numbers(uids)) {
+        if seq <= last_seq || uid <= last_uid {
+            break;
+        }
+        (last_seq, last_uid) = (seq, uid);
+        match view.by_msn(seq) {
+            Some(m) if m.uid == uid => from = uid.saturating_add(1),
+            _ => break,
+        }
+    }
+    from
+}
+
+/// `ranges` (sorted, merged) without the numbers below `from`.
+fn clip_below(ranges: &[(u32, u32)], from: u32) -> Vec<(u32, u32)> {
+    ranges
+        .iter()
+        .filter(|&&(_, hi)| hi >= from)
+        .map(|&(lo, hi)| (lo.max(from), hi))
+        .collect()
 }
 
 /// `n FETCH (UID u FLAGS (...) MODSEQ (m))`.
@@ -304,6 +354,68 @@ mod tests {
             vec![(1, 9)]
         );
         assert_eq!(to_ranges([1, 2, 4].into_iter()), vec![(1, 2), (4, 4)]);
+    }
+
+    fn view(uids: &[Uid]) -> SelectedMailbox {
+        SelectedMailbox {
+            info: tern_store::MailboxInfo {
+                id: tern_store::MailboxId(1),
+                account: tern_store::AccountId(1),
+                name: "INBOX".into(),
+                special_use: None,
+                uidvalidity: 1,
+            },
+            read_only: true,
+            rights: Rights::all(),
+            messages: uids.iter().copied().map(rec).collect(),
+            highestmodseq: 1,
+            uidnext: uids.last().map_or(1, |u| u + 1),
+            recent: Vec::new(),
+            saved_search: Vec::new(),
+            pending_expunged: Vec::new(),
+        }
+    }
+
+    fn set(ranges: &[(u32, u32)]) -> SequenceSet {
+        use crate::proto::command::SeqBound;
+        SequenceSet::Ranges(
+            ranges
+                .iter()
+                .map(|&(a, b)| (SeqBound::Num(a), SeqBound::Num(b)))
+                .collect(),
+        )
+    }
+
+    #[test]
+    fn seq_match_marks_where_the_client_knows_every_expunge() {
+        // Now: MSN 1..7 = UIDs 1 2 4 5 6 7 10.
+        let v = view(&[1, 2, 4, 5, 6, 7, 10]);
+        // The client's MSN 1,2,3,5 were UIDs 1,2,4,6: all still so, nothing below 7 is news.
+        assert_eq!(
+            known_expunges_below(&v, &set(&[(1, 3), (5, 5)]), &set(&[(1, 2), (4, 4), (6, 6)])),
+            7
+        );
+        // Its MSN 3 was UID 3, now UID 4: UID 3 went since; only below 2 is known.
+        assert_eq!(
+            known_expunges_below(&v, &set(&[(1, 1), (3, 3)]), &set(&[(1, 1), (3, 3)])),
+            2
+        );
+        // First pair wrong: nothing is known.
+        assert_eq!(
+            known_expunges_below(&v, &set(&[(2, 2)]), &set(&[(3, 3)])),
+            1
+        );
+        // Not ascending, or beyond the mailbox: the comparison stops there.
+        assert_eq!(
+            known_expunges_below(&v, &set(&[(2, 2), (1, 1)]), &set(&[(2, 2), (1, 1)])),
+            3
+        );
+        assert_eq!(
+            known_expunges_below(&v, &set(&[(7, 9)]), &set(&[(10, 12)])),
+            11
+        );
+        assert_eq!(clip_below(&[(1, 3), (5, 9)], 4), vec![(5, 9)]);
+        assert_eq!(clip_below(&[(1, 3), (5, 9)], 7), vec![(7, 9)]);
     }
 
     #[test]

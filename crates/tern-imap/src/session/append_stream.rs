@@ -161,6 +161,7 @@ impl Loop {
             .map(|(staged, m)| (staged, st.target.flags(&m.flags), internal_date(m.date)))
             .collect();
         let result = commit(&mut self.s, &st.target, batch).await;
+        self.own_adds = true;
         self.finish(&tag, result, ExpungePolicy::Announce).await
     }
 }

@@ -12,6 +12,10 @@
 //!   line and flushes.
 //! - Expunges are held back after FETCH, STORE, SEARCH, SORT and THREAD by sequence number
 //!   (RFC 9051 §7.5.1) and announced after any other command.
+//! - Between commands, and during IDLE, the selected mailbox's changes are pushed only as
+//!   [`Loop::push_options`] allows: in IDLE without NOTIFY (RFC 2177), otherwise only with a
+//!   NOTIFY SELECTED/SELECTED-DELAYED filter (RFC 5465 §3.1, §4). The sync after every
+//!   command is unconditional (RFC 9051 §7: the client's view must follow the mailbox).
 //! - Memory per idle connection stays small: a 4 KiB read buffer, an empty framer, an
 //!   output buffer shrunk after large responses, and the selected mailbox's view.
 //! - Before authentication the connection has `preauth_timeout` in total; afterwards it is
@@ -19,7 +23,7 @@
 //! - I/O errors end the session without a word; nothing half-received is ever stored.
 
 use super::append_stream::AppendState;
-use super::{ExpungePolicy, Session, State};
+use super::{ExpungePolicy, Session, State, SyncOptions};
 use crate::cmd::{self, CmdError, CmdResult};
 use crate::proto::command::{By, Command, CommandBody};
 use crate::proto::framing::{Event, Framer, FramerConfig, LiteralStart};
@@ -70,6 +74,9 @@ pub(super) struct Loop {
     bad_in_a_row: u32,
     /// The store's change channel closed (the store is going away): stop polling it.
     pub(super) events_closed: bool,
+    /// The running command added messages itself (APPEND, COPY, MOVE): the sync after it
+    /// sends no NOTIFY MessageNew FETCH for them (RFC 5465 §5.2 SHOULD NOT).
+    pub(super) own_adds: bool,
 }
 
 /// Serves one connection until LOGOUT, error, timeout or shutdown.
@@ -88,6 +95,7 @@ pub async fn run(server: Arc<ImapServer>, conn: Conn, shutdown: Shutdown) {
         append: None,
         bad_in_a_row: 0,
         events_closed: false,
+        own_adds: false,
     };
     match lp.serve().await {
         Ok(()) => {}
@@ -146,7 +154,7 @@ impl Loop {
         loop {
             let watch = notify
                 && !self.events_closed
-                && self.s.notify.is_some()
+                && self.s.notify.as_ref().is_some_and(|n| n.is_active())
                 && self.append.is_none()
                 && !self.framer.in_command()
                 && self.s.auth().is_some();
@@ -172,7 +180,7 @@ impl Loop {
                     return Ok(Wake::Closed);
                 }
                 ev = self.s.events.recv(), if watch => {
-                    self.deliver_events(ev, None).await?;
+                    self.deliver_events(ev, false).await?;
                     if self.s.state_is_logout() {
                         return Ok(Wake::Closed);
                     }
@@ -181,32 +189,36 @@ impl Loop {
         }
     }
 
-    /// Acts on a change event (and any queued behind it) outside a command: NOTIFY
-    /// output, or in IDLE (`idle_policy`) the selected mailbox's sync. Flushes.
+    /// Acts on a change event (and any queued behind it) outside a command (`idle`: during
+    /// IDLE): NOTIFY output for other mailboxes, and the selected mailbox's sync when
+    /// [`Loop::push_options`] allows one. Flushes.
     pub(super) async fn deliver_events(
         &mut self,
         first: Result<tern_store::ChangeEvent, tokio::sync::broadcast::error::RecvError>,
-        idle_policy: Option<ExpungePolicy>,
+        idle: bool,
     ) -> io::Result<()> {
         use tokio::sync::broadcast::error::{RecvError, TryRecvError};
+        let active = self.s.notify.as_ref().is_some_and(|n| n.is_active());
         let mut next = Some(first);
         let mut resync = false;
+        let mut lagged = false;
         while let Some(ev) = next.take() {
             match ev {
                 Ok(ev) => {
-                    let selected = match ev {
-                        tern_store::ChangeEvent::Mailbox { mailbox, .. } => {
-                            self.s.selected().is_some_and(|m| m.id() == mailbox)
-                        }
-                        _ => false,
-                    };
-                    if selected && idle_policy.is_some() {
+                    if let tern_store::ChangeEvent::Mailbox { mailbox, what, .. } = ev
+                        && what.messages()
+                        && self.s.selected().is_some_and(|m| m.id() == mailbox)
+                    {
                         resync = true;
-                    } else if let Err(e) = cmd::notify::on_event(&mut self.s, ev).await {
+                    }
+                    if active && let Err(e) = cmd::notify::on_event(&mut self.s, ev).await {
                         tracing::debug!(error = ?e, "NOTIFY event failed");
                     }
                 }
-                Err(RecvError::Lagged(_)) => resync = true,
+                Err(RecvError::Lagged(_)) => {
+                    resync = true;
+                    lagged = true;
+                }
                 Err(RecvError::Closed) => self.events_closed = true,
             }
             next = match self.s.events.try_recv() {
@@ -215,20 +227,52 @@ impl Loop {
                 Err(_) => None,
             };
         }
-        if resync {
-            let policy =
-                idle_policy.or_else(|| self.s.notify.as_ref().and_then(|n| n.selected_policy()));
-            if let Some(policy) = policy {
-                self.sync(policy).await;
-            }
+        if lagged
+            && active
+            && let Err(e) = cmd::notify::rescan(&mut self.s).await
+        {
+            tracing::debug!(error = ?e, "NOTIFY rescan after missed events failed");
+        }
+        if resync && let Some(opts) = self.push_options(idle) {
+            self.sync(opts, true).await;
         }
         self.flush_out().await
     }
 
+    /// How the selected mailbox's changes may be pushed while no command runs (`idle`:
+    /// during IDLE), or `None` when they wait for the next command.
+    ///
+    /// - No NOTIFY yet: only during IDLE, everything (RFC 2177).
+    /// - NOTIFY with SELECTED or SELECTED-DELAYED message events: what they ask for, any
+    ///   time; SELECTED-DELAYED holds expunges back outside IDLE (RFC 5465 §6.1). Flag
+    ///   changes only with FlagChange (§5.1).
+    /// - NOTIFY without such a filter, or NOTIFY NONE: nothing, in IDLE too (§3.1, §4).
+    pub(super) fn push_options(&self, idle: bool) -> Option<SyncOptions> {
+        match &self.s.notify {
+            None => idle.then_some(SyncOptions::all(ExpungePolicy::Announce)),
+            Some(n) => n.selected_events().map(|sel| SyncOptions {
+                expunge: if sel.delayed && !idle {
+                    ExpungePolicy::Defer
+                } else {
+                    ExpungePolicy::Announce
+                },
+                flags: sel.flags,
+            }),
+        }
+    }
+
     /// Brings the selected mailbox up to date; a mailbox deleted under us ends the session.
-    pub(super) async fn sync(&mut self, policy: ExpungePolicy) {
-        match self.s.sync_selected(policy).await {
-            Ok(()) => {}
+    /// With `fetch_new`, messages announced as new also get NOTIFY's MessageNew FETCH.
+    pub(super) async fn sync(&mut self, opts: SyncOptions, fetch_new: bool) {
+        match self.s.sync_selected_with(opts).await {
+            Ok(report) => {
+                if fetch_new
+                    && !report.added.is_empty()
+                    && let Err(e) = cmd::notify::fetch_new(&mut self.s, &report.added).await
+                {
+                    tracing::debug!(error = ?e, "NOTIFY MessageNew FETCH failed");
+                }
+            }
             Err(tern_store::StoreError::NoSuchMailbox) => {
                 self.s.deselect();
                 self.s.untagged("BYE The selected mailbox was deleted");
@@ -340,6 +384,7 @@ impl Loop {
             CommandBody::Idle => self.idle(&tag).await,
             CommandBody::Compress(mechanism) => self.compress(&tag, &mechanism).await,
             body => {
+                self.own_adds = matches!(body, CommandBody::Copy { .. } | CommandBody::Move { .. });
                 let policy = expunge_policy(&body);
                 self.s.tag.clone_from(&tag);
                 let result = cmd::dispatch(&mut self.s, body).await;
@@ -355,8 +400,9 @@ impl Loop {
         result: CmdResult,
         policy: ExpungePolicy,
     ) -> io::Result<Flow> {
+        let own_adds = std::mem::take(&mut self.own_adds);
         if self.s.auth().is_some() {
-            self.sync(policy).await;
+            self.sync(SyncOptions::all(policy), !own_adds).await;
         }
         self.reply(Some(tag), result).await
     }

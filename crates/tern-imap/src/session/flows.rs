@@ -159,7 +159,8 @@ impl Loop {
         }
     }
 
-    /// IDLE: `+ idling`, then push the selected mailbox's changes (and NOTIFY events) as
+    /// IDLE: `+ idling`, then push the selected mailbox's changes (as far as
+    /// [`Loop::push_options`] allows: RFC 5465 §4 makes NOTIFY decide) and NOTIFY events as
     /// they are committed, until DONE. The autologout timer and shutdown apply.
     pub(super) async fn idle(&mut self, tag: &str) -> io::Result<Flow> {
         if self.s.auth().is_none() {
@@ -168,7 +169,9 @@ impl Loop {
         // Events committed before this point are covered by the sync below.
         self.s.events = self.s.events.resubscribe();
         self.s.raw(b"+ idling\r\n");
-        self.sync(ExpungePolicy::Announce).await;
+        if let Some(opts) = self.push_options(true) {
+            self.sync(opts, true).await;
+        }
         self.flush_out().await?;
         if self.s.state_is_logout() {
             return Ok(Flow::Close);
@@ -194,7 +197,7 @@ impl Loop {
                     self.last_input = Instant::now();
                 }
                 ev = self.s.events.recv(), if !self.events_closed => {
-                    self.deliver_events(ev, Some(ExpungePolicy::Announce)).await?;
+                    self.deliver_events(ev, true).await?;
                     if self.s.state_is_logout() {
                         return Ok(Flow::Close);
                     }

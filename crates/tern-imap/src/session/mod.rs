@@ -13,7 +13,7 @@ pub mod mailbox_ref;
 pub mod selected;
 
 pub use conn_loop::run;
-pub use selected::{ExpungePolicy, SelectedMailbox};
+pub use selected::{ExpungePolicy, SelectedMailbox, SyncOptions, SyncReport};
 
 use crate::server::ImapServer;
 use std::sync::Arc;
@@ -170,12 +170,20 @@ impl Session {
     /// Brings the selected mailbox's view up to date with the store and writes the untagged
     /// responses that tell the client (EXISTS, EXPUNGE or VANISHED, FETCH FLAGS/MODSEQ).
     pub async fn sync_selected(&mut self, policy: ExpungePolicy) -> StoreResult<()> {
+        self.sync_selected_with(SyncOptions::all(policy))
+            .await
+            .map(|_| ())
+    }
+
+    /// [`Session::sync_selected`] with the finer options NOTIFY needs; says which messages
+    /// were announced as new.
+    pub async fn sync_selected_with(&mut self, opts: SyncOptions) -> StoreResult<SyncReport> {
         let store = self.server.mail.store.clone();
         let enabled = self.enabled;
         let mut out = std::mem::take(&mut self.out);
         let result = match &mut self.state {
-            State::Selected(_, m) => m.sync(store.as_ref(), enabled, policy, &mut out).await,
-            _ => Ok(()),
+            State::Selected(_, m) => m.sync(store.as_ref(), enabled, opts, &mut out).await,
+            _ => Ok(SyncReport::default()),
         };
         self.out = out;
         result

@@ -1,9 +1,13 @@
 //! The selected mailbox as this session sees it: the MSN ↔ UID view, what the client has
 //! been told (HIGHESTMODSEQ, EXISTS), and synchronization with the store.
 //!
-//! Invariant: `messages` is what the client believes, in UID order; MSN n is
-//! `messages[n - 1]`. It changes only together with the untagged responses that tell the
-//! client (EXISTS for additions, EXPUNGE/VANISHED for removals).
+//! Invariants:
+//! - `messages` is what the client believes, in UID order; MSN n is `messages[n - 1]`. It
+//!   changes only together with the untagged responses that tell the client (EXISTS for
+//!   additions, EXPUNGE/VANISHED for removals, FETCH for flag changes).
+//! - `highestmodseq` only advances past changes the client has been told about: a sync
+//!   that holds back expunges ([`ExpungePolicy::Defer`]) or flag changes
+//!   ([`SyncOptions::flags`] off) leaves it where it was, so a later sync finds them again.
 
 use super::Enabled;
 use super::mailbox_ref::Rights;
@@ -18,6 +22,32 @@ use tern_store::{
 pub enum ExpungePolicy {
     Announce,
     Defer,
+}
+
+/// What one sync may tell the client.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SyncOptions {
+    pub expunge: ExpungePolicy,
+    /// Report flag changes of known messages (`FETCH (FLAGS ...)`). When off (NOTIFY
+    /// SELECTED without FlagChange, RFC 5465 §5.1) they are left for a later sync.
+    pub flags: bool,
+}
+
+impl SyncOptions {
+    /// Everything, with the given expunge policy (the sync after a command).
+    pub fn all(expunge: ExpungePolicy) -> SyncOptions {
+        SyncOptions {
+            expunge,
+            flags: true,
+        }
+    }
+}
+
+/// What a sync announced.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct SyncReport {
+    /// UIDs of the messages just announced with EXISTS, ascending.
+    pub added: Vec<Uid>,
 }
 
 pub struct SelectedMailbox {
@@ -134,15 +164,17 @@ impl SelectedMailbox {
         &mut self,
         store: &dyn MailStore,
         enabled: Enabled,
-        policy: ExpungePolicy,
+        opts: SyncOptions,
         out: &mut Vec<u8>,
-    ) -> StoreResult<()> {
+    ) -> StoreResult<SyncReport> {
+        let mut report = SyncReport::default();
         let changes = store
             .changes_since(self.info.id, self.highestmodseq)
             .await?;
         if changes.highestmodseq <= self.highestmodseq && self.pending_expunged.is_empty() {
-            return Ok(());
+            return Ok(report);
         }
+        let policy = opts.expunge;
         for uid in &changes.expunged {
             if self.msn_of(*uid).is_some() && !self.pending_expunged.contains(uid) {
                 self.pending_expunged.push(*uid);
@@ -156,7 +188,7 @@ impl SelectedMailbox {
 
         // New messages first (EXISTS), then flag changes of known ones.
         let max_known = self.max_uid();
-        let mut added = false;
+        let mut flags_held = false;
         let mut flag_updates: Vec<(u32, usize)> = Vec::new();
         for rec in changes.changed {
             if rec.uid > max_known {
@@ -164,11 +196,15 @@ impl SelectedMailbox {
                     continue;
                 }
                 self.uidnext = self.uidnext.max(rec.uid + 1);
+                report.added.push(rec.uid);
                 self.messages.push(rec);
-                added = true;
             } else if let Ok(i) = self.messages.binary_search_by_key(&rec.uid, |m| m.uid) {
                 let known = &mut self.messages[i];
                 if known.flags != rec.flags || known.modseq != rec.modseq {
+                    if !opts.flags {
+                        flags_held = true;
+                        continue;
+                    }
                     let flags_changed = known.flags != rec.flags;
                     known.flags = rec.flags;
                     known.modseq = rec.modseq;
@@ -178,7 +214,7 @@ impl SelectedMailbox {
                 }
             }
         }
-        if added {
+        if !report.added.is_empty() {
             if !self.read_only {
                 // Messages we just learned of that no other session claimed are ours.
                 let first_recent = store.claim_recent(self.info.id).await?;
@@ -196,16 +232,18 @@ impl SelectedMailbox {
                 let _ = write!(Vec8(out), "UID {} ", m.uid);
             }
             out.extend_from_slice(b"FLAGS ");
-            out.extend_from_slice(render_flags(&m.flags, self.is_recent(m.uid)).as_bytes());
+            // IMAP4rev2 has no \Recent (RFC 9051 §2.3.2).
+            let recent = self.is_recent(m.uid) && !enabled.imap4rev2;
+            out.extend_from_slice(render_flags(&m.flags, recent).as_bytes());
             if enabled.condstore {
                 let _ = write!(Vec8(out), " MODSEQ ({})", m.modseq);
             }
             out.extend_from_slice(b")\r\n");
         }
-        if self.pending_expunged.is_empty() {
+        if self.pending_expunged.is_empty() && !flags_held {
             self.highestmodseq = self.highestmodseq.max(changes.highestmodseq);
         }
-        Ok(())
+        Ok(report)
     }
 }
 
