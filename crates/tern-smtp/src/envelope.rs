@@ -169,7 +169,7 @@ pub fn rcpt_params(rcpt: &RcptTo<String>, extensions: Extensions) -> Result<Rcpt
             "RCPT TO parameter not supported",
         ));
     }
-    let notify = (rcpt.flags & notify_flags != 0).then(|| Notify {
+    let notify = (rcpt.flags & notify_flags != 0).then_some(Notify {
         never: rcpt.flags & RCPT_NOTIFY_NEVER != 0,
         success: rcpt.flags & RCPT_NOTIFY_SUCCESS != 0,
         failure: rcpt.flags & RCPT_NOTIFY_FAILURE != 0,
@@ -255,9 +255,8 @@ mod tests {
         assert_eq!(e.ret, Some(DsnRet::Headers));
         assert_eq!(e.envid.as_deref(), Some("QQ+x"));
         assert_eq!(e.auth_param.as_deref(), Some("u@b.test"));
-        let e =
-            Envelope::<()>::from_mail_with(&parse_mail("MAIL FROM:<> RET=FULL"), 1000, smtp)
-                .unwrap();
+        let e = Envelope::<()>::from_mail_with(&parse_mail("MAIL FROM:<> RET=FULL"), 1000, smtp)
+            .unwrap();
         assert_eq!(e.ret, Some(DsnRet::Full));
         // AUTH= without AUTH advertised (the MX): refused, as is anything not advertised.
         let mx = Extensions {

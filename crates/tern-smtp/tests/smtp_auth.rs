@@ -16,18 +16,37 @@ async fn starttls_is_required_before_auth_and_mail_on_587() {
     srv.add_user("alice@example.test").await;
     let mut c = srv.ehlo().await;
     let plain = B64.encode(format!("\0alice@example.test\0{PASSWORD}"));
-    c.expect(&format!("AUTH PLAIN {plain}"), 530, "5.7.0 Must issue a STARTTLS command first")
-        .await;
-    c.expect("AUTH LOGIN", 530, "5.7.0 Must issue a STARTTLS command first").await;
-    c.expect("MAIL FROM:<alice@example.test>", 530, "5.7.0 Must issue a STARTTLS command first")
-        .await;
+    c.expect(
+        &format!("AUTH PLAIN {plain}"),
+        530,
+        "5.7.0 Must issue a STARTTLS command first",
+    )
+    .await;
+    c.expect(
+        "AUTH LOGIN",
+        530,
+        "5.7.0 Must issue a STARTTLS command first",
+    )
+    .await;
+    c.expect(
+        "MAIL FROM:<alice@example.test>",
+        530,
+        "5.7.0 Must issue a STARTTLS command first",
+    )
+    .await;
     c.expect("STARTTLS", 220, "2.0.0").await;
     let mut c = c.into_tls(srv.dir.path()).await;
     c.expect("EHLO client.test", 250, "").await;
     // After TLS, MAIL still needs AUTH.
-    c.expect("MAIL FROM:<alice@example.test>", 530, "5.7.0 Authentication required").await;
+    c.expect(
+        "MAIL FROM:<alice@example.test>",
+        530,
+        "5.7.0 Authentication required",
+    )
+    .await;
     c.expect(&format!("AUTH PLAIN {plain}"), 235, "2.7.0").await;
-    c.expect("MAIL FROM:<alice@example.test>", 250, "2.1.0").await;
+    c.expect("MAIL FROM:<alice@example.test>", 250, "2.1.0")
+        .await;
 }
 
 #[tokio::test]
@@ -42,7 +61,12 @@ async fn plain_with_and_without_initial_response_and_login() {
     assert_eq!((r.code, r.lines[0].as_str()), (334, ""));
     let b64 = B64.encode(format!("\0alice@example.test\0{PASSWORD}"));
     c.expect(&b64, 235, "2.7.0 Authentication successful").await;
-    c.expect("AUTH PLAIN AGFsaWNlAHB3", 503, "5.5.1 Already authenticated").await;
+    c.expect(
+        "AUTH PLAIN AGFsaWNlAHB3",
+        503,
+        "5.5.1 Already authenticated",
+    )
+    .await;
 
     // LOGIN with an alias as the user name: one login = one account.
     let mut c = srv.starttls().await;
@@ -75,8 +99,12 @@ async fn failures_are_delayed_more_each_time_then_the_session_ends() {
     for attempt in 0..3 {
         let start = Instant::now();
         let b64 = B64.encode(format!("\0alice@example.test\0wrong{attempt}"));
-        c.expect(&format!("AUTH PLAIN {b64}"), 535, "5.7.8 Authentication credentials invalid")
-            .await;
+        c.expect(
+            &format!("AUTH PLAIN {b64}"),
+            535,
+            "5.7.8 Authentication credentials invalid",
+        )
+        .await;
         took.push(start.elapsed());
     }
     assert!(took[0] >= Duration::from_millis(200), "{took:?}");
@@ -129,12 +157,15 @@ async fn auth_needs_ehlo_and_no_open_transaction() {
     let srv = SmtpTest::start(Mode::Submission, |s| s.config.allow_plaintext = true).await;
     srv.add_user("alice@example.test").await;
     let mut c = srv.connect().await;
-    c.expect("AUTH PLAIN AGFsaWNlAHB3", 503, "5.5.1 Send EHLO first").await;
+    c.expect("AUTH PLAIN AGFsaWNlAHB3", 503, "5.5.1 Send EHLO first")
+        .await;
     c.expect("HELO client.test", 250, "").await;
-    c.expect("AUTH PLAIN AGFsaWNlAHB3", 503, "5.5.1 Send EHLO first").await;
+    c.expect("AUTH PLAIN AGFsaWNlAHB3", 503, "5.5.1 Send EHLO first")
+        .await;
     c.expect("EHLO client.test", 250, "").await;
     c.auth_plain("alice@example.test", PASSWORD, 235).await;
-    c.expect("MAIL FROM:<alice@example.test>", 250, "2.1.0").await;
+    c.expect("MAIL FROM:<alice@example.test>", 250, "2.1.0")
+        .await;
 }
 
 #[tokio::test]
@@ -143,7 +174,10 @@ async fn allow_plaintext_permits_auth_in_the_clear() {
     srv.add_user("alice@example.test").await;
     let mut c = srv.connect().await;
     let ehlo = c.expect("EHLO client.test", 250, "").await;
-    assert!(ehlo.lines.iter().any(|l| l == "AUTH PLAIN LOGIN"), "{ehlo:?}");
+    assert!(
+        ehlo.lines.iter().any(|l| l == "AUTH PLAIN LOGIN"),
+        "{ehlo:?}"
+    );
     assert!(ehlo.lines.iter().any(|l| l == "STARTTLS"), "{ehlo:?}");
     c.auth_plain("alice@example.test", PASSWORD, 235).await;
     let to = ["alice@example.test"];
@@ -160,7 +194,12 @@ async fn without_a_certificate_plaintext_mechanisms_need_encryption_538() {
     srv.add_user("alice@example.test").await;
     let mut c = srv.ehlo().await;
     c.expect("AUTH PLAIN AGFsaWNlAHB3", 538, "5.7.11").await;
-    c.expect("MAIL FROM:<alice@example.test>", 530, "5.7.0 Authentication required").await;
+    c.expect(
+        "MAIL FROM:<alice@example.test>",
+        530,
+        "5.7.0 Authentication required",
+    )
+    .await;
 }
 
 #[tokio::test]
@@ -171,7 +210,9 @@ async fn implicit_tls_465_authenticates_and_submits() {
     let mut c = srv.implicit_tls().await;
     c.auth_plain("alice@example.test", PASSWORD, 235).await;
     let m = common::smtp::message_from("alice@example.test", "implicit");
-    let r = c.send_mail("alice@example.test", &["bob@example.test"], &m).await;
+    let r = c
+        .send_mail("alice@example.test", &["bob@example.test"], &m)
+        .await;
     assert_eq!(r.code, 250, "{r:?}");
     let inbox = srv.inbox("bob@example.test").await;
     assert_eq!(inbox.len(), 1);

@@ -16,7 +16,13 @@ fn has(reply: &common::Reply, keyword: &str) -> bool {
 async fn greeting_and_ehlo_on_the_mx() {
     let srv = SmtpTest::mx().await;
     let mut c = srv.connect().await;
-    let ehlo = c.expect("EHLO client.test", 250, "mx.example.test Hello client.test [127.0.0.1]").await;
+    let ehlo = c
+        .expect(
+            "EHLO client.test",
+            250,
+            "mx.example.test Hello client.test [127.0.0.1]",
+        )
+        .await;
     for keyword in [
         "PIPELINING",
         "SIZE 10485760",
@@ -31,12 +37,21 @@ async fn greeting_and_ehlo_on_the_mx() {
         assert!(has(&ehlo, keyword), "{keyword} missing from {ehlo:?}");
     }
     // The MX never offers AUTH, in the clear or after TLS.
-    assert!(!ehlo.lines.iter().any(|l| l.starts_with("AUTH")), "{ehlo:?}");
+    assert!(
+        !ehlo.lines.iter().any(|l| l.starts_with("AUTH")),
+        "{ehlo:?}"
+    );
     c.expect("STARTTLS", 220, "2.0.0 Ready to start TLS").await;
     let mut c = c.into_tls(srv.dir.path()).await;
     let ehlo = c.expect("EHLO client.test", 250, "").await;
-    assert!(!has(&ehlo, "STARTTLS"), "STARTTLS offered after TLS: {ehlo:?}");
-    assert!(!ehlo.lines.iter().any(|l| l.starts_with("AUTH")), "{ehlo:?}");
+    assert!(
+        !has(&ehlo, "STARTTLS"),
+        "STARTTLS offered after TLS: {ehlo:?}"
+    );
+    assert!(
+        !ehlo.lines.iter().any(|l| l.starts_with("AUTH")),
+        "{ehlo:?}"
+    );
     c.expect("STARTTLS", 503, "5.5.1").await;
     c.expect("AUTH PLAIN AHVzZXIAcHc=", 503, "5.5.1").await;
     c.expect("QUIT", 221, "2.0.0").await;
@@ -48,7 +63,10 @@ async fn submission_offers_auth_only_after_tls() {
     let mut c = srv.connect().await;
     let ehlo = c.expect("EHLO client.test", 250, "").await;
     assert!(has(&ehlo, "STARTTLS"));
-    assert!(!ehlo.lines.iter().any(|l| l.starts_with("AUTH")), "{ehlo:?}");
+    assert!(
+        !ehlo.lines.iter().any(|l| l.starts_with("AUTH")),
+        "{ehlo:?}"
+    );
     c.expect("STARTTLS", 220, "2.0.0").await;
     let mut c = c.into_tls(srv.dir.path()).await;
     let ehlo = c.expect("EHLO client.test", 250, "").await;
@@ -65,7 +83,9 @@ async fn submission_offers_auth_only_after_tls() {
 async fn helo_has_no_extensions_and_lhlo_is_refused() {
     let srv = SmtpTest::mx().await;
     let mut c = srv.connect().await;
-    let helo = c.expect("HELO client.test", 250, "mx.example.test Hello client.test").await;
+    let helo = c
+        .expect("HELO client.test", 250, "mx.example.test Hello client.test")
+        .await;
     assert_eq!(helo.lines.len(), 1);
     c.expect("LHLO client.test", 500, "5.5.1").await;
     c.expect("EHLO", 501, "5.5.4").await;
@@ -78,7 +98,8 @@ async fn starttls_forgets_the_session_and_drops_injected_commands() {
     let mut c = srv.ehlo().await;
     c.expect("MAIL FROM:<a@other.test>", 250, "2.1.0").await;
     // Plaintext pipelined behind STARTTLS (CVE-2011-0411 style): must never run.
-    c.send("STARTTLS\r\nRSET\r\nMAIL FROM:<injected@evil.test>\r\n").await;
+    c.send("STARTTLS\r\nRSET\r\nMAIL FROM:<injected@evil.test>\r\n")
+        .await;
     let reply = c.reply().await;
     assert_eq!(reply.code, 220, "{reply:?}");
     let mut c = c.into_tls(srv.dir.path()).await;
@@ -112,7 +133,10 @@ async fn a_failed_handshake_closes_only_that_connection() {
     c.expect("STARTTLS", 220, "2.0.0").await;
     c.send("this is not a TLS ClientHello\r\n").await;
     // The server may send a TLS alert; then it closes.
-    assert!(c.eof().await, "connection still open after a failed handshake");
+    assert!(
+        c.eof().await,
+        "connection still open after a failed handshake"
+    );
     // The server still serves others, and TLS works for them.
     let stream = tokio::net::TcpStream::connect(srv.tls_addr).await.unwrap();
     let tls = tls_connect(srv.dir.path(), stream).await;
@@ -134,7 +158,10 @@ async fn sequence_errors() {
     // BDAT octets are read even when refused: "abc" must not be taken for a command.
     c.send("BDAT 3 LAST\r\nabc").await;
     let reply = c.reply().await;
-    assert_eq!((reply.code, reply.text()), (503, "5.5.1 No valid transaction for BDAT"));
+    assert_eq!(
+        (reply.code, reply.text()),
+        (503, "5.5.1 No valid transaction for BDAT")
+    );
     c.expect("RSET", 250, "2.0.0").await;
     c.expect("RCPT TO:<user@example.test>", 503, "5.5.1").await;
     c.expect("QUIT", 221, "2.0.0").await;
@@ -167,10 +194,12 @@ async fn errors_per_session_end_it_with_421() {
     let mut c = srv.ehlo().await;
     c.expect("MAIL FROM:<a@other.test>", 250, "2.1.0").await;
     // Unknown recipients count like protocol errors; 4xx answers do not.
-    c.expect("RCPT TO:<nobody@example.test>", 550, "5.1.1").await;
+    c.expect("RCPT TO:<nobody@example.test>", 550, "5.1.1")
+        .await;
     c.expect("RCPT TO:<x@other.test>", 554, "5.7.1").await;
     c.expect("BOGUS", 500, "5.5.2").await;
-    c.expect("RCPT TO:<nobody2@example.test>", 550, "5.1.1").await;
+    c.expect("RCPT TO:<nobody2@example.test>", 550, "5.1.1")
+        .await;
     let last = c.cmd("RCPT TO:<nobody3@example.test>").await;
     assert_eq!(last.code, 550);
     let bye = c.reply().await;
@@ -192,8 +221,10 @@ async fn a_delivered_message_resets_the_error_count() {
     let mut c = srv.ehlo().await;
     for round in 0..3 {
         c.expect("MAIL FROM:<a@other.test>", 250, "2.1.0").await;
-        c.expect("RCPT TO:<nobody@example.test>", 550, "5.1.1").await;
-        c.expect("RCPT TO:<nobody2@example.test>", 550, "5.1.1").await;
+        c.expect("RCPT TO:<nobody@example.test>", 550, "5.1.1")
+            .await;
+        c.expect("RCPT TO:<nobody2@example.test>", 550, "5.1.1")
+            .await;
         c.expect("RCPT TO:<user@example.test>", 250, "2.1.5").await;
         c.expect("DATA", 354, "").await;
         c.send(&format!("Subject: {round}\r\n\r\nx\r\n.\r\n")).await;

@@ -116,7 +116,7 @@ pub(super) async fn owns(
     address: &str,
 ) -> Result<bool, DirectoryError> {
     let lower = address.to_lowercase();
-    if lower == account.name || account.addresses.iter().any(|a| *a == lower) {
+    if lower == account.name || account.addresses.contains(&lower) {
         return Ok(true);
     }
     Ok(match mail.directory.resolve(address).await? {

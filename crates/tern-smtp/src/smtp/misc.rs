@@ -26,11 +26,7 @@ pub(super) fn command(
             "Cannot VRFY user, but will accept message and attempt delivery",
         )),
         // RFC 5321 §3.5.2: list expansion may be refused; it would disclose group members.
-        Request::Expn { .. } => session.reply(&Reply::new(
-            502,
-            [5, 5, 1],
-            "EXPN not available",
-        )),
+        Request::Expn { .. } => session.reply(&Reply::new(502, [5, 5, 1], "EXPN not available")),
         Request::Help { .. } => session.reply(&Reply::new(
             214,
             [2, 0, 0],

@@ -81,7 +81,11 @@ impl SmtpServer {
                 if self.outbound.is_none() {
                     return self.refuse(
                         session,
-                        Reply::new(550, [5, 7, 1], format!("<{shown}>: relaying not configured")),
+                        Reply::new(
+                            550,
+                            [5, 7, 1],
+                            format!("<{shown}>: relaying not configured"),
+                        ),
                     );
                 }
                 session.reply(&accepted(&shown));

@@ -44,7 +44,10 @@ pub(crate) fn classify(
     if local_domains.iter().any(|d| d.to_lowercase() == lower) {
         Ok(Destination::Local(format!("{local}@{lower}")))
     } else {
-        Ok(Destination::Remote(format!("{}@{domain}", quote_local(local))))
+        Ok(Destination::Remote(format!(
+            "{}@{domain}",
+            quote_local(local)
+        )))
     }
 }
 
@@ -109,9 +112,9 @@ fn valid_domain(domain: &str) -> bool {
             && label.len() <= 63
             && !label.starts_with('-')
             && !label.ends_with('-')
-            && label
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || c == '-' || (!c.is_ascii() && c.is_alphanumeric()))
+            && label.chars().all(|c| {
+                c.is_ascii_alphanumeric() || c == '-' || (!c.is_ascii() && c.is_alphanumeric())
+            })
     };
     // RFC 3696 §2: a top-level domain is never all-numeric (that is an IP address).
     let top_numeric = labels
@@ -123,7 +126,8 @@ fn valid_domain(domain: &str) -> bool {
 /// The local part in wire form: a dot-atom as is, anything else as a quoted string
 /// (RFC 5321 §4.1.2), since the parser removed the client's quotes.
 pub(crate) fn quote_local(local: &str) -> String {
-    let atext = |c: char| c.is_ascii_alphanumeric() || "!#$%&'*+-/=?^_`{|}~".contains(c) || !c.is_ascii();
+    let atext =
+        |c: char| c.is_ascii_alphanumeric() || "!#$%&'*+-/=?^_`{|}~".contains(c) || !c.is_ascii();
     let dot_atom = !local.starts_with('.')
         && !local.ends_with('.')
         && !local.contains("..")
@@ -155,11 +159,27 @@ mod tests {
     fn classification_table() {
         use Destination::*;
         let cases: &[(&str, bool, Result<Destination, u16>)] = &[
-            ("user@example.test", false, Ok(Local("user@example.test".into()))),
-            ("USER@EXAMPLE.TEST", false, Ok(Local("USER@example.test".into()))),
-            ("u@other-local.TEST", false, Ok(Local("u@other-local.test".into()))),
+            (
+                "user@example.test",
+                false,
+                Ok(Local("user@example.test".into())),
+            ),
+            (
+                "USER@EXAMPLE.TEST",
+                false,
+                Ok(Local("USER@example.test".into())),
+            ),
+            (
+                "u@other-local.TEST",
+                false,
+                Ok(Local("u@other-local.test".into())),
+            ),
             ("", false, Ok(Local(String::new()))),
-            ("user@other.test", false, Ok(Remote("user@other.test".into()))),
+            (
+                "user@other.test",
+                false,
+                Ok(Remote("user@other.test".into())),
+            ),
             // Local parts are opaque: a percent hack or bang path at a local domain is local.
             (
                 "user%other.test@example.test",
@@ -183,11 +203,27 @@ mod tests {
                 false,
                 Ok(Remote("\"a@b.test\"@other.test".into())),
             ),
-            ("john doe@other.test", false, Ok(Remote("\"john doe\"@other.test".into()))),
-            ("a\"b@other.test", false, Ok(Remote("\"a\\\"b\"@other.test".into()))),
+            (
+                "john doe@other.test",
+                false,
+                Ok(Remote("\"john doe\"@other.test".into())),
+            ),
+            (
+                "a\"b@other.test",
+                false,
+                Ok(Remote("\"a\\\"b\"@other.test".into())),
+            ),
             ("user@example.test.", false, Err(501)),
-            ("user@sub.example.test", false, Ok(Remote("user@sub.example.test".into()))),
-            ("user@example.test.other.test", false, Ok(Remote("user@example.test.other.test".into()))),
+            (
+                "user@sub.example.test",
+                false,
+                Ok(Remote("user@sub.example.test".into())),
+            ),
+            (
+                "user@example.test.other.test",
+                false,
+                Ok(Remote("user@example.test.other.test".into())),
+            ),
             ("user@127.0.0.1", false, Err(501)),
             ("user@-bad.test", false, Err(501)),
             ("user@ex_ample.test", false, Err(501)),
@@ -195,8 +231,16 @@ mod tests {
             ("user@", false, Err(501)),
             ("@example.test", false, Err(501)),
             ("user@exаmple.test", false, Err(553)),
-            ("user@exаmple.test", true, Ok(Remote("user@exаmple.test".into()))),
-            ("δοκιμή@example.test", true, Ok(Local("δοκιμή@example.test".into()))),
+            (
+                "user@exаmple.test",
+                true,
+                Ok(Remote("user@exаmple.test".into())),
+            ),
+            (
+                "δοκιμή@example.test",
+                true,
+                Ok(Local("δοκιμή@example.test".into())),
+            ),
             ("a\u{1}b@example.test", false, Err(501)),
         ];
         for (address, utf8, want) in cases {

@@ -12,9 +12,7 @@ use std::time::Duration;
 use tern_directory::internal::{InternalDirectory, QuotaSetting};
 use tern_mail::Mail;
 use tern_net::{Listener, Shutdown, TlsMode};
-use tern_smtp::{
-    Mode, Outbound, QueueError, QueuedMessage, SessionLimits, SmtpConfig, SmtpServer,
-};
+use tern_smtp::{Mode, Outbound, QueueError, QueuedMessage, SessionLimits, SmtpConfig, SmtpServer};
 use tern_store::MessageRecord;
 use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncWrite, AsyncWriteExt, BufReader};
 
@@ -58,6 +56,8 @@ pub struct SmtpTest {
     pub mail: Mail,
     pub directory: Arc<InternalDirectory>,
     pub queue: Arc<RecordingQueue>,
+    tls: tern_net::TlsConfig,
+    shutdown: Shutdown,
     stop: tokio::sync::watch::Sender<bool>,
 }
 
@@ -99,27 +99,11 @@ impl SmtpTest {
         };
         tune(&mut setup);
         let queue = Arc::new(RecordingQueue::default());
-        let outbound: Option<Arc<dyn Outbound>> = setup
-            .with_queue
-            .then(|| queue.clone() as Arc<dyn Outbound>);
+        let outbound: Option<Arc<dyn Outbound>> =
+            setup.with_queue.then(|| queue.clone() as Arc<dyn Outbound>);
         let server = SmtpServer::with_options(mail.clone(), setup.config, setup.limits, outbound);
         let (stop, shutdown) = Shutdown::new();
-        let plain = Listener::bind("127.0.0.1:0", TlsMode::Plain)
-            .await
-            .expect("bind");
-        let implicit = Listener::bind("127.0.0.1:0", TlsMode::Implicit)
-            .await
-            .expect("bind");
-        let (addr, tls_addr) = (plain.local_addr, implicit.local_addr);
-        for (listener, tls_cfg) in [(plain, None), (implicit, Some(tls.clone()))] {
-            let srv = server.clone();
-            let sd: Shutdown = shutdown.clone();
-            tokio::spawn(async move {
-                listener
-                    .serve(tls_cfg, 100, sd, move |conn, sd| srv.clone().handle(conn, sd))
-                    .await
-            });
-        }
+        let (addr, tls_addr) = serve(server, &tls, &shutdown).await;
         SmtpTest {
             dir,
             addr,
@@ -127,8 +111,26 @@ impl SmtpTest {
             mail,
             directory,
             queue,
+            tls,
+            shutdown,
             stop,
         }
+    }
+
+    /// Another server over the same store and directory (e.g. submission beside the MX),
+    /// with the recording queue; returns its plain and implicit-TLS addresses.
+    pub async fn also_serve(&self, mode: Mode) -> (SocketAddr, SocketAddr) {
+        let mut config = SmtpConfig::new(HOST, vec![super::DOMAIN.into()], mode);
+        config.tls = Some(self.tls.clone());
+        config.auth_failure_delay = Duration::from_millis(10);
+        let outbound: Arc<dyn Outbound> = self.queue.clone();
+        let server = SmtpServer::with_options(
+            self.mail.clone(),
+            config,
+            SessionLimits::default(),
+            Some(outbound),
+        );
+        serve(server, &self.tls, &self.shutdown).await
     }
 
     /// A directory user with password [`PASSWORD`] and the default quota.
@@ -243,6 +245,33 @@ impl SmtpTest {
     }
 }
 
+/// Binds a plain and an implicit-TLS listener for `server`.
+async fn serve(
+    server: Arc<SmtpServer>,
+    tls: &tern_net::TlsConfig,
+    shutdown: &Shutdown,
+) -> (SocketAddr, SocketAddr) {
+    let plain = Listener::bind("127.0.0.1:0", TlsMode::Plain)
+        .await
+        .expect("bind");
+    let implicit = Listener::bind("127.0.0.1:0", TlsMode::Implicit)
+        .await
+        .expect("bind");
+    let addrs = (plain.local_addr, implicit.local_addr);
+    for (listener, tls_cfg) in [(plain, None), (implicit, Some(tls.clone()))] {
+        let srv = server.clone();
+        let sd: Shutdown = shutdown.clone();
+        tokio::spawn(async move {
+            listener
+                .serve(tls_cfg, 100, sd, move |conn, sd| {
+                    srv.clone().handle(conn, sd)
+                })
+                .await
+        });
+    }
+    addrs
+}
+
 impl Drop for SmtpTest {
     fn drop(&mut self) {
         let _ = self.stop.send(true);
@@ -353,9 +382,11 @@ impl SmtpClient {
 
     /// MAIL, RCPTs (each expected 250), DATA with `message`; returns the final reply.
     pub async fn send_mail(&mut self, from: &str, to: &[&str], message: &[u8]) -> Reply {
-        self.expect(&format!("MAIL FROM:<{from}>"), 250, "2.1.0").await;
+        self.expect(&format!("MAIL FROM:<{from}>"), 250, "2.1.0")
+            .await;
         for rcpt in to {
-            self.expect(&format!("RCPT TO:<{rcpt}>"), 250, "2.1.5").await;
+            self.expect(&format!("RCPT TO:<{rcpt}>"), 250, "2.1.5")
+                .await;
         }
         self.expect("DATA", 354, "").await;
         self.send_bytes(&super::dot_stuff(message)).await;
