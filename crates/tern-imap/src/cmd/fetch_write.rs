@@ -9,7 +9,8 @@ use super::fetch_body::{apply_partial, binary_content, section_content};
 use super::mime_decode::UnknownCte;
 use super::objectid;
 use crate::proto::command::{FetchAttr, Section, SectionText};
-use crate::proto::encode::{self, BodyForm, EncodeOptions};
+use crate::proto::encode::{self, BodyForm, EncodeOptions, LiteralKind};
+use crate::session::output::{Mark as WriterMark, Writer};
 use crate::session::selected::render_flags;
 use tern_store::{MessageMeta, MessageRecord};
 
@@ -111,40 +112,95 @@ impl From<UnknownCte> for WriteError {
     }
 }
 
+/// Where a FETCH response goes: a plain buffer (everything copied), or the session's
+/// [`Writer`], which queues long content by reference into the message's blob.
+pub trait FetchOut {
+    /// The buffer for response syntax and small values.
+    fn buf(&mut self) -> &mut Vec<u8>;
+    /// Literal content (possibly a whole message): copied or referenced.
+    fn content(&mut self, content: &[u8]);
+    /// A point to return to ([`FetchOut::rollback`]).
+    fn mark(&self) -> Mark;
+    /// Forgets everything written since `mark`.
+    fn rollback(&mut self, mark: Mark);
+}
+
+impl FetchOut for Vec<u8> {
+    fn buf(&mut self) -> &mut Vec<u8> {
+        self
+    }
+    fn content(&mut self, content: &[u8]) {
+        self.extend_from_slice(content);
+    }
+    fn mark(&self) -> Mark {
+        Mark::Len(self.len())
+    }
+    fn rollback(&mut self, mark: Mark) {
+        if let Mark::Len(n) = mark {
+            self.truncate(n);
+        }
+    }
+}
+
+impl FetchOut for Writer<'_> {
+    fn buf(&mut self) -> &mut Vec<u8> {
+        Writer::buf(self)
+    }
+    fn content(&mut self, content: &[u8]) {
+        Writer::content(self, content);
+    }
+    fn mark(&self) -> Mark {
+        Mark::Writer(Writer::mark(self))
+    }
+    fn rollback(&mut self, mark: Mark) {
+        if let Mark::Writer(m) = mark {
+            Writer::rollback(self, m);
+        }
+    }
+}
+
+/// A [`FetchOut::mark`].
+#[derive(Clone, Copy, Debug)]
+pub enum Mark {
+    Len(usize),
+    Writer(WriterMark),
+}
+
 /// Writes `* msn FETCH (...)\r\n`. On error nothing is written.
-pub fn write_message(
-    out: &mut Vec<u8>,
+pub fn write_message<O: FetchOut>(
+    out: &mut O,
     items: &[FetchAttr],
     m: &Message<'_>,
     style: &Style,
 ) -> Result<(), WriteError> {
-    let start = out.len();
+    let start = out.mark();
     let r = write_inner(out, items, m, style);
     if r.is_err() {
-        out.truncate(start);
+        out.rollback(start);
     }
     r
 }
 
-fn write_inner(
-    out: &mut Vec<u8>,
+fn write_inner<O: FetchOut>(
+    out: &mut O,
     items: &[FetchAttr],
     m: &Message<'_>,
     style: &Style,
 ) -> Result<(), WriteError> {
     let has = |f: &dyn Fn(&FetchAttr) -> bool| items.iter().any(f);
-    out.extend_from_slice(format!("* {} FETCH (", m.msn).as_bytes());
+    out.buf()
+        .extend_from_slice(format!("* {} FETCH (", m.msn).as_bytes());
     let mut first = true;
-    let mut sep = |out: &mut Vec<u8>| {
+    let mut sep = |out: &mut O| {
         if !first {
-            out.push(b' ');
+            out.buf().push(b' ');
         }
         first = false;
     };
     let extra_condstore = style.condstore && m.flags_changed;
     if (style.force_uid || extra_condstore) && !has(&|a| matches!(a, FetchAttr::Uid)) {
         sep(out);
-        write_uid(out, m.rec);
+        write_uid(out.buf(), m.rec);
     }
     for item in items {
         sep(out);
@@ -152,14 +208,20 @@ fn write_inner(
     }
     if m.flags_changed && !has(&|a| matches!(a, FetchAttr::Flags)) {
         sep(out);
-        write_flags(out, m, style);
+        write_flags(out.buf(), m, style);
     }
     if (style.force_modseq || extra_condstore) && !has(&|a| matches!(a, FetchAttr::ModSeq)) {
         sep(out);
-        write_modseq(out, m.rec);
+        write_modseq(out.buf(), m.rec);
     }
-    out.extend_from_slice(b")\r\n");
+    out.buf().extend_from_slice(b")\r\n");
     Ok(())
+}
+
+/// Writes `{n}CRLF` (or `~{n}CRLF`) and the content.
+fn literal<O: FetchOut>(out: &mut O, content: &[u8], kind: LiteralKind) {
+    encode::literal_prefix(out.buf(), content.len() as u64, kind);
+    out.content(content);
 }
 
 fn write_uid(out: &mut Vec<u8>, rec: &MessageRecord) {
@@ -175,8 +237,8 @@ fn write_flags(out: &mut Vec<u8>, m: &Message<'_>, style: &Style) {
     out.extend_from_slice(render_flags(&m.rec.flags, m.recent && !style.rev2).as_bytes());
 }
 
-fn write_item(
-    out: &mut Vec<u8>,
+fn write_item<O: FetchOut>(
+    o: &mut O,
     item: &FetchAttr,
     m: &Message<'_>,
     style: &Style,
@@ -186,6 +248,7 @@ fn write_item(
     let default_meta = MessageMeta::default();
     let meta = m.meta.unwrap_or(&default_meta);
     let blob = m.blob.unwrap_or(&[]);
+    let out = o.buf();
     match item {
         FetchAttr::Uid => write_uid(out, m.rec),
         FetchAttr::Flags => write_flags(out, m, style),
@@ -225,7 +288,7 @@ fn write_item(
         }
         FetchAttr::Rfc822 => {
             out.extend_from_slice(b"RFC822 ");
-            encode::literal(out, blob);
+            literal(o, blob, LiteralKind::Text);
         }
         FetchAttr::Rfc822Header | FetchAttr::Rfc822Text => {
             let (name, text) = if matches!(item, FetchAttr::Rfc822Header) {
@@ -239,7 +302,7 @@ fn write_item(
                 text: Some(text),
             };
             match section_content(blob, &meta.body, &section) {
-                Some(c) => encode::literal(out, &c),
+                Some(c) => literal(o, &c, LiteralKind::Text),
                 None => out.extend_from_slice(b"NIL"),
             }
         }
@@ -254,7 +317,7 @@ fn write_item(
                 section_content(blob, &meta.body, section)
             };
             match content {
-                Some(c) => encode::literal(out, apply_partial(&c, *partial)),
+                Some(c) => literal(o, apply_partial(&c, *partial), LiteralKind::Text),
                 None => out.extend_from_slice(b"NIL"),
             }
         }
@@ -266,11 +329,12 @@ fn write_item(
                 Some(c) => {
                     let c = apply_partial(&c, *partial);
                     // RFC 3516 §4.2: literal8 only when the content needs it (NUL).
-                    if memchr::memchr(0, c).is_some() {
-                        encode::literal8(out, c);
+                    let kind = if memchr::memchr(0, c).is_some() {
+                        LiteralKind::Binary
                     } else {
-                        encode::literal(out, c);
-                    }
+                        LiteralKind::Text
+                    };
+                    literal(o, c, kind);
                 }
                 None => out.extend_from_slice(b"NIL"),
             }

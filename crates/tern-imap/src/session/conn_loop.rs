@@ -7,9 +7,11 @@
 //! connection itself (STARTTLS, AUTHENTICATE, IDLE, COMPRESS) live in `flows`.
 //!
 //! ## Invariants
-//! - Output is written only between commands (or at a continuation request): a command
-//!   fills `Session::out`, then the loop syncs the selected mailbox, appends the tagged
-//!   line and flushes.
+//! - Output is written between commands (or at a continuation request): a command fills
+//!   `Session::out` (and `Session::pending`), then the loop syncs the selected mailbox,
+//!   appends the tagged line and flushes. The one exception: the loop lends the connection
+//!   to each dispatched command, and a command writing a large response (FETCH) flushes
+//!   through it as it goes (`session::output`), so no response is held whole in memory.
 //! - Expunges are held back after FETCH, STORE, SEARCH, SORT and THREAD by sequence number
 //!   (RFC 9051 §7.5.1) and announced after any other command.
 //! - Between commands, and during IDLE, the selected mailbox's changes are pushed only as
@@ -23,6 +25,7 @@
 //! - I/O errors end the session without a word; nothing half-received is ever stored.
 
 use super::append_stream::AppendState;
+use super::io::dead_conn;
 use super::{ExpungePolicy, Session, State, SyncOptions};
 use crate::cmd::{self, CmdError, CmdResult};
 use crate::proto::command::{By, Command, CommandBody};
@@ -387,9 +390,26 @@ impl Loop {
                 self.own_adds = matches!(body, CommandBody::Copy { .. } | CommandBody::Move { .. });
                 let policy = expunge_policy(&body);
                 self.s.tag.clone_from(&tag);
-                let result = cmd::dispatch(&mut self.s, body).await;
+                let result = self.dispatch_lending(body).await?;
                 self.finish(&tag, result, policy).await
             }
+        }
+    }
+
+    /// Runs a command with the connection lent to it (see `session::output`); a write error
+    /// during the command ends the session.
+    async fn dispatch_lending(&mut self, body: CommandBody) -> io::Result<CmdResult> {
+        let info = self.conn.info.clone();
+        let conn = std::mem::replace(&mut self.conn, dead_conn(info));
+        self.s.pending.lend(conn);
+        let result = cmd::dispatch(&mut self.s, body).await;
+        let (conn, error) = self.s.pending.take_back();
+        if let Some(conn) = conn {
+            self.conn = conn;
+        }
+        match error {
+            Some(e) => Err(e),
+            None => Ok(result),
         }
     }
 
@@ -459,10 +479,10 @@ impl Loop {
 
     /// Writes pending output and flushes; shrinks the buffer after a large response.
     pub(super) async fn flush_out(&mut self) -> io::Result<()> {
-        if !self.s.out.is_empty() {
-            self.conn.write_all(&self.s.out).await?;
-            self.s.out.clear();
-        }
+        self.s
+            .pending
+            .write_to(&mut self.conn, &mut self.s.out)
+            .await?;
         self.conn.flush().await?;
         if self.s.out.capacity() > 16 * KEEP_OUT {
             self.s.out = Vec::with_capacity(KEEP_OUT);

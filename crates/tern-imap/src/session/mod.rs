@@ -4,12 +4,18 @@
 //! [`Session::untagged`] and return a [`crate::cmd::CmdResult`] that the loop turns into the
 //! tagged response. After each command the loop calls [`Session::sync_selected`] so the client
 //! learns about other sessions' changes (EXISTS, EXPUNGE/VANISHED, FETCH FLAGS).
+//!
+//! Output is `Session::pending` (segments, possibly referencing blobs, see `output`) followed
+//! by `Session::out`. A command that writes a lot (FETCH) writes through
+//! [`Session::writer`], which can queue blob ranges without copying them and flush to the
+//! connection the loop lends for the command.
 
 mod append_stream;
 mod conn_loop;
 mod flows;
 mod io;
 pub mod mailbox_ref;
+pub mod output;
 pub mod selected;
 
 pub use conn_loop::run;
@@ -56,7 +62,11 @@ pub struct Session {
     /// COMPRESS=DEFLATE is active.
     pub compressed: bool,
     /// Pending output: untagged responses of the running command, then its tagged line.
+    /// Sent after everything in `pending`.
     pub out: Vec<u8>,
+    /// Output queued ahead of `out` (blob ranges of FETCH literals), and the connection
+    /// lent for the running command.
+    pub pending: output::Pending,
     /// Committed changes from every session and process (the store's notifications).
     pub events: broadcast::Receiver<ChangeEvent>,
     /// Failed authentication attempts on this connection (rate limiting).
@@ -81,6 +91,7 @@ impl Session {
             conn,
             compressed: false,
             out: Vec::with_capacity(256),
+            pending: output::Pending::default(),
             events,
             auth_failures: 0,
             notify: None,
@@ -99,6 +110,21 @@ impl Session {
     /// Appends raw bytes (a response that carries literals, already CRLF-terminated).
     pub fn raw(&mut self, bytes: &[u8]) {
         self.out.extend_from_slice(bytes);
+    }
+
+    /// The selected mailbox (if any) together with a [`output::Writer`] over this session's
+    /// output, so that a command can read the view while it writes and flushes.
+    pub fn writer(&mut self) -> (Option<&SelectedMailbox>, output::Writer<'_>) {
+        let view = match &self.state {
+            State::Selected(_, m) => Some(&**m),
+            _ => None,
+        };
+        let w = output::Writer {
+            out: &mut self.out,
+            pending: &mut self.pending,
+            blob: None,
+        };
+        (view, w)
     }
 
     /// The logged-in user, if any.
