@@ -1,23 +1,32 @@
 //! # tern-smtp: Tern's SMTP family
 //!
-//! LMTP delivery (RFC 2033) now; inbound SMTP, submission and the outbound queue later, as
-//! further front ends over the same core.
+//! Three front ends over one core: LMTP delivery (RFC 2033), the inbound SMTP MX (RFC 5321)
+//! and authenticated message submission (RFC 6409, RFC 8314). The outbound queue is a seam
+//! ([`queue::Outbound`]) that nothing implements yet.
 //!
 //! # Layout
 //! - [`session`]: the connection core every front end shares: command framing with
-//!   `smtp-proto`'s `RequestReceiver`, buffered replies (pipelining), timeouts, the
-//!   protocol-error budget, graceful shutdown.
+//!   `smtp-proto`'s `RequestReceiver`, raw SASL lines, buffered replies (pipelining),
+//!   timeouts, the protocol-error budget, graceful shutdown, handing the stream to TLS.
 //! - [`data`]: message content as it arrives (DATA dot-unstuffing, BDAT chunks), streamed
 //!   into a sink.
-//! - [`envelope`]: the transaction's envelope and which MAIL/RCPT parameters are supported.
+//! - [`envelope`]: the transaction's envelope and which MAIL/RCPT parameters are supported
+//!   (DSN and AUTH= where advertised).
 //! - [`reply`]: every reply, and the one mapping of parse errors to replies.
 //! - [`trace`]: `Return-Path:` and `Received:` fields.
-//! - [`lmtp`]: the LMTP front end: session loop, transaction, recipient resolution through
-//!   the directory, delivery through [`tern_mail::Mail`].
+//! - [`headers`]: the submission header fix-up (Date, Message-ID, From count), streaming.
+//! - `resolve` (private): local recipients through the directory (quota, groups).
+//! - `body` (private): a message body streamed into one stager, size-limited.
+//! - [`lmtp`]: the LMTP front end.
+//! - [`smtp`]: the SMTP front end (MX and submission): EHLO, STARTTLS, AUTH, the relay
+//!   rules (`smtp::relay`), delivery and the hand-off to the queue.
+//! - [`queue`]: the [`queue::Outbound`] trait an outbound queue implements.
 //!
 //! ## Invariants
 //! - Acknowledged means durable: a `250` after the message is sent only once the store's
-//!   commit has returned for that recipient.
+//!   commit has returned (and, for SMTP remote recipients, the queue's `enqueue`).
+//! - Never an open relay: mail for a domain that is not local is accepted only from a client
+//!   authenticated on that connection, only on submission, and only into a configured queue.
 //! - A message is streamed to the blob store as it arrives; a connection never holds a whole
 //!   message, and holds at most one input buffer ([`session::READ_BUFFER`]) plus one
 //!   partial command line of client input.

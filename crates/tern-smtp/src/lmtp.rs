@@ -2,8 +2,8 @@
 //! transport, or Tern's own SMTP later).
 //!
 //! The session loop and the commands without a transaction live here; MAIL/RCPT/DATA/BDAT
-//! in [`transaction`], the final per-recipient replies in [`deliver`]; recipient resolution
-//! ([`crate::resolve`]) and the message body ([`crate::body`]) are shared with SMTP.
+//! in `transaction`, the final per-recipient replies in `deliver`; recipient resolution
+//! (`crate::resolve`) and the message body (`crate::body`) are shared with SMTP.
 //!
 //! ## Behaviour
 //! - `LHLO` (RFC 2033 §4.1) with PIPELINING, SIZE, 8BITMIME, ENHANCEDSTATUSCODES, CHUNKING,

@@ -1,12 +1,12 @@
 //! SMTP (RFC 5321): the inbound MX (port 25) and authenticated message submission
 //! (RFC 6409 on 587 with STARTTLS, RFC 8314 on 465 with implicit TLS), over the core the
 //! LMTP front end shares ([`crate::session`], [`crate::data`], [`crate::envelope`],
-//! [`crate::resolve`], [`crate::body`], [`crate::trace`]).
+//! `crate::resolve`, `crate::body`, [`crate::trace`]).
 //!
-//! The session loop and STARTTLS live here; one file per command group: [`ehlo`] (EHLO,
-//! HELO, the capability list), [`auth`] (AUTH with [`sasl`]), [`mail`] (MAIL FROM and sender
-//! ownership), [`rcpt`] (RCPT TO with the relay decision of [`relay`]), [`data`] (DATA,
-//! BDAT), [`deliver`] (the end of a transaction), [`misc`] (RSET, NOOP, VRFY, ...).
+//! The session loop and STARTTLS live here; one file per command group: `ehlo` (EHLO,
+//! HELO, the capability list), `auth` (AUTH with `sasl`), `mail` (MAIL FROM and sender
+//! ownership), `rcpt` (RCPT TO with the relay decision of `relay`), `data` (DATA,
+//! BDAT), `deliver` (the end of a transaction), `misc` (RSET, NOOP, VRFY, ...).
 //!
 //! ## Behaviour
 //! - EHLO offers PIPELINING, SIZE, 8BITMIME, SMTPUTF8, ENHANCEDSTATUSCODES, STARTTLS (when a
@@ -29,7 +29,7 @@
 //!   must every `From:` address (`550 5.7.1`); `Date:` and `Message-ID:` are added when
 //!   missing (§8.2, §8.3).
 //! - Errors per session: protocol errors and recipients refused with a 5xx share one budget
-//!   ([`SessionLimits::max_errors`]); when it is spent the session ends with `421 4.7.0`. A
+//!   (`SessionLimits::max_errors`); when it is spent the session ends with `421 4.7.0`. A
 //!   delivered message resets it. Failed AUTH attempts have their own budget with a growing
 //!   delay before each `535 5.7.8`.
 //! - DSN (RFC 3461): RET, ENVID, NOTIFY and ORCPT are accepted and recorded, and handed to the
@@ -37,7 +37,7 @@
 //!
 //! ## Invariants
 //! - Never an open relay: the only path from a RCPT to [`Outbound`] requires an account
-//!   authenticated on this connection ([`State::auth`]), which only [`auth`] sets.
+//!   authenticated on this connection (`State::auth`), which only `auth` sets.
 //! - After STARTTLS every piece of session state is forgotten (RFC 3207 §4.2) and plaintext
 //!   pipelined behind the command is dropped unread.
 //! - Acknowledged means durable, as for LMTP; one blob for every recipient.
@@ -49,7 +49,7 @@ mod ehlo;
 mod mail;
 mod misc;
 mod rcpt;
-pub mod relay;
+mod relay;
 mod sasl;
 mod transaction;
 

@@ -1,5 +1,5 @@
 //! Where a forward-path goes: here (a local domain) or elsewhere (relaying). The only place
-//! the SMTP front end decides that, so the relay rules live in one function, [`classify`].
+//! the SMTP front end decides that, so the relay rules live in one function, `classify`.
 //!
 //! ## Rules (never an open relay)
 //! - The domain is the part after the **last** `@`. `smtp-proto` drops the quotes of a quoted
