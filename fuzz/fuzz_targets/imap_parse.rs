@@ -83,6 +83,9 @@ fn check_command(frame: &Frame, opts: ParseOptions) {
         _ => vec![],
     };
     for name in names {
-        assert_eq!(utf7::decode(utf7::encode(name).as_bytes()).as_ref(), Ok(name));
+        assert_eq!(
+            utf7::decode(utf7::encode(name).as_bytes()).as_ref(),
+            Ok(name)
+        );
     }
 }

@@ -75,3 +75,14 @@ mod transaction;
 mod update;
 
 pub use server::{Pop3Config, Pop3Limits, Pop3Server};
+
+/// Entry points for the fuzz targets in `fuzz/`; not an API.
+#[doc(hidden)]
+pub mod fuzzing {
+    /// Parses one command line (CRLF removed): the command's or the error's `Debug` form.
+    pub fn parse_command(line: &[u8]) -> Result<String, String> {
+        crate::command::parse(line)
+            .map(|c| format!("{c:?}"))
+            .map_err(|e| format!("{e:?}"))
+    }
+}
