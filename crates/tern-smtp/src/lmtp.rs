@@ -29,7 +29,6 @@ use crate::session::{Input, Session, SessionEnd, SessionLimits};
 use smtp_proto::Request;
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
 use tern_mail::Mail;
 use tern_net::{Conn, Shutdown};
 use tokio::io::{AsyncRead, AsyncWrite};
@@ -53,9 +52,6 @@ pub struct LmtpServer {
     mail: Mail,
     config: LmtpConfig,
     limits: SessionLimits,
-    /// Transaction ids: the start time and a counter, unique per process.
-    epoch: u64,
-    next_id: AtomicU64,
 }
 
 /// What a command does to the session.
@@ -79,16 +75,10 @@ impl LmtpServer {
 
     /// Like [`LmtpServer::new`] with explicit timeouts and error budget (tests use short ones).
     pub fn with_limits(mail: Mail, config: LmtpConfig, limits: SessionLimits) -> Arc<LmtpServer> {
-        let epoch = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_secs())
-            .unwrap_or(0);
         Arc::new(LmtpServer {
             mail,
             config,
             limits,
-            epoch,
-            next_id: AtomicU64::new(1),
         })
     }
 
@@ -219,8 +209,7 @@ impl LmtpServer {
 
     /// A new transaction id.
     fn transaction_id(&self) -> String {
-        let n = self.next_id.fetch_add(1, Ordering::Relaxed);
-        format!("{:x}{n:06x}", self.epoch)
+        crate::trace::transaction_id()
     }
 }
 

@@ -59,7 +59,6 @@ use crate::session::{Input, Session, SessionEnd, SessionLimits};
 use smtp_proto::Request;
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 use tern_directory::Account;
 use tern_mail::Mail;
@@ -81,7 +80,9 @@ pub enum Mode {
 pub struct SmtpConfig {
     /// This host's name, in the greeting, EHLO reply, `Received:` and generated Message-IDs.
     pub hostname: String,
-    /// Domains delivered here; the first completes the bare `<postmaster>`.
+    /// Domains delivered here; the first completes the bare `<postmaster>`. Empty: every
+    /// domain is local (addresses the directory does not know are `550 5.1.1`) and nothing
+    /// is ever relayed, as the binary treats an empty `local_domains`.
     pub local_domains: Vec<String>,
     /// Largest message accepted, in octets (advertised as `SIZE`).
     pub max_message_size: u64,
@@ -126,8 +127,6 @@ pub struct SmtpServer {
     config: SmtpConfig,
     limits: SessionLimits,
     outbound: Option<Arc<dyn Outbound>>,
-    epoch: u64,
-    next_id: AtomicU64,
 }
 
 /// What a command does to the session.
@@ -189,17 +188,11 @@ impl SmtpServer {
         limits: SessionLimits,
         outbound: Option<Arc<dyn Outbound>>,
     ) -> Arc<SmtpServer> {
-        let epoch = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_secs())
-            .unwrap_or(0);
         Arc::new(SmtpServer {
             mail,
             config,
             limits,
             outbound,
-            epoch,
-            next_id: AtomicU64::new(1),
         })
     }
 
@@ -348,8 +341,7 @@ impl SmtpServer {
 
     /// A new transaction id.
     pub(crate) fn transaction_id(&self) -> String {
-        let n = self.next_id.fetch_add(1, Ordering::Relaxed);
-        format!("{:x}{n:06x}", self.epoch)
+        crate::trace::transaction_id()
     }
 }
 

@@ -71,6 +71,25 @@ pub fn address_literal(ip: IpAddr) -> String {
     }
 }
 
+/// A transaction id, unique in this process across every front end and server instance
+/// (LMTP, MX and submission share the counter), prefixed by the process start time in hex so
+/// that ids do not repeat across restarts. Not unique across cluster nodes: the queue keys its
+/// entries itself.
+pub fn transaction_id() -> String {
+    use std::sync::OnceLock;
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static EPOCH: OnceLock<u64> = OnceLock::new();
+    static NEXT: AtomicU64 = AtomicU64::new(1);
+    let epoch = *EPOCH.get_or_init(|| {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_secs())
+            .unwrap_or(0)
+    });
+    let n = NEXT.fetch_add(1, Ordering::Relaxed);
+    format!("{epoch:x}{n:06x}")
+}
+
 /// The current time as an RFC 5322 date-time and as a store timestamp (same instant).
 pub fn now() -> (String, tern_store::Timestamp) {
     let now = chrono::Local::now();
@@ -133,6 +152,12 @@ mod tests {
         for (info, want) in cases {
             assert_eq!(String::from_utf8(trace_fields(info)).unwrap(), *want);
         }
+    }
+
+    #[test]
+    fn transaction_ids_are_unique() {
+        let ids: std::collections::HashSet<String> = (0..1000).map(|_| transaction_id()).collect();
+        assert_eq!(ids.len(), 1000);
     }
 
     #[test]

@@ -16,7 +16,8 @@
 //!   parser already. Anything else: `501 5.1.3`.
 //! - Non-ASCII without `SMTPUTF8` in MAIL FROM: `553 5.6.7` (RFC 6531 §3.5).
 //! - A domain is local when it equals a configured local domain, compared case-insensitively;
-//!   subdomains and look-alikes are not local.
+//!   subdomains and look-alikes are not local. With no local domains configured every domain
+//!   is local (the binary's convention: accounts may be in any domain), so nothing is relayed.
 
 use crate::reply::Reply;
 
@@ -41,7 +42,7 @@ pub(crate) fn classify(
     }
     let (local, domain) = split(address, smtputf8).map_err(|e| e.reply(address, true))?;
     let lower = domain.to_lowercase();
-    if local_domains.iter().any(|d| d.to_lowercase() == lower) {
+    if local_domains.is_empty() || local_domains.iter().any(|d| d.to_lowercase() == lower) {
         Ok(Destination::Local(format!("{local}@{lower}")))
     } else {
         Ok(Destination::Remote(format!(
@@ -247,6 +248,15 @@ mod tests {
             let got = classify(address, *utf8, &local()).map_err(|r| r.code);
             assert_eq!(&got, want, "{address}");
         }
+    }
+
+    #[test]
+    fn without_local_domains_everything_is_local() {
+        assert_eq!(
+            classify("u@other.test", false, &[]),
+            Ok(Destination::Local("u@other.test".into()))
+        );
+        assert_eq!(classify("u@other.test.", false, &[]).unwrap_err().code, 501);
     }
 
     #[test]
