@@ -51,7 +51,9 @@ pub struct Pending {
     segments: VecDeque<Segment>,
     /// Octets in `segments`.
     queued: usize,
-    sink: Option<Conn>,
+    /// The lent connection. In a mutex only so that `Session` stays `Sync` (`Conn` is not);
+    /// it is only ever reached through `&mut` (`get_mut`, no locking).
+    sink: std::sync::Mutex<Option<Conn>>,
     error: Option<io::Error>,
 }
 
@@ -63,12 +65,16 @@ impl Pending {
 
     /// Lends the connection to the running command (the loop, before dispatch).
     pub(super) fn lend(&mut self, conn: Conn) {
-        self.sink = Some(conn);
+        *self.sink_mut() = Some(conn);
+    }
+
+    fn sink_mut(&mut self) -> &mut Option<Conn> {
+        self.sink.get_mut().unwrap_or_else(|p| p.into_inner())
     }
 
     /// Takes the connection back after the command, with the first write error if any.
     pub(super) fn take_back(&mut self) -> (Option<Conn>, Option<io::Error>) {
-        (self.sink.take(), self.error.take())
+        (self.sink_mut().take(), self.error.take())
     }
 
     fn push(&mut self, seg: Segment) {
@@ -190,14 +196,14 @@ impl Writer<'_> {
         if self.pending.error.is_some() {
             return Err(io::ErrorKind::BrokenPipe.into());
         }
-        let Some(mut conn) = self.pending.sink.take() else {
+        let Some(mut conn) = self.pending.sink_mut().take() else {
             return Ok(());
         };
         let mut r = self.pending.write_to(&mut conn, self.out).await;
         if r.is_ok() {
             r = conn.flush().await;
         }
-        self.pending.sink = Some(conn);
+        *self.pending.sink_mut() = Some(conn);
         if let Err(e) = r {
             let kind = e.kind();
             self.pending.error = Some(e);
