@@ -17,7 +17,7 @@ use std::time::Duration;
 use tern_imap::{ImapConfig, ImapServer};
 use tern_net::{Listener, Shutdown, TlsConfig, TlsMode};
 use tern_pop3::{Pop3Config, Pop3Limits, Pop3Server};
-use tern_smtp::{LmtpConfig, LmtpServer, SessionLimits};
+use tern_smtp::{LmtpConfig, LmtpServer, Mode, SessionLimits, SmtpConfig, SmtpServer};
 use tokio::task::JoinSet;
 
 /// Blobs younger than this are never collected (longer than any delivery between a blob's
@@ -96,6 +96,10 @@ struct Services {
     imap: Arc<ImapServer>,
     pop3: Arc<Pop3Server>,
     lmtp: Arc<LmtpServer>,
+    /// Port 25: mail for the local domains from anyone, never relayed.
+    mx: Arc<SmtpServer>,
+    /// Ports 587 (STARTTLS) and 465 (implicit TLS): AUTH before MAIL.
+    submission: Arc<SmtpServer>,
 }
 
 impl Services {
@@ -131,7 +135,36 @@ impl Services {
             write_timeout: settings.lmtp_timeout,
             ..SessionLimits::default()
         };
+        let smtp_config = |mode| {
+            let mut c =
+                SmtpConfig::new(settings.hostname.clone(), settings.local_domains.clone(), mode);
+            c.max_message_size = settings.max_message_size;
+            c.max_recipients = settings.max_recipients;
+            c.tls = Some(tls.clone());
+            c.allow_plaintext = settings.allow_plaintext;
+            c.tls_handshake_timeout = settings.tls_handshake_timeout;
+            c
+        };
+        // RFC 5321 §4.5.3.2: every server timeout at least 5 minutes (the default).
+        let smtp_limits = SessionLimits {
+            idle_timeout: settings.smtp_timeout,
+            write_timeout: settings.smtp_timeout,
+            ..SessionLimits::default()
+        };
+        // No outbound queue yet: remote recipients are refused at RCPT, even after AUTH.
         Services {
+            mx: SmtpServer::with_options(
+                backends.mail.clone(),
+                smtp_config(Mode::Mx),
+                smtp_limits.clone(),
+                None,
+            ),
+            submission: SmtpServer::with_options(
+                backends.mail.clone(),
+                smtp_config(Mode::Submission),
+                smtp_limits,
+                None,
+            ),
             imap: ImapServer::new(backends.mail.clone(), imap),
             pop3: Pop3Server::with_limits(backends.mail.clone(), pop3, pop3_limits),
             lmtp: LmtpServer::with_limits(backends.mail.clone(), lmtp, lmtp_limits),
@@ -170,6 +203,19 @@ impl Services {
             }
             "lmtp" => {
                 let server = self.lmtp.clone();
+                tasks.spawn(listener.serve(
+                    implicit,
+                    max_connections,
+                    shutdown,
+                    move |conn, sd| server.clone().handle(conn, sd),
+                ));
+            }
+            "smtp" | "submission" | "submissions" => {
+                let server = if service == "smtp" {
+                    self.mx.clone()
+                } else {
+                    self.submission.clone()
+                };
                 tasks.spawn(listener.serve(
                     implicit,
                     max_connections,

@@ -13,7 +13,7 @@ hostname = "mail.example.test"
 colour = "blue"
 [listen]
 imap = ["127.0.0.1:143", "not-an-address"]
-smtp = ["0.0.0.0:25"]
+managesieve = ["0.0.0.0:4190"]
 [tls]
 cert = "/nonexistent/cert.pem"
 [quota]
@@ -35,7 +35,7 @@ imap_idle_timeout = "soon"
     for key in [
         "colour",
         "listen.imap[1]",
-        "listen.smtp[0]",
+        "listen.managesieve[0]",
         "tls.key",
         "tls.cert",
         "quota.default",
@@ -49,7 +49,7 @@ imap_idle_timeout = "soon"
         );
     }
     assert_eq!(lines.len(), 8, "{err}");
-    assert!(err.contains("smtp is not implemented yet"), "{err}");
+    assert!(err.contains("managesieve is not implemented yet"), "{err}");
     assert!(stdout(&out).is_empty());
 }
 

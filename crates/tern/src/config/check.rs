@@ -7,7 +7,16 @@ use std::path::Path;
 
 /// Services `tern serve` can run today. The others have config keys already; naming one
 /// with an address is an error until its issue lands, rather than a silently dead port.
-pub const IMPLEMENTED_SERVICES: &[&str] = &["imap", "imaps", "pop3", "pop3s", "lmtp"];
+pub const IMPLEMENTED_SERVICES: &[&str] = &[
+    "smtp",
+    "submission",
+    "submissions",
+    "imap",
+    "imaps",
+    "pop3",
+    "pop3s",
+    "lmtp",
+];
 
 /// Directory kinds implemented today.
 pub const IMPLEMENTED_DIRECTORIES: &[&str] = &["internal"];
@@ -169,6 +178,7 @@ pub fn check(config: &Config, errors: &mut Vec<KeyError>) {
         ("limits.imap_idle_timeout", l.imap_idle_timeout),
         ("limits.pop3_idle_timeout", l.pop3_idle_timeout),
         ("limits.lmtp_timeout", l.lmtp_timeout),
+        ("limits.smtp_timeout", l.smtp_timeout),
         ("limits.tls_handshake_timeout", l.tls_handshake_timeout),
         ("limits.blob_gc_interval", l.blob_gc_interval),
     ] {

@@ -207,6 +207,9 @@ pub struct Limits {
     /// POP3 autologout after login (RFC 1939 §3: at least 10 minutes).
     pub pop3_idle_timeout: Option<Dur>,
     pub lmtp_timeout: Option<Dur>,
+    /// SMTP (MX and submission) command and data timeout (RFC 5321 §4.5.3.2: at least
+    /// 5 minutes).
+    pub smtp_timeout: Option<Dur>,
     pub tls_handshake_timeout: Option<Dur>,
     pub shutdown_grace: Option<Dur>,
     pub blob_gc_interval: Option<Dur>,
@@ -313,6 +316,7 @@ pub struct Settings {
     pub imap_idle_timeout: std::time::Duration,
     pub pop3_idle_timeout: std::time::Duration,
     pub lmtp_timeout: std::time::Duration,
+    pub smtp_timeout: std::time::Duration,
     pub tls_handshake_timeout: std::time::Duration,
     pub shutdown_grace: std::time::Duration,
     pub blob_gc_interval: std::time::Duration,
@@ -320,10 +324,13 @@ pub struct Settings {
 
 /// Defaults for the listeners when the file has no `[listen]` table: the standard ports as
 /// root, the same ports plus 10000 otherwise. LMTP stays on loopback (it has no
-/// authentication: whoever reaches it can deliver).
+/// authentication: whoever reaches it can deliver), and is listed last.
 pub fn default_listeners(as_root: bool) -> Vec<ListenerSpec> {
     let offset = if as_root { 0 } else { 10_000 };
     [
+        ("smtp", "0.0.0.0", 25),
+        ("submission", "0.0.0.0", 587),
+        ("submissions", "0.0.0.0", 465),
         ("imap", "0.0.0.0", 143),
         ("imaps", "0.0.0.0", 993),
         ("pop3", "0.0.0.0", 110),
@@ -413,6 +420,7 @@ impl Settings {
             imap_idle_timeout: l.imap_idle_timeout.map_or(secs(30 * 60), |d| d.0),
             pop3_idle_timeout: l.pop3_idle_timeout.map_or(secs(10 * 60), |d| d.0),
             lmtp_timeout: l.lmtp_timeout.map_or(secs(5 * 60), |d| d.0),
+            smtp_timeout: l.smtp_timeout.map_or(secs(5 * 60), |d| d.0),
             tls_handshake_timeout: l.tls_handshake_timeout.map_or(secs(30), |d| d.0),
             shutdown_grace: l.shutdown_grace.map_or(secs(10), |d| d.0),
             blob_gc_interval: l.blob_gc_interval.map_or(secs(3600), |d| d.0),

@@ -105,6 +105,7 @@ pub const ROOT: &[Field] = &[
             f("imap_idle_timeout", Kind::Duration),
             f("pop3_idle_timeout", Kind::Duration),
             f("lmtp_timeout", Kind::Duration),
+            f("smtp_timeout", Kind::Duration),
             f("tls_handshake_timeout", Kind::Duration),
             f("shutdown_grace", Kind::Duration),
             f("blob_gc_interval", Kind::Duration),

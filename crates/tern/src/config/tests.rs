@@ -169,6 +169,9 @@ fn defaults_listen_on_documented_ports() {
     assert_eq!(
         addrs(false),
         want(&[
+            ("smtp", "0.0.0.0:10025"),
+            ("submission", "0.0.0.0:10587"),
+            ("submissions", "0.0.0.0:10465"),
             ("imap", "0.0.0.0:10143"),
             ("imaps", "0.0.0.0:10993"),
             ("pop3", "0.0.0.0:10110"),
@@ -179,6 +182,9 @@ fn defaults_listen_on_documented_ports() {
     assert_eq!(
         addrs(true),
         want(&[
+            ("smtp", "0.0.0.0:25"),
+            ("submission", "0.0.0.0:587"),
+            ("submissions", "0.0.0.0:465"),
             ("imap", "0.0.0.0:143"),
             ("imaps", "0.0.0.0:993"),
             ("pop3", "0.0.0.0:110"),
@@ -204,6 +210,21 @@ fn pop3_timeouts_default_to_the_rfc_minimum_and_refuse_zero() {
     assert_eq!(
         errors_of("[limits]\npop3_idle_timeout = \"0s\"\n"),
         ["t.toml: limits.pop3_idle_timeout: must be longer than 0s"]
+    );
+}
+
+#[test]
+fn smtp_timeout_defaults_to_the_rfc_minimum_and_refuses_zero() {
+    let s = Settings::resolve(Source::Defaults, Config::default(), None);
+    // RFC 5321 §4.5.3.2.7: the server timeout is at least 5 minutes.
+    assert_eq!(s.smtp_timeout, std::time::Duration::from_secs(300));
+    assert_eq!(s.max_recipients, 1000);
+    let c = parse("t.toml", "[limits]\nsmtp_timeout = \"10m\"\n").unwrap();
+    let s = Settings::resolve(Source::Defaults, c, None);
+    assert_eq!(s.smtp_timeout, std::time::Duration::from_secs(600));
+    assert_eq!(
+        errors_of("[limits]\nsmtp_timeout = \"0s\"\n"),
+        ["t.toml: limits.smtp_timeout: must be longer than 0s"]
     );
 }
 
