@@ -57,6 +57,8 @@ PARAMS = [
     ("idle-procs", 4, int, "client processes holding them"),
     ("idle-deliveries", 20, int, "LMTP deliveries timed to EXISTS"),
     ("idle-gap", 0.3, float, "seconds between those deliveries"),
+    ("idle-open-conc", 8, int, "concurrent logins per client process while opening them"),
+    ("tern-env", "", str, "extra environment for tern serve, e.g. MALLOC_MMAP_THRESHOLD_=131072"),
 ]
 FULL = {"delivery_msgs": 5000, "big_msgs": 100000}
 QUICK = {"delivery_msgs": 20, "mix_msgs": 30, "mix_seconds": 5, "mix_rounds": 2, "big_msgs": 1000,
@@ -152,7 +154,8 @@ def main():
     log(f"machine: {info['nproc']} cores, {info['mem_gib']} GiB, fsync/s 1 thread {info['fsync_per_s_1']}, "
         f"8 threads {info['fsync_per_s_8']}, load {' '.join(info['loadavg_start'])}")
 
-    tern = servers.Tern(a.work, a.tern_bin, a.idle_conns)
+    tern = servers.Tern(a.work, a.tern_bin, a.idle_conns,
+                        dict(kv.split("=", 1) for kv in a.tern_env.split() if "=" in kv))
     dove = servers.Dovecot(a.work, a.dovecot_format, a.idle_conns)
     by_name = {"tern": tern, "dovecot": dove}
     run_servers = [by_name[n] for n in names]
@@ -220,14 +223,15 @@ def run_workload(wl, s, a, deliv, mix, big, idle):
     if wl == "big":
         return w_big.run(s, big, a.big_msgs, a.big_size, a.big_reps)
     if wl == "idle":
-        return w_idle.run(s, idle, a.idle_conns, a.idle_procs, a.idle_deliveries, a.idle_gap, 10240)
+        return w_idle.run(s, idle, a.idle_conns, a.idle_procs, a.idle_deliveries, a.idle_gap, 10240,
+                          a.idle_open_conc)
     raise ValueError(wl)
 
 
 def summary(wl, r):
     if "failed" in r:
         return "FAILED " + r["failed"]
-    keys = {"logins": ["logins_per_s", "p50_ms", "protocol_errors"],
+    keys = {"logins": ["logins_per_s", "p50_ms", "protocol_errors", "rss_growth_mib"],
             "delivery": ["msgs_per_s", "seconds", "counted"],
             "mixed": ["cmds_per_s", "p50_ms", "p99_ms", "protocol_errors", "loadgen_cpu_s"],
             "big": ["append_msgs_per_s", "median_ms"],

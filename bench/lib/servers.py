@@ -143,9 +143,10 @@ class Server:
 class Tern(Server):
     name = "tern"
 
-    def __init__(self, work, binary, idle_conns):
+    def __init__(self, work, binary, idle_conns, env=None):
         super().__init__(work)
         self.binary = binary
+        self.env = env or {}
         self.dir = os.path.join(work, "tern")
         self.cfg = os.path.join(self.dir, "tern.toml")
         self.log = os.path.join(self.dir, "tern.log")
@@ -190,7 +191,8 @@ max_connections = {self.max_conns}
         logf = open(self.log, "ab")
         self.proc = subprocess.Popen([self.binary, "serve", "--config", self.cfg],
                                      stdout=logf, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                     preexec_fn=_raise_nofile, cwd=self.dir)
+                                     preexec_fn=_raise_nofile, cwd=self.dir,
+                                     env={**os.environ, **self.env})
         end = time.monotonic() + 60
         while time.monotonic() < end:
             if self.proc.poll() is not None:
@@ -202,8 +204,10 @@ max_connections = {self.max_conns}
         raise RuntimeError(f"tern not ready after 60s; see {self.log}")
 
     def describe(self):
+        extra = f"; environment {self.env}" if self.env else ""
         return ("Tern release build; embedded store (SQLite WAL, synchronous=FULL; blob files "
-                "fsynced with their directory); internal directory (argon2id m=19456 KiB, t=2, p=1)")
+                "fsynced with their directory); internal directory (argon2id m=19456 KiB, t=2, p=1)"
+                + extra)
 
 
 class Dovecot(Server):

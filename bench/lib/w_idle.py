@@ -24,7 +24,7 @@ import msggen
 from common import ms, pct
 from imapc import Imap, ProtocolError, count_exists
 from lmtpc import Lmtp
-from servers import password_for
+from servers import password_for, proc_names
 
 
 async def _open(port, user, src, slot):
@@ -54,12 +54,12 @@ async def _listen(c, slot):
         slot["error"] = f"{type(e).__name__}: {e}"
 
 
-def _child(port, user, src, pipe):
+def _child(port, user, src, conc, pipe):
     """Holds IDLE sessions: ("open", n) opens n more and answers ("ready", opened, errors);
     "stop" closes them all and answers ("done", [(n0, events, error) per session])."""
     async def go():
         slots, conns, readers = [], [], []
-        sem = asyncio.Semaphore(32)
+        sem = asyncio.Semaphore(conc)
         loop = asyncio.get_running_loop()
 
         async def one(slot):
@@ -92,13 +92,14 @@ def _child(port, user, src, pipe):
     pipe.send(("done", [(s["n0"], s["events"], s["error"]) for s in slots]))
 
 
-def run(server, user, conns, procs, deliveries, gap, size):
+def run(server, user, conns, procs, deliveries, gap, size, conc):
     ctx = multiprocessing.get_context("fork")
     # Warm-up: as many concurrent logins as the opening will make, so memory that logging in
     # leaves behind (allocator arenas) is in the baseline, not in the per-connection figures.
-    asyncio.run(_warm(server.imap, user, procs * 32))
+    asyncio.run(_warm(server.imap, user, procs * conc))
+    _settle(server, 0, 30)
     time.sleep(1)
-    base_pids = len(server.pids())
+    base_imap = _imap_procs(server)
     mem_before = server.memory()
     shares = [conns // procs + (1 if k < conns % procs else 0) for k in range(procs)]
     pipes, ps = [], []
@@ -106,7 +107,7 @@ def run(server, user, conns, procs, deliveries, gap, size):
     for k, n in enumerate(shares):
         a, b = ctx.Pipe()
         src = f"127.0.0.{2 + k}" if conns > 15000 else None
-        p = ctx.Process(target=_child, args=(server.imap, user, src, b))
+        p = ctx.Process(target=_child, args=(server.imap, user, src, conc, b))
         p.start()
         pipes.append(a)
         ps.append(p)
@@ -164,7 +165,7 @@ def run(server, user, conns, procs, deliveries, gap, size):
         if err and not err.startswith("open:"):
             broken += 1
             errors.append(err)
-    _settle(server, base_pids)
+    settle_s = _settle(server, base_imap)
     per_rss = (mem_after[0] - mem_before[0]) / max(1, opened)
     per_pss = (mem_after[1] - mem_before[1]) / max(1, opened)
     second = max(1, opened - half)
@@ -172,7 +173,7 @@ def run(server, user, conns, procs, deliveries, gap, size):
     marg_pss = (mem_after[1] - mem_half[1]) / second
     return {
         "connections": conns, "opened": opened, "open_s": round(open_s, 2),
-        "server_processes": pids_after,
+        "server_processes": pids_after, "settle_s": settle_s,
         "rss_before_kib": mem_before[0], "rss_after_kib": mem_after[0],
         "pss_before_kib": mem_before[1], "pss_after_kib": mem_after[1],
         "rss_half_kib": mem_half[0], "pss_half_kib": mem_half[1],
@@ -193,8 +194,14 @@ async def _warm(port, user, n):
     await asyncio.wait_for(asyncio.gather(*(one() for _ in range(n))), 300)
 
 
-def _settle(server, base_pids, seconds=90):
-    """Waits (bounded) until the server is back to its process count before the workload."""
-    end = time.monotonic() + seconds
-    while time.monotonic() < end and len(server.pids()) > base_pids:
-        time.sleep(0.5)
+def _imap_procs(server):
+    return len(proc_names(server.pids()).get("imap", []))
+
+
+def _settle(server, base, seconds=90):
+    """Waits (bounded) until the server has no more `imap` processes than before the workload
+    (Dovecot: one per session; they exit once their client has gone). Returns seconds waited."""
+    t = time.monotonic()
+    while time.monotonic() < t + seconds and _imap_procs(server) > base:
+        time.sleep(0.2)
+    return round(time.monotonic() - t, 1)

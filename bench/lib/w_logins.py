@@ -1,7 +1,8 @@
 """Logins: C concurrent clients, each looping connect → LOGIN → LOGOUT for a fixed time over
 the users in turn. Both servers verify the same argon2id hashes with no cache in front (Tern's
 internal directory has none yet; Dovecot's auth_cache_size is 0 by default), so every login
-is a cold one: the warm-cache figure waits for a directory cache.
+is a cold one: the warm-cache figure waits for a directory cache. The server's memory (VmRSS,
+summed over Dovecot's processes) before and after shows what logging in leaves behind.
 """
 
 import asyncio
@@ -39,12 +40,17 @@ async def _run(server, users, clients, seconds):
                 if c:
                     await c.close()
 
+    mem0 = server.memory()
     t = time.perf_counter()
     await asyncio.gather(*(client(ci) for ci in range(clients)))
     elapsed = time.perf_counter() - t
+    await asyncio.sleep(1)
+    mem1 = server.memory()
     return {
         "clients": clients, "seconds": round(elapsed, 2), "logins": done[0],
         "logins_per_s": round(done[0] / elapsed, 1),
         "p50_ms": ms(pct(lat, 50)), "p99_ms": ms(pct(lat, 99)),
         "protocol_errors": len(errors), "errors": errors[:20],
+        "rss_before_kib": mem0[0], "rss_after_kib": mem1[0],
+        "rss_growth_mib": round((mem1[0] - mem0[0]) / 1024, 1),
     }

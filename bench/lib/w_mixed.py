@@ -179,10 +179,12 @@ def run(server, users, clients, seconds, rounds, size, procs):
         total += n
         cpu += c
     every = [x for v in stats.values() for x in v]
+    nologin = [x for k, v in stats.items() if k != "LOGIN" for x in v]
     return {
         "clients": clients, "users": len(users), "seconds": round(elapsed, 2), "rounds": rounds,
         "commands": total, "cmds_per_s": round(total / elapsed, 1),
         "p50_ms": ms(pct(every, 50)), "p99_ms": ms(pct(every, 99)),
+        "p50_nologin_ms": ms(pct(nologin, 50)), "p99_nologin_ms": ms(pct(nologin, 99)),
         "per_command": {k: {"n": len(v), "p50_ms": ms(pct(v, 50)), "p99_ms": ms(pct(v, 99))}
                         for k, v in sorted(stats.items())},
         "protocol_errors": len(errors), "errors": errors[:20],
