@@ -1,5 +1,5 @@
 //! `tern serve`: creates the data folder and certificate, binds before `tern: ready`, prints
-//! the real ports, serves IMAP, POP3 and LMTP, and stops cleanly on SIGTERM.
+//! the real ports, serves SMTP, IMAP, POP3 and LMTP, and stops cleanly on SIGTERM.
 mod common;
 use common::*;
 
@@ -21,7 +21,16 @@ fn serve_creates_data_dir_and_certificate_and_reports_ports() {
             .mode();
         assert_eq!(mode & 0o777, 0o600);
     }
-    for service in ["imap", "imaps", "pop3", "pop3s", "lmtp"] {
+    for service in [
+        "smtp",
+        "submission",
+        "submissions",
+        "imap",
+        "imaps",
+        "pop3",
+        "pop3s",
+        "lmtp",
+    ] {
         assert!(server.port(service) > 0, "{service} in {:?}", server.banner);
     }
     assert!(

@@ -46,15 +46,17 @@ pub fn stderr(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()
 }
 
-/// Writes a config listening on port 0 for imap, imaps, pop3, pop3s and lmtp, with plaintext
-/// logins allowed; returns its path. `extra` is appended after the `[auth]` table.
+/// Writes a config listening on port 0 for every implemented service (smtp, submission,
+/// submissions, imap, imaps, pop3, pop3s, lmtp), with plaintext logins allowed; returns its
+/// path. `extra` is appended after the `[auth]` table.
 pub fn port0_config(dir: &Path, data_dir: Option<&Path>, extra: &str) -> PathBuf {
     let data = data_dir
         .map(|d| format!("data_dir = {:?}\n", d.display().to_string()))
         .unwrap_or_default();
     let text = format!(
         "hostname = \"mail.example.test\"\n{data}local_domains = [\"example.test\"]\n\
-         [listen]\nimap = [\"127.0.0.1:0\"]\nimaps = [\"127.0.0.1:0\"]\n\
+         [listen]\nsmtp = [\"127.0.0.1:0\"]\nsubmission = [\"127.0.0.1:0\"]\n\
+         submissions = [\"127.0.0.1:0\"]\nimap = [\"127.0.0.1:0\"]\nimaps = [\"127.0.0.1:0\"]\n\
          pop3 = [\"127.0.0.1:0\"]\npop3s = [\"127.0.0.1:0\"]\nlmtp = [\"127.0.0.1:0\"]\n\
          [auth]\nallow_plaintext = true\n{extra}"
     );
