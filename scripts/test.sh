@@ -11,8 +11,9 @@ cd "$(dirname "$0")/.."
 say() { printf '\n== %s\n' "$*"; }
 
 # Debian packages the client tests drive: Python's pytest (and poplib/imaplib from python3),
-# mbsync (isync), fetchmail (the POP3 client tests), Postfix's smtp-source, swaks.
-packages=(python3 python3-pytest isync fetchmail postfix swaks)
+# mbsync (isync), fetchmail (the POP3 client tests), Postfix's smtp-source, swaks (with
+# libnet-ssleay-perl for its --tls, used by the SMTP submission tests).
+packages=(python3 python3-pytest isync fetchmail postfix swaks libnet-ssleay-perl)
 
 missing=()
 for p in "${packages[@]}"; do

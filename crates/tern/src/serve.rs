@@ -136,8 +136,11 @@ impl Services {
             ..SessionLimits::default()
         };
         let smtp_config = |mode| {
-            let mut c =
-                SmtpConfig::new(settings.hostname.clone(), settings.local_domains.clone(), mode);
+            let mut c = SmtpConfig::new(
+                settings.hostname.clone(),
+                settings.local_domains.clone(),
+                mode,
+            );
             c.max_message_size = settings.max_message_size;
             c.max_recipients = settings.max_recipients;
             c.tls = Some(tls.clone());

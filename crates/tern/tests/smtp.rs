@@ -170,7 +170,11 @@ fn swaks_delivers_over_mx_and_submission_and_relaying_is_refused() {
     let headers = imap_headers(server.port("imap"));
     assert_eq!(headers.len(), 2, "{headers:?}");
     assert!(headers[0].contains("Subject: swaks mx"), "{}", headers[0]);
-    assert!(headers[1].contains("Subject: swaks submission"), "{}", headers[1]);
+    assert!(
+        headers[1].contains("Subject: swaks submission"),
+        "{}",
+        headers[1]
+    );
     for h in &headers {
         assert!(h.starts_with("Return-Path: <"), "{h}");
         assert!(h.contains("Received: from client.example.test"), "{h}");
@@ -223,8 +227,8 @@ fn smtplib_sends_over_mx_starttls_submission_and_implicit_tls() {
         stdout(&out),
         stderr(&out)
     );
-    let r: Value = serde_json::from_slice(&out.stdout)
-        .unwrap_or_else(|e| panic!("{e}: {}", stdout(&out)));
+    let r: Value =
+        serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}: {}", stdout(&out)));
 
     let mx = strings(&r["mx_extensions"]);
     for ext in ["8bitmime", "pipelining", "size", "starttls"] {
@@ -232,13 +236,19 @@ fn smtplib_sends_over_mx_starttls_submission_and_implicit_tls() {
     }
     assert!(!mx.iter().any(|e| e == "auth"), "MX offers AUTH: {mx:?}");
     assert_eq!(r["mx_relay"][0], 554, "{r}");
-    assert!(r["mx_relay"][1].as_str().unwrap().starts_with("5.7.1"), "{r}");
+    assert!(
+        r["mx_relay"][1].as_str().unwrap().starts_with("5.7.1"),
+        "{r}"
+    );
 
     // RFC 4954 §6: 530 5.7.0 before AUTH on submission.
     assert_eq!(r["sub_mail_before_auth"][0], 530, "{r}");
     let sub = strings(&r["sub_extensions_after_tls"]);
     assert!(sub.iter().any(|e| e == "auth"), "{sub:?}");
-    assert!(!sub.iter().any(|e| e == "starttls"), "STARTTLS twice: {sub:?}");
+    assert!(
+        !sub.iter().any(|e| e == "starttls"),
+        "STARTTLS twice: {sub:?}"
+    );
     assert_eq!(r["sub_relay"][0], 550, "{r}");
     assert!(
         r["sub_relay"][1]
@@ -250,9 +260,10 @@ fn smtplib_sends_over_mx_starttls_submission_and_implicit_tls() {
 
     let headers = strings(&r["headers"]);
     assert_eq!(headers.len(), 3, "{headers:?}");
-    for (h, subject) in headers
-        .iter()
-        .zip(["smtplib mx", "smtplib submission", "smtplib submissions"])
+    for (h, subject) in
+        headers
+            .iter()
+            .zip(["smtplib mx", "smtplib submission", "smtplib submissions"])
     {
         assert!(h.contains(&format!("Subject: {subject}\r\n")), "{h}");
         assert!(h.contains("by mail.example.test"), "{h}");
