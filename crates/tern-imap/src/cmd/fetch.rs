@@ -7,6 +7,12 @@
 //! metadata for a chunk in one store call and blobs one message at a time, and only when
 //! an item needs them.
 //!
+//! Output goes through the session's `output::Writer` (see `session::output`): body and
+//! section literals that lie inside the blob are queued as references into it (memory-mapped
+//! for large blobs) rather than copied, and pending output is flushed to the connection
+//! between messages once it passes `output::FLUSH_AT`. Copied still: HEADER.FIELDS, short
+//! literals, and BINARY[part] of an encoded part, whose decoded form is built in memory.
+//!
 //! A message that another session expunged meanwhile (still in this session's view, gone
 //! from the store) is skipped when its metadata or blob is needed; the command then ends
 //! `OK [EXPUNGEISSUED]` (RFC 5530).
@@ -17,6 +23,7 @@ use super::seqset::{self, MsnCheck};
 use super::{CmdError, CmdResult, Done};
 use crate::proto::command::{By, CommandBody, FetchAttr, FetchModifiers, SequenceSet};
 use crate::proto::encode::{EncodeOptions, sequence_set};
+use crate::session::output::Writer;
 use crate::session::{Enabled, SelectedMailbox, Session};
 use std::sync::Arc;
 use tern_mail::Mail;
@@ -74,8 +81,8 @@ pub async fn run(s: &mut Session, cmd: CommandBody) -> CmdResult {
         force_modseq: modifiers.changed_since.is_some(),
         condstore: s.enabled.condstore,
     };
-    let mut out = std::mem::take(&mut s.out);
-    let result = match s.selected() {
+    let (view, mut out) = s.writer();
+    let result = match view {
         Some(view) => {
             let job = Job {
                 mail: &mail,
@@ -89,7 +96,6 @@ pub async fn run(s: &mut Session, cmd: CommandBody) -> CmdResult {
         }
         None => Err(CmdError::bad("No mailbox selected")),
     };
-    s.out = out;
     match result? {
         Outcome::Complete => Ok(Done::ok("FETCH completed")),
         Outcome::SomeExpunged => Ok(Done::with_code(
@@ -184,7 +190,10 @@ struct Job<'a> {
 }
 
 impl Job<'_> {
-    async fn write(&self, indices: &[usize], out: &mut Vec<u8>) -> Result<Outcome, CmdError> {
+    /// Writes the responses through the session's [`Writer`]: literals cut from a message's
+    /// blob are queued by reference, and once enough is pending it is written out between
+    /// messages, so neither a large message nor a long response is held in the heap.
+    async fn write(&self, indices: &[usize], out: &mut Writer<'_>) -> Result<Outcome, CmdError> {
         let mut skipped = false;
         for chunk in indices.chunks(CHUNK) {
             let metas = if self.needs.meta {
@@ -228,7 +237,10 @@ impl Job<'_> {
                     blob: blob.as_ref().map(|b| (**b).as_ref()),
                     flags_changed: self.seen_set.binary_search(&rec.uid).is_ok(),
                 };
-                match write_message(out, self.items, &message, &self.style) {
+                out.set_blob(blob.clone());
+                let written = write_message(out, self.items, &message, &self.style);
+                out.set_blob(None);
+                match written {
                     Ok(()) => {}
                     Err(WriteError::UnknownCte(cte)) => {
                         return Err(CmdError::no_code(
@@ -236,6 +248,11 @@ impl Job<'_> {
                             format!("Cannot decode content transfer encoding {cte}"),
                         ));
                     }
+                }
+                drop(blob);
+                if out.flush_if_large().await.is_err() {
+                    // The loop ends the session with the write error.
+                    return Err(CmdError::Bye("Connection lost".into()));
                 }
             }
         }
