@@ -77,9 +77,6 @@ def test_large_append_is_streamed(make_server):
         c.logout()
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "known gap: FETCH BODY[] builds the whole response in the session's output buffer "
-    "(heap grows by the message size); remove this mark when FETCH streams from the blob"))
 def test_large_fetch_is_streamed(make_server):
     """DESIGN.md: "a connection never holds a whole large message in memory" — FETCH
     BODY[] of a 45 MB message is sent from the (memory-mapped) blob, not from a copy."""
