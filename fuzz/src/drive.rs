@@ -24,7 +24,9 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt, DuplexStream};
 pub const PIPE_CAPACITY: usize = 8 * 1024;
 
 /// How long a server may take to end after a shutdown request before the client closes.
-pub const SHUTDOWN_GRACE: Duration = Duration::from_millis(250);
+pub const SHUTDOWN_GRACE: Duration = Duration::from_millis(100);
+/// Times the client yields to the server between its last chunk and the shutdown request.
+const PRE_SHUTDOWN_YIELDS: usize = 32;
 
 /// What the server wrote.
 #[derive(Debug)]
@@ -69,6 +71,11 @@ where
             tokio::task::yield_now().await;
         }
         if shutdown_after_input {
+            // Let the server work through what it has read before it is interrupted, so the
+            // shutdown lands in the state the input led to (not always at the first read).
+            for _ in 0..PRE_SHUTDOWN_YIELDS {
+                tokio::task::yield_now().await;
+            }
             let _ = stop.send(true);
             // Keep the client's side open (and `stop` alive) for a while: the server should
             // end on its own.
