@@ -12,7 +12,8 @@
 //!   - `writer`: the one write connection and its group commit,
 //!   - `readers`: a pool of read-only connections on blocking threads,
 //!   - `watcher`: change events from other processes on the same file,
-//!   - `ops_*` (writes), `queries` (reads), `rows`/`codec` (row layout), `schema`.
+//!   - `ops_*` (writes), `queries` (reads), `rows`/`codec` (row layout), `schema`,
+//!   - `meta_codec`: the stored form of [`tern_store::MessageMeta`], decodable by part.
 //!
 //! ## Invariants
 //! - A write returns only after the COMMIT holding it is durable; concurrent writes share
@@ -29,6 +30,7 @@ pub mod blobs;
 mod codec;
 mod fail;
 pub mod gc;
+mod meta_codec;
 mod ops_extras;
 mod ops_flags;
 mod ops_mailboxes;

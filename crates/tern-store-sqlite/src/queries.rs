@@ -3,6 +3,7 @@
 
 use crate::codec::{RECORD_COLUMNS, account_key, blob_from_sql, default_uidl, record_from_row};
 use crate::fail::DbResult;
+use crate::meta_codec;
 use crate::ops_extras::{entry_key, scope_key};
 use crate::rows::{INFO_COLUMNS, info_from_row};
 use rusqlite::{Connection, OptionalExtension};
@@ -10,7 +11,7 @@ use std::collections::HashSet;
 use std::sync::Arc;
 use tern_store::{
     AccountId, BlobId, Changes, MailboxId, MailboxInfo, MailboxStatus, MessageMeta, MessageRecord,
-    MetadataScope, ModSeq, StoreError, Uid, Usage,
+    MetaParts, MetadataScope, ModSeq, StoreError, Uid, Usage,
 };
 
 pub(crate) fn account_id(conn: &Connection, name: &str) -> DbResult<Option<AccountId>> {
@@ -104,24 +105,58 @@ pub(crate) fn messages(
     Ok((status, out))
 }
 
+/// Wanted UIDs at most this far apart are read by one range scan over `messages` (the rows
+/// between them are joined and dropped undecoded); a wider gap starts a new scan. Measured
+/// with callgrind: a row read through costs about half of what starting a scan does, so
+/// reading through one unwanted row is cheaper and through two is even.
+const SCAN_GAP: Uid = 2;
+
+/// Metadata of `uids` in the order asked (omitting UIDs that are gone), decoding only
+/// `parts`. Whatever the order asked, the rows are read in UID order, in as few range
+/// scans as the gaps between the UIDs allow, and each stored value is decoded at most once.
+/// Run inside a read transaction, so that the scans share one snapshot (and its lock).
 pub(crate) fn meta(
     conn: &Connection,
     mailbox: MailboxId,
     uids: &[Uid],
+    parts: MetaParts,
 ) -> DbResult<Vec<(Uid, Arc<MessageMeta>)>> {
+    let mut wanted = uids.to_vec();
+    wanted.sort_unstable();
+    wanted.dedup();
+    let mut found: Vec<Option<Arc<MessageMeta>>> = vec![None; wanted.len()];
     let mut stmt = conn.prepare_cached(
-        "SELECT b.meta FROM messages m JOIN blobs b ON b.hash = m.blob
-         WHERE m.mailbox = ?1 AND m.uid = ?2",
+        "SELECT m.uid, b.meta FROM messages m JOIN blobs b ON b.hash = m.blob
+         WHERE m.mailbox = ?1 AND m.uid BETWEEN ?2 AND ?3 ORDER BY m.uid",
     )?;
-    let mut out = Vec::with_capacity(uids.len());
-    for &uid in uids {
-        let mut rows = stmt.query((mailbox.0, uid))?;
-        if let Some(row) = rows.next()? {
-            let json = row.get_ref(0)?.as_str()?;
-            out.push((uid, Arc::new(serde_json::from_str(json)?)));
+    let mut start = 0;
+    while start < wanted.len() {
+        let mut end = start + 1;
+        while end < wanted.len() && wanted[end] - wanted[end - 1] <= SCAN_GAP {
+            end += 1;
         }
+        let run = &wanted[start..end];
+        let mut rows = stmt.query((mailbox.0, run[0], run[run.len() - 1]))?;
+        let mut next = 0;
+        while let Some(row) = rows.next()? {
+            let uid: Uid = row.get(0)?;
+            while next < run.len() && run[next] < uid {
+                next += 1;
+            }
+            if run.get(next) == Some(&uid) {
+                let meta = meta_codec::decode(row.get_ref(1)?, parts)?;
+                found[start + next] = Some(Arc::new(meta));
+            }
+        }
+        start = end;
     }
-    Ok(out)
+    Ok(uids
+        .iter()
+        .filter_map(|uid| {
+            let at = wanted.binary_search(uid).ok()?;
+            found[at].clone().map(|meta| (*uid, meta))
+        })
+        .collect())
 }
 
 pub(crate) fn pop3_uidls(

@@ -152,7 +152,7 @@ pub(crate) fn ref_blob(
         .execute((&blob.0[..], n))?;
     if updated == 0 {
         let meta = match meta {
-            Some(m) => serde_json::to_string(m)?,
+            Some(m) => crate::meta_codec::encode(m)?,
             None => {
                 return Err(StoreError::Backend(format!(
                     "blob {blob} is referenced but has no stored metadata"

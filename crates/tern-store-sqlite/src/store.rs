@@ -200,9 +200,21 @@ impl MailStore for SqliteMailStore {
         mailbox: MailboxId,
         uids: &[Uid],
     ) -> StoreResult<Vec<(Uid, Arc<MessageMeta>)>> {
+        self.meta_parts(mailbox, uids, MetaParts::ALL).await
+    }
+
+    async fn meta_parts(
+        &self,
+        mailbox: MailboxId,
+        uids: &[Uid],
+        parts: MetaParts,
+    ) -> StoreResult<Vec<(Uid, Arc<MessageMeta>)>> {
+        if uids.is_empty() {
+            return Ok(Vec::new());
+        }
         let uids = uids.to_vec();
         self.readers
-            .read(move |c| queries::meta(c, mailbox, &uids))
+            .snapshot(move |c| queries::meta(c, mailbox, &uids, parts))
             .await
     }
 

@@ -85,6 +85,20 @@ pub trait MailStore: Send + Sync + 'static {
         uids: &[Uid],
     ) -> StoreResult<Vec<(Uid, Arc<MessageMeta>)>>;
 
+    /// Like [`MailStore::meta`], but only the `parts` asked for need be filled in; the
+    /// others may be left at their defaults. Readers that need a little of many messages
+    /// (SORT and THREAD only the keys, FETCH ENVELOPE only the envelope) use it so a backend
+    /// can skip decoding the rest. The default reads everything.
+    async fn meta_parts(
+        &self,
+        mailbox: MailboxId,
+        uids: &[Uid],
+        parts: MetaParts,
+    ) -> StoreResult<Vec<(Uid, Arc<MessageMeta>)>> {
+        let _ = parts;
+        self.meta(mailbox, uids).await
+    }
+
     /// POP3 UIDLs of the given UIDs (those that still exist), in the order asked.
     async fn pop3_uidls(&self, mailbox: MailboxId, uids: &[Uid])
     -> StoreResult<Vec<(Uid, String)>>;

@@ -539,6 +539,51 @@ pub struct MessageMeta {
     pub preview: String,
 }
 
+/// Which parts of a [`MessageMeta`] a reader needs ([`crate::MailStore::meta_parts`]).
+/// Parts not asked for may come back at their defaults, so a backend can skip decoding them.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub struct MetaParts {
+    pub envelope: bool,
+    pub body: bool,
+    pub sort: bool,
+    pub thread: bool,
+    pub preview: bool,
+}
+
+impl MetaParts {
+    /// Every part: what [`crate::MailStore::meta`] returns.
+    pub const ALL: MetaParts = MetaParts {
+        envelope: true,
+        body: true,
+        sort: true,
+        thread: true,
+        preview: true,
+    };
+    /// No part (a reader that needs nothing need not read at all).
+    pub const NONE: MetaParts = MetaParts {
+        envelope: false,
+        body: false,
+        sort: false,
+        thread: false,
+        preview: false,
+    };
+
+    /// The parts either set asks for.
+    pub fn union(self, other: MetaParts) -> MetaParts {
+        MetaParts {
+            envelope: self.envelope || other.envelope,
+            body: self.body || other.body,
+            sort: self.sort || other.sort,
+            thread: self.thread || other.thread,
+            preview: self.preview || other.preview,
+        }
+    }
+
+    pub fn is_empty(self) -> bool {
+        self == MetaParts::NONE
+    }
+}
+
 /// An RFC 9051 ENVELOPE. Strings are the raw header values (unfolded, not decoded), as the
 /// RFC asks; `None` is NIL.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]

@@ -4,8 +4,8 @@
 //! Order of work: resolve the set against the view; apply CHANGEDSINCE; report VANISHED
 //! (EARLIER); set `\Seen` in one store call when a non-PEEK body item asks for it (not in a
 //! read-only mailbox); then write the responses in chunks of [`CHUNK`] messages, loading
-//! metadata for a chunk in one store call and blobs one message at a time, and only when
-//! an item needs them.
+//! metadata for a chunk in one store call (only the parts the items write) and blobs one
+//! message at a time, and only when an item needs them.
 //!
 //! Output goes through the session's `output::Writer` (see `session::output`): body and
 //! section literals that lie inside the blob are queued as references into it (memory-mapped
@@ -27,7 +27,7 @@ use crate::session::output::Writer;
 use crate::session::{Enabled, SelectedMailbox, Session};
 use std::sync::Arc;
 use tern_mail::Mail;
-use tern_store::{FlagOp, FlagUpdate, Flags, MessageMeta, StoreError, Uid};
+use tern_store::{FlagOp, FlagUpdate, Flags, MessageMeta, MetaParts, StoreError, Uid};
 
 /// Messages per metadata read.
 pub const CHUNK: usize = 256;
@@ -174,6 +174,44 @@ async fn mark_seen(s: &mut Session, mail: &Mail, indices: &[usize]) -> Result<Ve
     Ok(changed)
 }
 
+/// The metadata parts the items write from (see `fetch_write`); the others are not decoded,
+/// so `FETCH 1:* ENVELOPE` does not decode body structures.
+fn meta_parts(items: &[FetchAttr]) -> MetaParts {
+    let none = MetaParts::NONE;
+    items.iter().fold(none, |parts, item| {
+        parts.union(match item {
+            FetchAttr::Flags
+            | FetchAttr::Uid
+            | FetchAttr::InternalDate
+            | FetchAttr::Rfc822Size
+            | FetchAttr::ModSeq
+            | FetchAttr::EmailId
+            | FetchAttr::SaveDate
+            | FetchAttr::Rfc822 => none,
+            FetchAttr::Envelope => MetaParts {
+                envelope: true,
+                ..none
+            },
+            FetchAttr::ThreadId => MetaParts {
+                thread: true,
+                ..none
+            },
+            FetchAttr::Preview { .. } => MetaParts {
+                preview: true,
+                ..none
+            },
+            // Body structure, and the part offsets that sections are cut by.
+            FetchAttr::Body
+            | FetchAttr::BodyStructure
+            | FetchAttr::Rfc822Header
+            | FetchAttr::Rfc822Text
+            | FetchAttr::BodySection { .. }
+            | FetchAttr::Binary { .. }
+            | FetchAttr::BinarySize { .. } => MetaParts { body: true, ..none },
+        })
+    })
+}
+
 enum Outcome {
     Complete,
     SomeExpunged,
@@ -198,7 +236,11 @@ impl Job<'_> {
         for chunk in indices.chunks(CHUNK) {
             let metas = if self.needs.meta {
                 let uids = seqset::uids_of(self.view, chunk);
-                self.mail.store.meta(self.view.id(), &uids).await?
+                let parts = meta_parts(self.items);
+                self.mail
+                    .store
+                    .meta_parts(self.view.id(), &uids, parts)
+                    .await?
             } else {
                 Vec::new()
             };
@@ -261,5 +303,35 @@ impl Job<'_> {
         } else {
             Outcome::Complete
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn items_decode_only_what_they_write() {
+        let none = MetaParts::NONE;
+        assert_eq!(meta_parts(&[FetchAttr::Uid, FetchAttr::Flags]), none);
+        assert_eq!(
+            meta_parts(&[FetchAttr::Uid, FetchAttr::Envelope]),
+            MetaParts {
+                envelope: true,
+                ..none
+            }
+        );
+        assert_eq!(
+            meta_parts(&[
+                FetchAttr::BodyStructure,
+                FetchAttr::ThreadId,
+                FetchAttr::Rfc822Header
+            ]),
+            MetaParts {
+                body: true,
+                thread: true,
+                ..none
+            }
+        );
     }
 }

@@ -3,17 +3,18 @@
 //!
 //! Three passes, each only over the messages the previous one could not decide:
 //! 1. the view records (flags, UID, size, dates, MODSEQ): no store access;
-//! 2. the cached metadata, read in chunks of [`CHUNK`];
+//! 2. the cached metadata, read in chunks of [`CHUNK`], only the parts the criteria look at
+//!    ([`parts_needed`]: `FROM x` decodes envelopes, not body structures);
 //! 3. the blob, one message at a time, while its chunk's metadata is at hand.
 //!
 //! Messages expunged meanwhile by another session (gone from the store, still in the view)
 //! do not match criteria that need their metadata or bytes.
 
 use super::CmdError;
-use super::search_eval::{Compiled, Subject, Tri, eval};
+use super::search_eval::{Compiled, Node, Subject, Tri, eval};
 use crate::session::SelectedMailbox;
 use tern_mail::Mail;
-use tern_store::{MessageMeta, StoreError};
+use tern_store::{MessageMeta, MetaParts, StoreError};
 
 /// Messages per metadata read.
 pub const CHUNK: usize = 512;
@@ -54,9 +55,10 @@ pub async fn matching(
             Tri::Unknown => undecided.push(idx),
         }
     }
+    let parts = parts_needed(&compiled.root);
     for chunk in undecided.chunks(CHUNK) {
         let uids: Vec<_> = chunk.iter().map(|&i| view.messages[i].uid).collect();
-        let metas = mail.store.meta(view.id(), &uids).await?;
+        let metas = mail.store.meta_parts(view.id(), &uids, parts).await?;
         let mut metas = metas.into_iter().peekable();
         for &idx in chunk {
             let rec = &view.messages[idx];
@@ -70,6 +72,50 @@ pub async fn matching(
     }
     matched.sort_unstable();
     Ok(matched)
+}
+
+/// The metadata parts that evaluating `node` reads (see [`super::search_eval::eval`]); the
+/// others are not decoded. Every node is listed, so a new one must say what it reads.
+pub fn parts_needed(node: &Node) -> MetaParts {
+    let none = MetaParts::NONE;
+    match node {
+        Node::Const(_)
+        | Node::Flag { .. }
+        | Node::Keyword { .. }
+        | Node::Recent(_)
+        | Node::New
+        | Node::InternalDay { .. }
+        | Node::Larger(_)
+        | Node::Smaller(_)
+        | Node::Indices(_)
+        | Node::ModSeq(_)
+        | Node::Older(_)
+        | Node::Younger(_)
+        | Node::EmailId(_) => none,
+        // The sent date, and the Date header's zone for the day it falls on.
+        Node::SentDay { .. } => MetaParts {
+            sort: true,
+            envelope: true,
+            ..none
+        },
+        Node::ThreadId(_) => MetaParts {
+            thread: true,
+            ..none
+        },
+        // The envelope answers these; other fields are read from the header block, which
+        // ends where the body structure says.
+        Node::Header { field, .. } => MetaParts {
+            envelope: true,
+            body: !matches!(field.as_str(), "subject" | "from" | "to" | "cc" | "bcc"),
+            ..none
+        },
+        Node::Body(_) | Node::Text(_) => MetaParts { body: true, ..none },
+        Node::Not(n) => parts_needed(n),
+        Node::And(nodes) => nodes
+            .iter()
+            .fold(none, |parts, n| parts.union(parts_needed(n))),
+        Node::Or(a, b) => parts_needed(a).union(parts_needed(b)),
+    }
 }
 
 /// Passes 2 and 3 for one message.
@@ -112,16 +158,18 @@ pub fn now() -> i64 {
 }
 
 /// Calls `f(index, meta)` for each of `indices` whose metadata the store still has,
-/// reading it in chunks of [`CHUNK`] (SORT and THREAD keys).
+/// reading it in chunks of [`CHUNK`] (SORT and THREAD keys). Only `parts` of each `meta`
+/// are filled in; the rest is left at its default.
 pub async fn for_each_meta(
     mail: &Mail,
     view: &SelectedMailbox,
     indices: &[usize],
+    parts: MetaParts,
     mut f: impl FnMut(usize, &MessageMeta),
 ) -> Result<(), CmdError> {
     for chunk in indices.chunks(CHUNK) {
         let uids: Vec<_> = chunk.iter().map(|&i| view.messages[i].uid).collect();
-        let metas = mail.store.meta(view.id(), &uids).await?;
+        let metas = mail.store.meta_parts(view.id(), &uids, parts).await?;
         let mut metas = metas.into_iter().peekable();
         for &idx in chunk {
             if let Some((_, meta)) = metas.next_if(|(u, _)| *u == view.messages[idx].uid) {
@@ -130,4 +178,59 @@ pub async fn for_each_meta(
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cmd::search_eval::DayCmp;
+
+    fn header(field: &str) -> Node {
+        Node::Header {
+            field: field.into(),
+            needle: "x".into(),
+        }
+    }
+
+    #[test]
+    fn criteria_decode_only_what_they_read() {
+        let none = MetaParts::NONE;
+        assert_eq!(parts_needed(&Node::Flag { bit: 1, set: true }), none);
+        assert_eq!(
+            parts_needed(&header("from")),
+            MetaParts {
+                envelope: true,
+                ..none
+            }
+        );
+        assert_eq!(
+            parts_needed(&header("x-mailer")),
+            MetaParts {
+                envelope: true,
+                body: true,
+                ..none
+            }
+        );
+        let sent = Node::SentDay {
+            cmp: DayCmp::On,
+            day: 1,
+        };
+        let either = Node::Or(
+            Box::new(Node::Not(Box::new(sent))),
+            Box::new(Node::And(vec![
+                Node::ThreadId("T1".into()),
+                Node::Body("y".into()),
+            ])),
+        );
+        assert_eq!(
+            parts_needed(&either),
+            MetaParts {
+                envelope: true,
+                body: true,
+                sort: true,
+                thread: true,
+                preview: false,
+            }
+        );
+    }
 }

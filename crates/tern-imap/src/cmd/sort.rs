@@ -2,7 +2,8 @@
 //!
 //! The search criteria select the messages; the sort keys come from the metadata cached at
 //! delivery ([`tern_store::SortKeys`]: base subject, first addresses, display names, sent
-//! date), read in chunks and reduced at once to the requested keys, so sorting a large
+//! date; only that part of the metadata is decoded), read in chunks and reduced at once to
+//! the requested keys, so sorting a large
 //! mailbox holds only those keys in memory. ARRIVAL and SIZE need no metadata at all.
 //! Strings compare with `i;ascii-casemap` (the keys are upper-cased at delivery); DATE is
 //! the sent date, falling back to INTERNALDATE (RFC 5256 §2.2); ties keep mailbox order.
@@ -16,7 +17,7 @@ use super::{CmdError, CmdResult, Done};
 use crate::proto::command::{By, CommandBody, SortField, SortKey};
 use crate::session::{SelectedMailbox, Session};
 use std::cmp::Ordering;
-use tern_store::{MessageMeta, MessageRecord};
+use tern_store::{MessageMeta, MessageRecord, MetaParts};
 
 pub async fn run(s: &mut Session, cmd: CommandBody) -> CmdResult {
     let CommandBody::Sort {
@@ -44,7 +45,12 @@ pub async fn run(s: &mut Session, cmd: CommandBody) -> CmdResult {
 
     let mut rows: Vec<Row> = if criteria.iter().any(|k| needs_meta(k.field)) {
         let mut rows = Vec::with_capacity(matched.len());
-        for_each_meta(&mail, view, &matched, |idx, meta| {
+        // Row::new reads only the sort keys.
+        let parts = MetaParts {
+            sort: true,
+            ..MetaParts::NONE
+        };
+        for_each_meta(&mail, view, &matched, parts, |idx, meta| {
             rows.push(Row::new(idx, &view.messages[idx], Some(meta), &criteria));
         })
         .await?;

@@ -11,6 +11,7 @@ use super::thread_algo::{self, ThreadMsg};
 use super::{CmdError, CmdResult, Done};
 use crate::proto::command::{By, CommandBody, ThreadAlgorithm};
 use crate::session::Session;
+use tern_store::MetaParts;
 
 pub async fn run(s: &mut Session, cmd: CommandBody) -> CmdResult {
     let CommandBody::Thread {
@@ -36,7 +37,13 @@ pub async fn run(s: &mut Session, cmd: CommandBody) -> CmdResult {
         .ok_or_else(|| CmdError::bad("No mailbox selected"))?;
     let matched = matching(&mail, view, &compiled, now()).await?;
     let mut msgs = Vec::with_capacity(matched.len());
-    for_each_meta(&mail, view, &matched, |idx, meta| {
+    // Only the sort and thread keys are read below: the rest is not decoded.
+    let parts = MetaParts {
+        sort: true,
+        thread: true,
+        ..MetaParts::NONE
+    };
+    for_each_meta(&mail, view, &matched, parts, |idx, meta| {
         let rec = &view.messages[idx];
         msgs.push(ThreadMsg {
             num: match by {

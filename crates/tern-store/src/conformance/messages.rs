@@ -84,6 +84,19 @@ pub async fn append_and_status(store: Arc<dyn MailStore>, blobs: Arc<dyn BlobSto
     assert_eq!(*metas[0].1, *sent[2].meta);
     assert_eq!(metas[1].0, appended[0].uid);
     assert_eq!(*metas[1].1, *sent[0].meta);
+    // A narrower read answers for the same UIDs, with at least the parts asked for.
+    let parts = MetaParts {
+        envelope: true,
+        preview: true,
+        ..MetaParts::NONE
+    };
+    let narrow = store.meta_parts(mb.id, &asked, parts).await.unwrap();
+    assert_eq!(
+        narrow.iter().map(|(u, _)| *u).collect::<Vec<_>>(),
+        vec![appended[2].uid, appended[0].uid]
+    );
+    assert_eq!(narrow[0].1.envelope, sent[2].meta.envelope);
+    assert_eq!(narrow[1].1.preview, sent[0].meta.preview);
 
     let all: Vec<Uid> = appended.iter().map(|a| a.uid).collect();
     let uidls = store.pop3_uidls(mb.id, &all).await.unwrap();
