@@ -93,7 +93,8 @@ impl LmtpServer {
     where
         S: AsyncRead + AsyncWrite + Unpin + Send,
     {
-        let mut session = Session::new(stream, self.limits.clone());
+        let mut session =
+            Session::new(stream, self.limits.clone()).watch_shutdown(shutdown.clone());
         let mut state = State {
             peer,
             helo: None,

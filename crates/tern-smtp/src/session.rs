@@ -86,6 +86,9 @@ pub struct Session<S> {
     out: Vec<u8>,
     limits: SessionLimits,
     errors: u32,
+    /// Watched while waiting for message data too (DATA/BDAT), so a client stalled in the
+    /// middle of a message cannot hold up a graceful shutdown.
+    shutdown: Option<Shutdown>,
 }
 
 impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
@@ -100,7 +103,14 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
             out: Vec::with_capacity(512),
             limits,
             errors: 0,
+            shutdown: None,
         }
+    }
+
+    /// Makes every wait for input, message data included, end on shutdown.
+    pub fn watch_shutdown(mut self, shutdown: Shutdown) -> Session<S> {
+        self.shutdown = Some(shutdown);
+        self
     }
 
     pub fn limits(&self) -> &SessionLimits {
@@ -285,8 +295,23 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
             self.end -= self.start;
             self.start = 0;
         }
-        let read = self.stream.read(&mut self.inbuf[self.end..]);
-        let n = match tokio::time::timeout(self.limits.idle_timeout, read).await {
+        let read = tokio::time::timeout(
+            self.limits.idle_timeout,
+            self.stream.read(&mut self.inbuf[self.end..]),
+        );
+        let timed = match self.shutdown.as_mut() {
+            Some(shutdown) => {
+                if shutdown.is_shutdown() {
+                    return Err(SessionEnd::Shutdown);
+                }
+                tokio::select! {
+                    r = read => r,
+                    _ = shutdown.wait() => return Err(SessionEnd::Shutdown),
+                }
+            }
+            None => read.await,
+        };
+        let n = match timed {
             Ok(result) => result?,
             Err(_) => return Err(SessionEnd::Timeout),
         };

@@ -205,7 +205,7 @@ impl SmtpServer {
     pub async fn handle(self: Arc<Self>, conn: Conn, mut shutdown: Shutdown) {
         let peer = conn.info.peer;
         let mut state = State::new(Some(peer), conn.info.tls);
-        let mut session = Session::new(conn, self.limits.clone());
+        let mut session = Session::new(conn, self.limits.clone()).watch_shutdown(shutdown.clone());
         let host = &self.config.hostname;
         session.reply(&Reply::plain(220, format!("{host} ESMTP Tern ready")));
         let end = loop {
@@ -221,7 +221,9 @@ impl SmtpServer {
                     let timeout = self.config.tls_handshake_timeout;
                     match tokio::time::timeout(timeout, conn.start_tls(tls)).await {
                         Ok(Ok(conn)) => {
-                            session = Session::new(conn, self.limits.clone()).with_errors(errors);
+                            session = Session::new(conn, self.limits.clone())
+                                .with_errors(errors)
+                                .watch_shutdown(shutdown.clone());
                             state = State::new(Some(peer), true);
                         }
                         Ok(Err(e)) => {

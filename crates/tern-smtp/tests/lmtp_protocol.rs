@@ -192,3 +192,22 @@ async fn shutdown_closes_idle_sessions_with_421() {
     assert!(r.text().starts_with("4.3.2"));
     assert!(c.closed().await);
 }
+
+/// A client stalled in the middle of DATA must not hold up a graceful shutdown (found by the
+/// lmtp_session fuzz target): the session ends with 421 4.3.2 at once, and nothing is stored.
+#[tokio::test]
+async fn shutdown_during_data_ends_the_session_with_421() {
+    let srv = TestServer::start().await;
+    srv.add_user("stall@example.test").await;
+    let mut c = srv.lhlo().await;
+    c.expect("MAIL FROM:<a@example.test>", 250, "").await;
+    c.expect("RCPT TO:<stall@example.test>", 250, "").await;
+    c.expect("DATA", 354, "").await;
+    c.send_bytes(b"Subject: half a message\r\n\r\nand then noth").await;
+    srv.shutdown();
+    let r = c.reply().await;
+    assert_eq!(r.code, 421, "{r:?}");
+    assert!(r.text().starts_with("4.3.2"), "{r:?}");
+    assert!(c.closed().await);
+    assert!(srv.inbox("stall@example.test").await.is_empty());
+}
