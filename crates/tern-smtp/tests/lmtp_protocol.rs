@@ -203,7 +203,8 @@ async fn shutdown_during_data_ends_the_session_with_421() {
     c.expect("MAIL FROM:<a@example.test>", 250, "").await;
     c.expect("RCPT TO:<stall@example.test>", 250, "").await;
     c.expect("DATA", 354, "").await;
-    c.send_bytes(b"Subject: half a message\r\n\r\nand then noth").await;
+    c.send_bytes(b"Subject: half a message\r\n\r\nand then noth")
+        .await;
     srv.shutdown();
     let r = c.reply().await;
     assert_eq!(r.code, 421, "{r:?}");
