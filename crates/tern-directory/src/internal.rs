@@ -125,9 +125,6 @@ pub struct InternalDirectory {
     path: PathBuf,
     default_quota: Option<u64>,
     hasher: Hasher,
-    /// Bounds concurrent argon2 work: each verification holds ~19 MiB of working memory, so
-    /// a burst of logins must queue instead of multiplying that by the blocking pool's size.
-    hash_slots: Arc<tokio::sync::Semaphore>,
 }
 
 impl std::fmt::Debug for InternalDirectory {
@@ -187,7 +184,6 @@ impl InternalDirectory {
             path,
             default_quota: Some(DEFAULT_QUOTA_BYTES),
             hasher: Hasher::new(HashParams::default()).map_err(ManageError::Database)?,
-            hash_slots: Arc::new(tokio::sync::Semaphore::new(hash_concurrency())),
         })
     }
 
@@ -231,31 +227,66 @@ impl InternalDirectory {
         .map_err(|e| ManageError::Database(format!("directory task failed: {e}")))?
     }
 
-    /// Runs CPU-heavy password work on a blocking thread (without the connection).
+    /// Runs CPU-heavy password work on the process's password threads (without the
+    /// connection).
     pub(crate) async fn with_hasher<T, F>(&self, f: F) -> Result<T, ManageError>
     where
         T: Send + 'static,
         F: FnOnce(&Hasher) -> T + Send + 'static,
     {
         let hasher = self.hasher.clone();
-        let _slot = self
-            .hash_slots
-            .clone()
-            .acquire_owned()
-            .await
-            .map_err(|e| ManageError::Database(format!("password slots closed: {e}")))?;
-        tokio::task::spawn_blocking(move || f(&hasher))
-            .await
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        // Never block the async thread: a full queue (1,024 password checks waiting) is
+        // reported as a directory failure, which clients see as "try again later".
+        hash_pool()
+            .try_send(Box::new(move || {
+                let _ = tx.send(f(&hasher));
+            }))
+            .map_err(|e| ManageError::Database(format!("password threads busy: {e}")))?;
+        rx.await
             .map_err(|e| ManageError::Database(format!("password task failed: {e}")))
     }
 }
 
-/// How many password hashes may run at once: one per core, at least two.
-fn hash_concurrency() -> usize {
-    std::thread::available_parallelism()
-        .map(|n| n.get())
-        .unwrap_or(2)
-        .max(2)
+type HashJob = Box<dyn FnOnce() + Send>;
+
+/// A few dedicated threads for argon2 work, one per core (at least two), shared by the whole
+/// process. Each verification holds ~19 MiB of working memory; on tokio's blocking pool a
+/// burst of logins spread that over dozens of threads and their malloc arenas, which kept
+/// over 1 GiB resident afterwards (measured by bench/). Here a burst queues, and the memory the
+/// allocator keeps is bounded by the number of these threads.
+fn hash_pool() -> &'static std::sync::mpsc::SyncSender<HashJob> {
+    static POOL: std::sync::OnceLock<std::sync::mpsc::SyncSender<HashJob>> =
+        std::sync::OnceLock::new();
+    POOL.get_or_init(|| {
+        let threads = std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(2)
+            .max(2);
+        let (tx, rx) = std::sync::mpsc::sync_channel::<HashJob>(1024);
+        let rx = Arc::new(Mutex::new(rx));
+        for i in 0..threads {
+            let rx = rx.clone();
+            let spawned = std::thread::Builder::new()
+                .name(format!("tern-argon2-{i}"))
+                .spawn(move || {
+                    loop {
+                        let job = {
+                            let guard = rx.lock().unwrap_or_else(|p| p.into_inner());
+                            guard.recv()
+                        };
+                        match job {
+                            Ok(job) => job(),
+                            Err(_) => return,
+                        }
+                    }
+                });
+            if let Err(e) = spawned {
+                tracing::error!(error = %e, "cannot start a password thread");
+            }
+        }
+        tx
+    })
 }
 
 /// Lower-cases and trims an address for lookup (angle brackets removed). Never fails.
