@@ -22,6 +22,7 @@ import servers
 import w_big
 import w_delivery
 import w_idle
+import w_idle_floor
 import w_logins
 import w_mixed
 
@@ -199,6 +200,14 @@ def main():
                 res["wall_s"] = round(time.perf_counter() - t, 1)
                 results[wl][s.name] = res
                 log(f"{wl}: {s.name}: {summary(wl, res)}")
+            if wl == "idle":
+                log("idle: the load generator's floor (fake server) ...")
+                try:
+                    results["idle_floor"] = w_idle_floor.run(a.idle_conns, a.idle_procs, a.idle_deliveries,
+                                                             a.idle_gap, a.idle_open_conc)
+                except Exception as e:
+                    results["idle_floor"] = {"failed": f"{type(e).__name__}: {str(e)[:300]}"}
+                log(f"idle: floor: {results['idle_floor']}")
     finally:
         for s in run_servers:
             s.stop()
@@ -275,6 +284,11 @@ def render(results, stamp):
             ] + [f"- {k}: {v}" for k, v in results["servers"].items()] + [
             f"- parameters: `{json.dumps(results['params'])}`", ""]
     body = report.table(results)
+    fl = results.get("idle_floor")
+    if fl and "failed" not in fl:
+        body += (f"\n\nIDLE → EXISTS floor of the load generator itself (same client, {fl['opened']} sessions on "
+                 f"a fake server that writes every EXISTS at once): p50 {fl['exists_p50_ms']} ms, "
+                 f"p99 {fl['exists_p99_ms']} ms. Server figures are only meaningful above it.")
     fails = report.failures(results)
     return "\n".join(head) + "\n" + body + "\n" + ("\nErrors:\n" + "\n".join(fails) + "\n" if fails else "")
 

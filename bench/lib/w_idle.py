@@ -131,7 +131,8 @@ def run(server, user, conns, procs, deliveries, gap, size, conc):
     pids_after = len(server.pids())
 
     async def deliver():
-        c = await Lmtp.connect("127.0.0.1", server.lmtp)
+        c = await (server.lmtp_client() if hasattr(server, "lmtp_client")
+                   else Lmtp.connect("127.0.0.1", server.lmtp))
         out = []
         for d in range(deliveries):
             msg = msggen.message(10_000 + d, size, to=user, seed=3)
