@@ -190,9 +190,12 @@ def main():
             results["machine"].setdefault("loadavg_at", {})[wl] = open("/proc/loadavg").read().split()[0]
             for s in order:
                 t = time.perf_counter()
+                cpu0 = s.cpu()
                 log(f"{wl}: {s.name} ...")
                 try:
                     res = run_workload(wl, s, a, deliv, mix, big, idle)
+                    res["server_cpu_s"] = round(s.cpu() - cpu0, 2)
+                    per_unit(wl, res)
                 except (Exception, KeyboardInterrupt) as e:
                     if isinstance(e, KeyboardInterrupt):
                         raise
@@ -224,6 +227,13 @@ def set_inotify_back(old):
         open("/proc/sys/fs/inotify/max_user_instances", "w").write(str(old))
     except OSError:
         pass
+
+
+def per_unit(wl, res):
+    """Server CPU per unit of work: comparable even when the machine is shared."""
+    unit = {"delivery": "messages", "mixed": "commands", "logins": "logins"}.get(wl)
+    if unit and res.get(unit):
+        res["cpu_ms_per_unit"] = round(res["server_cpu_s"] * 1000 / res[unit], 3)
 
 
 def run_workload(wl, s, a, deliv, mix, big, idle):

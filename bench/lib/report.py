@@ -7,7 +7,9 @@ targets and whether this run meets them. Markdown, printed and written to bench/
 # ("tern<", x) or ("zero",).
 ROWS = [
     ("delivery", "msgs_per_s", "LMTP delivery (smtp-source)", "msg/s", "higher", ("ratio>=", 3)),
+    ("delivery", "cpu_ms_per_unit", "LMTP delivery: server CPU per message", "ms", "lower", None),
     ("mixed", "cmds_per_s", "IMAP mixed load", "cmd/s", "higher", ("ratio>=", 2)),
+    ("mixed", "cpu_ms_per_unit", "IMAP mixed load: server CPU per command", "ms", "lower", None),
     ("mixed", "p50_ms", "IMAP mixed load p50", "ms", "lower", None),
     ("mixed", "p99_ms", "IMAP mixed load p99", "ms", "lower", None),
     ("mixed", "p99_nologin_ms", "IMAP mixed load p99 without LOGIN", "ms", "lower", None),
@@ -20,6 +22,7 @@ ROWS = [
     ("big", "median_ms.sort_date", "Big mailbox: SORT (DATE)", "ms", "lower", ("ratio<=", 0.5)),
     ("logins", "logins_per_s", "Logins (argon2id, no cache)", "login/s", "higher", None),
     ("logins", "p50_ms", "Login latency p50", "ms", "lower", None),
+    ("logins", "cpu_ms_per_unit", "Logins: server CPU per login", "ms", "lower", None),
     ("logins", "rss_growth_mib", "Server RSS growth over the logins run", "MiB", "lower", None),
     ("idle", "rss_per_conn_kib", "IDLE: RSS growth per connection (incl. login)", "KiB", "lower", ("tern<=", 20)),
     ("idle", "pss_per_conn_kib", "IDLE: PSS growth per connection (incl. login)", "KiB", "lower", ("tern<=", 20)),
@@ -86,7 +89,10 @@ def table(results, peer="dovecot"):
         p = _get(res.get(peer) or {}, key)
         if t is None and p is None:
             continue
-        ratio = f"{t / p:.2f}" if isinstance(t, (int, float)) and isinstance(p, (int, float)) and p else "—"
+        ratio = "—"
+        if isinstance(t, (int, float)) and isinstance(p, (int, float)) and p:
+            r = t / p
+            ratio = f"{r:.2f}" if abs(r) >= 0.1 else f"{r:.4f}"
         lines.append(f"| {label} | {unit} | {_fmt(t)} | {_fmt(p)} | {ratio} | {better} | "
                      f"{_target(target)} | {_met(target, t, p)} |")
     return "\n".join(lines)

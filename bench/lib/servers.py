@@ -98,6 +98,20 @@ def descendants(root):
     return out
 
 
+def proc_cpu(pids):
+    """CPU seconds (user + system) of `pids` plus their exited, reaped children."""
+    ticks = 0
+    for pid in pids:
+        try:
+            with open(f"/proc/{pid}/stat") as f:
+                st = f.read()
+        except OSError:
+            continue
+        fields = st[st.rindex(")") + 2:].split()
+        ticks += sum(int(x) for x in fields[11:15])  # utime stime cutime cstime
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
 def proc_names(pids):
     names = {}
     for pid in pids:
@@ -128,6 +142,9 @@ class Server:
 
     def memory(self):
         return proc_mem(self.pids())
+
+    def cpu(self):
+        return proc_cpu(self.pids())
 
     def stop(self, grace=20):
         if not self.proc or self.proc.poll() is not None:
