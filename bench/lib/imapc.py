@@ -27,6 +27,7 @@ class Imap:
         self.r = reader
         self.w = writer
         self.buf = b""
+        self.pos = 0  # start of the unread part of buf (no re-slicing per line: O(n), not O(n²))
         self.n = 0
         self.caps = set()
 
@@ -43,32 +44,35 @@ class Imap:
         return c
 
     async def _fill(self):
-        data = await self.r.read(1 << 16)
+        data = await self.r.read(1 << 18)
         if not data:
             raise ProtocolError("connection closed by server")
-        self.buf += data
+        self.buf = self.buf[self.pos:] + data
+        self.pos = 0
 
     async def read_response(self):
         """One response: a line, with any literals it announces spliced in (bytes, no CRLF)."""
         parts = []
         while True:
-            i = self.buf.find(b"\r\n")
+            i = self.buf.find(b"\r\n", self.pos)
             while i < 0:
                 await self._fill()
-                i = self.buf.find(b"\r\n")
-            line = self.buf[:i]
-            self.buf = self.buf[i + 2:]
+                i = self.buf.find(b"\r\n", self.pos)
+            line = self.buf[self.pos:i]
+            self.pos = i + 2
             m = _LITERAL.search(line) if line.endswith(b"}") else None
             if not m:
+                if not parts:
+                    return line
                 parts.append(line)
-                return b"".join(parts) if len(parts) > 1 else line
+                return b"".join(parts)
             size = int(m.group(1))
-            while len(self.buf) < size:
+            while len(self.buf) - self.pos < size:
                 await self._fill()
             parts.append(line)
             parts.append(b"\r\n")
-            parts.append(self.buf[:size])
-            self.buf = self.buf[size:]
+            parts.append(self.buf[self.pos:self.pos + size])
+            self.pos += size
 
     def next_tag(self):
         self.n += 1
@@ -95,18 +99,57 @@ class Imap:
             self.w.write(lit + tail + b"\r\n")
         await self.w.drain()
         prefix = tag + b" "
+        what = pieces[0][:60]
+        bye_ok = pieces[0].upper().startswith(b"LOGOUT")
         while True:
-            resp = await self.read_response()
+            resp = self._bulk(prefix, untagged, what, bye_ok)
+            if resp is None:
+                resp = await self.read_response()
             if resp.startswith(prefix):
                 status = resp[len(prefix):].split(b" ", 1)[0].upper()
                 if status != expect:
-                    raise ProtocolError(f"{pieces[0][:60]!r}: {resp[:300]!r}")
+                    raise ProtocolError(f"{what!r}: {resp[:300]!r}")
                 return untagged, resp
-            if resp.startswith(b"* BYE") and not pieces[0].upper().startswith(b"LOGOUT"):
-                raise ProtocolError(f"{pieces[0][:60]!r}: unexpected {resp[:200]!r}")
-            if not (resp.startswith(b"*") or resp.startswith(b"+")):
-                raise ProtocolError(f"{pieces[0][:60]!r}: unparsable {resp[:200]!r}")
+            self._check_untagged([resp], what, bye_ok)
             untagged.append(resp)
+
+    @staticmethod
+    def _check_untagged(lines, what, bye_ok):
+        bad = next((x for x in lines if x[:1] != b"*" and x[:1] != b"+"), None)
+        if bad is not None:
+            raise ProtocolError(f"{what!r}: unparsable {bad[:200]!r}")
+        if not bye_ok:
+            bye = next((x for x in lines if x.startswith(b"* BYE")), None)
+            if bye is not None:
+                raise ProtocolError(f"{what!r}: unexpected {bye[:200]!r}")
+
+    def _bulk(self, prefix, untagged, what, bye_ok):
+        """Fast path for long responses without literals (FETCH 1:* (UID FLAGS), SEARCH):
+        consumes every complete buffered line up to the tagged one with one split() instead of
+        a call per line. Returns the tagged line, or None after consuming what it could (the
+        caller then reads one response the slow way: more data, or a literal is involved)."""
+        end = self.buf.rfind(b"\r\n", self.pos)
+        if end < 0:
+            return None
+        chunk = self.buf[self.pos:end + 2]
+        if b"}\r\n" in chunk:
+            return None
+        if chunk.startswith(prefix):
+            k = 0
+        else:
+            k = chunk.find(b"\r\n" + prefix)
+            k = k + 2 if k >= 0 else -1
+        body = chunk if k < 0 else chunk[:k]
+        if body:
+            lines = body[:-2].split(b"\r\n")
+            self._check_untagged(lines, what, bye_ok)
+            untagged.extend(lines)
+        if k < 0:
+            self.pos = end + 2
+            return None
+        t_end = chunk.index(b"\r\n", k)
+        self.pos += t_end + 2
+        return chunk[k:t_end]
 
     async def timed(self, stats, name, text, literals=()):
         """`cmd` with its latency recorded in `stats[name]` (seconds)."""

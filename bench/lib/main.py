@@ -203,6 +203,9 @@ def main():
                 res["wall_s"] = round(time.perf_counter() - t, 1)
                 results[wl][s.name] = res
                 log(f"{wl}: {s.name}: {summary(wl, res)}")
+            if wl == "big":
+                results["big_floor_ms"] = w_big.client_floor(a.big_msgs)
+                log(f"big: the load generator's own FETCH 1:* time (fake server): {results['big_floor_ms']} ms")
             if wl == "idle":
                 log("idle: the load generator's floor (fake server) ...")
                 try:
@@ -294,6 +297,10 @@ def render(results, stamp):
             ] + [f"- {k}: {v}" for k, v in results["servers"].items()] + [
             f"- parameters: `{json.dumps(results['params'])}`", ""]
     body = report.table(results)
+    if results.get("big_floor_ms") is not None:
+        body += (f"\n\nBig mailbox: the load generator itself takes {results['big_floor_ms']} ms to read "
+                 f"`FETCH 1:* (UID FLAGS)` of {results['params']['big_msgs']:,} messages from a fake server "
+                 "(loopback, canned response).")
     fl = results.get("idle_floor")
     if fl and "failed" not in fl:
         body += (f"\n\nIDLE → EXISTS floor of the load generator itself (same client, {fl['opened']} sessions on "

@@ -64,3 +64,36 @@ async def _once(server, user, count):
             raise ProtocolError(f"SORT: {None if got is None else len(got)} of {count}")
     await c.logout()
     return {"times": times, "sort": sort}
+
+
+def client_floor(count):
+    """The load generator's own time for `FETCH 1:* (UID FLAGS)` of `count` messages: the same
+    client reading a canned response from a fake server on loopback (median of 3)."""
+    async def go():
+        data = b"".join(b"* %d FETCH (UID %d FLAGS (\\Seen))\r\n" % (i, i) for i in range(1, count + 1))
+
+        async def handle(r, w):
+            while True:
+                line = await r.readline()
+                if not line:
+                    return
+                w.write(data + line.split()[0] + b" OK done\r\n")
+                await w.drain()
+        srv = await asyncio.start_server(handle, "127.0.0.1", 0)
+        port = srv.sockets[0].getsockname()[1]
+        r, w = await asyncio.open_connection("127.0.0.1", port)
+        c = Imap(r, w)
+        times = []
+        for _ in range(3):
+            t = time.perf_counter()
+            u, _ = await c.cmd(b"FETCH 1:* (UID FLAGS)")
+            times.append(time.perf_counter() - t)
+            if fetch_count(u) != count:
+                raise ProtocolError("floor: short read")
+        w.close()
+        await w.wait_closed()
+        await asyncio.sleep(0.05)  # let the handler see EOF and return
+        srv.close()
+        await srv.wait_closed()
+        return sorted(times)[1]
+    return ms(asyncio.run(go()))
