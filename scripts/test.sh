@@ -12,8 +12,12 @@ say() { printf '\n== %s\n' "$*"; }
 
 # Debian packages the client tests drive: Python's pytest (and poplib/imaplib from python3),
 # mbsync (isync), fetchmail (the POP3 client tests), Postfix's smtp-source, swaks (with
-# libnet-ssleay-perl for its --tls, used by the SMTP submission tests).
+# libnet-ssleay-perl for its --tls, used by the SMTP submission tests), plus every real peer
+# service scripts/peers.sh starts (Samba AD DC, OpenLDAP, MIT KDC, Dovecot, Cyrus, rspamd,
+# clamd, PostgreSQL...).
 packages=(python3 python3-pytest isync fetchmail postfix swaks libnet-ssleay-perl)
+read -r -a peer_packages <<<"$(bash scripts/peers.sh packages)"
+packages+=("${peer_packages[@]}")
 
 missing=()
 for p in "${packages[@]}"; do
@@ -29,6 +33,7 @@ if [ "${#missing[@]}" -gt 0 ]; then
     # Postfix is only a tool here (smtp-source): no mail configuration, no running daemon.
     echo "postfix postfix/main_mailer_type select No configuration" | debconf-set-selections
     echo "postfix postfix/mailname string localhost" | debconf-set-selections
+    echo "slapd slapd/no_configuration boolean true" | debconf-set-selections
     apt-get update -q
     apt-get install -y -q --no-install-recommends "${missing[@]}"
   else
@@ -73,6 +78,9 @@ if compgen -G "tests/test_*.py" >/dev/null || compgen -G "tests/**/test_*.py" >/
     echo "no python3 with pytest found: install python3-pytest (run this script as root)" >&2
     exit 1
   fi
+  # tests/peers.py starts real peer services on demand and stops them when pytest exits;
+  # this trap stops any a killed pytest left behind (only the PIDs peers.sh started).
+  trap 'bash scripts/peers.sh down >/dev/null 2>&1 || true' EXIT
   say "pytest tests/ ($python, TERN_BIN=$TERN_BIN)"
   "$python" -m pytest -q tests/
 else

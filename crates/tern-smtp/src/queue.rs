@@ -59,6 +59,10 @@ pub struct QueuedMessage {
     /// Octets at the start of the blob to leave out when transmitting (the local
     /// `Return-Path:` field).
     pub skip: u64,
+    /// Header fields to transmit before the blob's content (after the skipped octets): the
+    /// submission's `DKIM-Signature:` field, signed over the message as transmitted. Empty
+    /// when there is nothing to add.
+    pub prepend: Vec<u8>,
     pub envelope: QueuedEnvelope,
 }
 

@@ -84,6 +84,7 @@ impl SmtpServer {
             let message = QueuedMessage {
                 staged: finished.staged.clone(),
                 skip: return_path_len,
+                prepend: Vec::new(),
                 envelope,
             };
             if let Err(e) = queue.enqueue(message).await {
