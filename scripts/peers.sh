@@ -249,7 +249,8 @@ packages() {
   echo samba samba-ad-provision samba-ad-dc krb5-user ldb-tools smbclient winbind ldap-utils \
     slapd krb5-kdc krb5-admin-server dovecot-imapd dovecot-pop3d dovecot-lmtpd \
     postfix swaks isync fetchmail getmail6 rspamd redis-server clamav-daemon clamav-testfiles \
-    postgresql bc curl cyrus-common cyrus-admin cyrus-clients sasl2-bin
+    postgresql bc curl cyrus-common cyrus-admin cyrus-clients sasl2-bin \
+    dnsmasq-base clamav-milter sieve-connect libkrb5-dev libclang-dev pkg-config
 }
 cmd=${1:-up}; shift || true
 case $cmd in

@@ -21,6 +21,7 @@
 //! - [`smtp`]: the SMTP front end (MX and submission): EHLO, STARTTLS, AUTH, the relay
 //!   rules (`smtp::relay`), delivery and the hand-off to the queue.
 //! - [`queue`]: the [`queue::Outbound`] trait an outbound queue implements.
+//! - [`verdict`]: the gateway filters' conclusions, carried to delivery (Sieve spamtest).
 //!
 //! ## Invariants
 //! - Acknowledged means durable: a `250` after the message is sent only once the store's
@@ -45,9 +46,11 @@ mod resolve;
 pub mod session;
 pub mod smtp;
 pub mod trace;
+pub mod verdict;
 
 pub use lmtp::{LmtpConfig, LmtpServer};
 pub use queue::{Outbound, QueueError, QueuedEnvelope, QueuedMessage, QueuedRecipient};
 pub use reply::Reply;
 pub use session::SessionLimits;
 pub use smtp::{Mode, SmtpConfig, SmtpServer};
+pub use verdict::Verdict;
