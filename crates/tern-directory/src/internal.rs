@@ -470,6 +470,8 @@ pub(crate) fn account_of(
         enabled: info.enabled,
         display_name: info.display_name,
         groups: info.groups,
+        disabled_reason: None,
+        attributes: Default::default(),
     })
 }
 

@@ -13,15 +13,19 @@
 #![forbid(unsafe_code)]
 
 pub mod internal;
+pub mod verifier;
 
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+pub use verifier::{PasswordCheck, PasswordSubject, PasswordVerifier};
 
 /// The default quota: 200 MB.
 pub const DEFAULT_QUOTA_BYTES: u64 = 200 * 1000 * 1000;
 
 /// What the directory knows of an account.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Account {
     /// The canonical name: the store's account key (lower-case primary address).
     pub name: String,
@@ -34,6 +38,15 @@ pub struct Account {
     pub display_name: Option<String>,
     /// Groups the account belongs to (names as the directory spells them).
     pub groups: Vec<String>,
+    /// Why the account is not enabled (`enabled == false`), for logs and admin tools only:
+    /// never shown to a client. `None` when enabled, or when the directory does not say.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub disabled_reason: Option<String>,
+    /// Directory facts for operators, by attribute name: the entry's `dn`, RFC 2307
+    /// `uidNumber`, `gidNumber`, `unixHomeDirectory` / `homeDirectory`, `loginShell`,
+    /// `sAMAccountName`, `userPrincipalName`... Empty for the internal directory.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub attributes: BTreeMap<String, String>,
 }
 
 /// The result of resolving an address for delivery.

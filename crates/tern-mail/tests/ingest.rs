@@ -41,6 +41,7 @@ fn account(name: &str, quota: Option<u64>) -> Account {
         enabled: true,
         display_name: None,
         groups: Vec::new(),
+        ..Default::default()
     }
 }
 

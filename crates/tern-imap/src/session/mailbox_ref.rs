@@ -344,6 +344,7 @@ mod tests {
                 enabled: true,
                 display_name: None,
                 groups: vec![],
+                ..Default::default()
             },
             account_id: AccountId(1),
         }
