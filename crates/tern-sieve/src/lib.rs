@@ -13,10 +13,48 @@
 //!   as a step, so a script cannot stall delivery; any limit breach is a [`RuntimeError`] and
 //!   the caller falls back to keeping the message.
 
+mod ast;
+mod comparator;
+mod compile;
+mod date;
+mod exec;
+mod ir;
+mod lexer;
+mod match_type;
+mod meter;
+mod parser;
+#[cfg(test)]
+mod tests;
+mod vacation;
+
 use std::sync::Arc;
 
 /// Every capability string `require` accepts.
-pub const EXTENSIONS: &[&str] = &[];
+pub const EXTENSIONS: &[&str] = &[
+    "fileinto",
+    "reject",
+    "ereject",
+    "envelope",
+    "encoded-character",
+    "comparator-i;octet",
+    "comparator-i;ascii-casemap",
+    "comparator-i;ascii-numeric",
+    "imap4flags",
+    "body",
+    "variables",
+    "vacation",
+    "vacation-seconds",
+    "copy",
+    "mailbox",
+    "relational",
+    "subaddress",
+    "date",
+    "index",
+    "include",
+    "spamtest",
+    "spamtestplus",
+    "virustest",
+];
 
 /// Compile-time bounds.
 #[derive(Debug, Clone)]
@@ -48,8 +86,13 @@ pub struct CompileError {
 /// A compiled script.
 #[derive(Debug, Clone)]
 pub struct Script {
-    #[allow(dead_code)]
-    inner: Arc<()>,
+    inner: Arc<Compiled>,
+}
+
+#[derive(Debug)]
+struct Compiled {
+    program: ir::Program,
+    includes: Vec<(String, bool)>,
 }
 
 /// Compiles with the default [`CompileOptions`].
@@ -58,18 +101,17 @@ pub fn compile(source: &str) -> Result<Script, CompileError> {
 }
 
 /// Compiles `source`.
-pub fn compile_with(_source: &str, _options: &CompileOptions) -> Result<Script, CompileError> {
-    Err(CompileError {
-        line: 1,
-        column: 1,
-        message: "not implemented yet".into(),
+pub fn compile_with(source: &str, options: &CompileOptions) -> Result<Script, CompileError> {
+    let (program, includes) = compile::compile_program(source, options)?;
+    Ok(Script {
+        inner: Arc::new(Compiled { program, includes }),
     })
 }
 
 impl Script {
     /// The scripts named by `include` commands: (name, global).
     pub fn includes(&self) -> Vec<(String, bool)> {
-        Vec::new()
+        self.inner.includes.clone()
     }
 }
 
@@ -148,19 +190,22 @@ pub enum RuntimeError {
     TooManyRedirects,
     #[error("include: {0}")]
     Include(String),
+    /// Actions that cannot be combined (RFC 5228 §2.10.1), e.g. reject with fileinto.
+    #[error("{0}")]
+    IncompatibleActions(String),
     #[error("{0}")]
     Other(String),
 }
 
 /// Runs `script` on `message`.
 pub fn execute(
-    _script: &Script,
-    _message: &[u8],
-    _envelope: &Envelope,
-    _env: &dyn Environment,
-    _limits: &Limits,
+    script: &Script,
+    message: &[u8],
+    envelope: &Envelope,
+    env: &dyn Environment,
+    limits: &Limits,
 ) -> Result<Outcome, RuntimeError> {
-    Err(RuntimeError::Other("not implemented yet".into()))
+    exec::run(script, message, envelope, env, limits)
 }
 
 /// The result of a run.
@@ -215,11 +260,12 @@ pub struct Vacation {
 }
 
 /// RFC 5230 §4.5–4.6 / RFC 3834: Ok(()) when a reply may be sent, Err(reason) when it must not.
+/// `own` are the account's addresses; `vacation.addresses` are added to them.
 pub fn vacation_allowed(
-    _message: &[u8],
-    _envelope: &Envelope,
-    _vacation: &Vacation,
-    _own: &[String],
+    message: &[u8],
+    envelope: &Envelope,
+    vacation: &Vacation,
+    own: &[String],
 ) -> Result<(), String> {
-    Err("not implemented yet".into())
+    vacation::vacation_allowed(message, envelope, vacation, own)
 }
