@@ -12,6 +12,7 @@
 //! - No plaintext password is ever stored; the internal directory keeps argon2id hashes.
 #![forbid(unsafe_code)]
 
+pub mod cache;
 pub mod internal;
 pub mod verifier;
 
