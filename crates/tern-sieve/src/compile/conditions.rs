@@ -66,7 +66,7 @@ pub fn test(cx: &mut Context, node: &TestNode) -> Result<Test, CompileError> {
         "exists" => {
             let a = split(cx, &[])?;
             a.expect_count(1)?;
-            Test::Exists(cx.strs(a.strings(0, "the header names")?)?)
+            Test::Exists(header_names(cx, a.strings(0, "the header names")?)?)
         }
         "size" => {
             let a = split(
