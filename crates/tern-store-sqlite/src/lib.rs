@@ -13,6 +13,7 @@
 //!   - `readers`: a pool of read-only connections on blocking threads,
 //!   - `watcher`: change events from other processes on the same file,
 //!   - `ops_*` (writes), `queries` (reads), `rows`/`codec` (row layout), `schema`,
+//!   - `sieve`: Sieve scripts and the vacation reply log (reads and writes),
 //!   - `meta_codec`: the stored form of [`tern_store::MessageMeta`], decodable by part.
 //!
 //! ## Invariants
@@ -39,6 +40,7 @@ mod queries;
 mod readers;
 mod rows;
 mod schema;
+mod sieve;
 mod store;
 mod watcher;
 mod writer;

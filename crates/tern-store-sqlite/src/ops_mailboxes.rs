@@ -44,6 +44,7 @@ pub(crate) fn delete_account(tx: &mut Tx<'_>, account: AccountId) -> DbResult<()
         delete_mailbox(tx, MailboxId(id))?;
     }
     let conn = tx.conn;
+    crate::sieve::delete_account(conn, account)?;
     conn.prepare_cached("DELETE FROM subscriptions WHERE account = ?1")?
         .execute([account.0])?;
     conn.prepare_cached("DELETE FROM metadata WHERE scope = ?1")?

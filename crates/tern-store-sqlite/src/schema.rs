@@ -12,6 +12,9 @@
 //! - `changelog` ids only grow (AUTOINCREMENT), so watchers can follow it by id; `kinds`
 //!   holds what changed ([`tern_store::MailboxChange`] bits for mailbox rows,
 //!   [`tern_store::ListChange`] bits for list rows), NULL when unknown (rows of older builds).
+//! - `sieve_scripts`: at most one row per account has `active = 1` (a partial unique index).
+//! - `vacation_replies`: one row per (account, handle, sender) whose reply period has not
+//!   ended yet (`expires`, unix seconds); expired rows mean "may reply" and are pruned.
 
 use crate::fail::sql;
 use rusqlite::{Connection, OpenFlags};
@@ -22,7 +25,9 @@ use tern_store::StoreResult;
 /// Version of the schema below; stored in `PRAGMA user_version`. 2: `blobs.meta` holds the
 /// binary layout of `meta_codec` (schema 1 wrote JSON TEXT, which is still read), so a
 /// build that reads only JSON refuses the file instead of failing on its messages.
-pub(crate) const SCHEMA_VERSION: i64 = 2;
+/// 3: `sieve_scripts` and `vacation_replies` (created on open of an older file; a build that
+/// does not know them would silently drop users' filters, so it refuses the file).
+pub(crate) const SCHEMA_VERSION: i64 = 3;
 
 const SCHEMA: &str = r#"
 CREATE TABLE IF NOT EXISTS store_state (
@@ -105,6 +110,23 @@ CREATE TABLE IF NOT EXISTS metadata (
     name     TEXT NOT NULL,
     value    BLOB NOT NULL,
     PRIMARY KEY (scope, name_key)
+) WITHOUT ROWID;
+
+CREATE TABLE IF NOT EXISTS sieve_scripts (
+    account INTEGER NOT NULL REFERENCES accounts(id),
+    name    TEXT NOT NULL,
+    content TEXT NOT NULL,
+    active  INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (account, name)
+) WITHOUT ROWID;
+CREATE UNIQUE INDEX IF NOT EXISTS sieve_one_active ON sieve_scripts (account) WHERE active = 1;
+
+CREATE TABLE IF NOT EXISTS vacation_replies (
+    account INTEGER NOT NULL,
+    handle  TEXT NOT NULL,
+    sender  TEXT NOT NULL,
+    expires INTEGER NOT NULL,
+    PRIMARY KEY (account, handle, sender)
 ) WITHOUT ROWID;
 
 CREATE TABLE IF NOT EXISTS changelog (

@@ -5,7 +5,9 @@
 use crate::codec::mailbox_name;
 use crate::readers::Readers;
 use crate::writer::{Writer, WriterStats};
-use crate::{ops_extras, ops_flags, ops_mailboxes, ops_messages, queries, schema, watcher};
+use crate::{
+    ops_extras, ops_flags, ops_mailboxes, ops_messages, queries, schema, sieve, watcher,
+};
 use async_trait::async_trait;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -348,6 +350,82 @@ impl MailStore for SqliteMailStore {
         let entries = entries.to_vec();
         self.writer
             .run(move |tx| ops_extras::set_metadata(tx, scope, &entries))
+            .await
+    }
+
+    async fn sieve_scripts(&self, account: AccountId) -> StoreResult<Vec<SieveScriptInfo>> {
+        self.readers.read(move |c| sieve::list(c, account)).await
+    }
+
+    async fn sieve_script(
+        &self,
+        account: AccountId,
+        name: &str,
+    ) -> StoreResult<Option<SieveScript>> {
+        let name = name.to_owned();
+        self.readers
+            .read(move |c| sieve::get(c, account, &name))
+            .await
+    }
+
+    async fn put_sieve_script(
+        &self,
+        account: AccountId,
+        name: &str,
+        content: &str,
+    ) -> StoreResult<()> {
+        let (name, content) = (name.to_owned(), content.to_owned());
+        self.writer
+            .run(move |tx| sieve::put(tx, account, &name, &content))
+            .await
+    }
+
+    async fn delete_sieve_script(&self, account: AccountId, name: &str) -> StoreResult<()> {
+        let name = name.to_owned();
+        self.writer
+            .run(move |tx| sieve::delete(tx, account, &name))
+            .await
+    }
+
+    async fn rename_sieve_script(
+        &self,
+        account: AccountId,
+        old: &str,
+        new: &str,
+    ) -> StoreResult<()> {
+        let (old, new) = (old.to_owned(), new.to_owned());
+        self.writer
+            .run(move |tx| sieve::rename(tx, account, &old, &new))
+            .await
+    }
+
+    async fn set_active_sieve_script(
+        &self,
+        account: AccountId,
+        name: Option<&str>,
+    ) -> StoreResult<()> {
+        let name = name.map(str::to_owned);
+        self.writer
+            .run(move |tx| sieve::set_active(tx, account, name.as_deref()))
+            .await
+    }
+
+    async fn active_sieve_script(&self, account: AccountId) -> StoreResult<Option<SieveScript>> {
+        self.readers.read(move |c| sieve::active(c, account)).await
+    }
+
+    async fn vacation_check_and_record(
+        &self,
+        account: AccountId,
+        handle: &str,
+        sender: &str,
+        period_seconds: u64,
+    ) -> StoreResult<bool> {
+        let (handle, sender) = (handle.to_owned(), sender.to_owned());
+        self.writer
+            .run(move |tx| {
+                sieve::vacation_check_and_record(tx, account, &handle, &sender, period_seconds)
+            })
             .await
     }
 

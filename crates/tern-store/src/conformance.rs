@@ -23,6 +23,7 @@ mod copy;
 mod extras;
 mod flags;
 mod messages;
+mod sieve;
 mod support;
 
 pub use accounts::{accounts, mailbox_lifecycle, rename_children, subscriptions};
@@ -31,6 +32,7 @@ pub use copy::{copy_move, referenced_blobs};
 pub use extras::{acl, metadata, notifications};
 pub use flags::{claim_recent, expunge_and_changes, flags};
 pub use messages::{append_and_status, atomic_and_independent, import, quota};
+pub use sieve::{sieve_scripts, vacation_log};
 
 /// Runs every check, one after the other, on one store.
 pub async fn run_all(store: Arc<dyn MailStore>, blobs: Arc<dyn BlobStore>) {
@@ -55,6 +57,8 @@ pub async fn run_all(store: Arc<dyn MailStore>, blobs: Arc<dyn BlobStore>) {
         acl,
         metadata,
         blob_dedup,
+        sieve_scripts,
+        vacation_log,
     );
 }
 
@@ -68,7 +72,8 @@ macro_rules! conformance_tests {
         $crate::conformance_tests!(@each $make;
             accounts, mailbox_lifecycle, rename_children, subscriptions, append_and_status,
             atomic_and_independent, quota, import, flags, expunge_and_changes, claim_recent,
-            copy_move, referenced_blobs, notifications, acl, metadata, blob_dedup);
+            copy_move, referenced_blobs, notifications, acl, metadata, blob_dedup, sieve_scripts,
+            vacation_log);
     };
     (@each $make:path; $($check:ident),*) => {
         $(

@@ -28,6 +28,15 @@ pub enum StoreError {
     /// A blob named by metadata is missing from the blob store.
     #[error("blob missing: {0}")]
     BlobMissing(String),
+    /// No Sieve script of that name exists for the account (ManageSieve `NONEXISTENT`).
+    #[error("no such script")]
+    NoSuchScript,
+    /// A Sieve script of that name already exists (ManageSieve `ALREADYEXISTS`).
+    #[error("script already exists")]
+    ScriptExists,
+    /// The script is the account's active one and cannot be deleted (ManageSieve `ACTIVE`).
+    #[error("script is active")]
+    ScriptActive,
     /// The backend failed (I/O, database). The operation did not take effect.
     #[error("storage backend error: {0}")]
     Backend(String),

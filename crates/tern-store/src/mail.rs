@@ -188,6 +188,53 @@ pub trait MailStore: Send + Sync + 'static {
         entries: &[(String, Option<Vec<u8>>)],
     ) -> StoreResult<()>;
 
+    // ---- Sieve scripts (RFC 5228, managed by RFC 5804) ---------------------------------------
+
+    /// The account's Sieve scripts, sorted by name. Names compare exactly (case-sensitive).
+    async fn sieve_scripts(&self, account: AccountId) -> StoreResult<Vec<SieveScriptInfo>>;
+
+    /// One script with its source; `None` if the account has none of that name.
+    async fn sieve_script(&self, account: AccountId, name: &str)
+    -> StoreResult<Option<SieveScript>>;
+
+    /// Creates or replaces a script (a replaced script keeps its active flag). Limits on
+    /// size and count are the caller's (config); the store refuses only an empty name.
+    async fn put_sieve_script(
+        &self,
+        account: AccountId,
+        name: &str,
+        content: &str,
+    ) -> StoreResult<()>;
+
+    /// Deletes a script: `NoSuchScript` if absent, `ScriptActive` if it is the active one.
+    async fn delete_sieve_script(&self, account: AccountId, name: &str) -> StoreResult<()>;
+
+    /// Renames a script, keeping its active flag: `NoSuchScript` if `old` is absent,
+    /// `ScriptExists` if `new` is taken (renaming a script onto itself succeeds).
+    async fn rename_sieve_script(&self, account: AccountId, old: &str, new: &str)
+    -> StoreResult<()>;
+
+    /// Makes `name` the one active script (`None`: no script is active). `NoSuchScript` if
+    /// it does not exist; the previously active script, if any, becomes inactive in the
+    /// same commit, so at most one script is ever active.
+    async fn set_active_sieve_script(&self, account: AccountId, name: Option<&str>)
+    -> StoreResult<()>;
+
+    /// The active script, if any.
+    async fn active_sieve_script(&self, account: AccountId) -> StoreResult<Option<SieveScript>>;
+
+    /// The RFC 5230 once-per-period rule, durable: `true` when no vacation reply for
+    /// `handle` went to `sender` (compared case-insensitively) within `period_seconds`, in
+    /// which case the reply is recorded as sent now (committed before returning); `false`
+    /// when one did, and nothing changes.
+    async fn vacation_check_and_record(
+        &self,
+        account: AccountId,
+        handle: &str,
+        sender: &str,
+        period_seconds: u64,
+    ) -> StoreResult<bool>;
+
     // ---- maintenance ------------------------------------------------------------------------
 
     /// Whether committed metadata references the blob.

@@ -665,3 +665,20 @@ pub struct ThreadKeys {
     /// Whether the subject had a reply/forward prefix (`Re:`), for ORDEREDSUBJECT/REFERENCES.
     pub is_reply: bool,
 }
+
+/// One Sieve script of an account (RFC 5804 LISTSCRIPTS entry): its name, whether it is the
+/// account's active script, and its size in octets.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SieveScriptInfo {
+    pub name: String,
+    pub active: bool,
+    pub size: u64,
+}
+
+/// A Sieve script with its source.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SieveScript {
+    pub name: String,
+    pub content: String,
+    pub active: bool,
+}
