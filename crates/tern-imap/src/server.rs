@@ -4,6 +4,7 @@ use std::sync::Arc;
 use std::time::Duration;
 use tern_mail::Mail;
 use tern_net::{Conn, Shutdown, TlsConfig};
+use tern_sasl::Authenticator;
 
 /// What an IMAP listener needs to know. Built by the binary from its config slice.
 #[derive(Clone)]
@@ -54,11 +55,20 @@ impl ImapConfig {
 pub struct ImapServer {
     pub mail: Mail,
     pub config: ImapConfig,
+    /// The SASL mechanisms AUTHENTICATE offers, and what checks passwords (LOGIN too).
+    pub sasl: Authenticator,
 }
 
 impl ImapServer {
+    /// PLAIN and LOGIN against the mail's directory.
     pub fn new(mail: Mail, config: ImapConfig) -> Arc<ImapServer> {
-        Arc::new(ImapServer { mail, config })
+        let sasl = Authenticator::new(mail.directory.clone());
+        ImapServer::with_sasl(mail, config, sasl)
+    }
+
+    /// With the SASL layer the binary configured (SCRAM-SHA-256, GSSAPI...).
+    pub fn with_sasl(mail: Mail, config: ImapConfig, sasl: Authenticator) -> Arc<ImapServer> {
+        Arc::new(ImapServer { mail, config, sasl })
     }
 
     /// Serves one connection until LOGOUT, error, timeout or shutdown.

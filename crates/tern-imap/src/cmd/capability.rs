@@ -55,8 +55,9 @@ pub fn capabilities(s: &Session) -> String {
             caps.push("STARTTLS".into());
         }
         if s.plaintext_allowed() {
-            caps.push("AUTH=PLAIN".into());
-            caps.push("AUTH=LOGIN".into());
+            for m in s.server.sasl.mechanism_names() {
+                caps.push(format!("AUTH={m}"));
+            }
         } else {
             caps.push("LOGINDISABLED".into());
         }

@@ -13,7 +13,7 @@ use super::{CmdError, CmdResult, Done};
 use crate::proto::command::CommandBody;
 use crate::session::{Auth, Session, State};
 use std::time::Duration;
-use tern_directory::AuthOutcome;
+use tern_directory::Account;
 
 pub async fn run(s: &mut Session, cmd: CommandBody) -> CmdResult {
     let CommandBody::Login { username, password } = cmd else {
@@ -39,40 +39,13 @@ pub async fn complete(
     password: &str,
     authzid: Option<&str>,
 ) -> CmdResult {
-    let directory = s.server.mail.directory.clone();
-    let account = match directory.authenticate(login, password).await {
-        Ok(AuthOutcome::Ok(account)) if account.enabled => account,
-        Ok(AuthOutcome::Ok(_)) => return fail(s, "account disabled").await,
-        Ok(AuthOutcome::Failed { reason }) => return fail(s, &reason).await,
-        Err(e) => {
-            tracing::warn!(error = %e, "directory unavailable during IMAP login");
-            return Err(CmdError::no_code(
-                "UNAVAILABLE",
-                "Authentication service temporarily unavailable",
-            ));
-        }
-    };
-    if let Some(authz) = authzid.filter(|a| !a.is_empty()) {
-        let same = match directory.lookup(authz).await {
-            Ok(Some(a)) => a.name == account.name,
-            Ok(None) => false,
-            Err(e) => {
-                tracing::warn!(error = %e, "directory unavailable during IMAP login");
-                return Err(CmdError::no_code(
-                    "UNAVAILABLE",
-                    "Authentication service temporarily unavailable",
-                ));
-            }
-        };
-        if !same {
-            tracing::info!(peer = %s.conn.peer, user = %account.name, authzid = %authz,
-                "IMAP authorization identity refused");
-            return Err(CmdError::no_code(
-                "AUTHORIZATIONFAILED",
-                "Not authorized to act as that user",
-            ));
-        }
-    }
+    let sasl = s.server.sasl.clone();
+    let result = sasl.check_password(login, password, authzid).await;
+    super::authenticate::outcome(s, result).await
+}
+
+/// Logs the session in as an account the directory (or a SASL mechanism) accepted.
+pub async fn logged_in(s: &mut Session, account: Account) -> CmdResult {
     let account_id = s.server.mail.open_account(&account).await?;
     tracing::info!(peer = %s.conn.peer, user = %account.name, "IMAP login");
     s.state = State::Authenticated(Auth {

@@ -5,7 +5,6 @@
 use super::conn_loop::{Flow, Loop, Wake, framer_config};
 use super::io::{Prefixed, dead_conn};
 use super::{ExpungePolicy, State};
-use crate::cmd::authenticate::{Exchange, Step};
 use crate::cmd::{self, CmdError, Done};
 use crate::proto::framing::{Event, Framer};
 use crate::proto::parse::{SaslResponse, is_idle_done, parse_sasl_response};
@@ -13,6 +12,7 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use std::io;
 use tern_net::Conn;
+use tern_sasl::Step;
 use tokio::io::AsyncReadExt;
 use tokio::time::Instant;
 
@@ -83,7 +83,8 @@ impl Loop {
         Ok(Flow::Continue)
     }
 
-    /// AUTHENTICATE: PLAIN or LOGIN, with SASL-IR; `*` cancels (BAD).
+    /// AUTHENTICATE with SASL-IR, any mechanism the server's authenticator offers; `*`
+    /// cancels (BAD).
     pub(super) async fn authenticate(
         &mut self,
         tag: &str,
@@ -93,9 +94,12 @@ impl Loop {
         if !matches!(self.s.state, State::NotAuthenticated) {
             return self.bad(Some(tag), "Already authenticated").await;
         }
-        let mut exchange = match Exchange::new(mechanism) {
+        let mut exchange = match self.s.server.sasl.start(mechanism) {
             Ok(e) => e,
-            Err(e) => return self.reply(Some(tag), Err(e)).await,
+            Err(e) => {
+                let e = cmd::authenticate::refusal(&mut self.s, e).await;
+                return self.reply(Some(tag), Err(e)).await;
+            }
         };
         if !self.s.plaintext_allowed() {
             let e = CmdError::no_code(
@@ -104,18 +108,15 @@ impl Loop {
             );
             return self.reply(Some(tag), Err(e)).await;
         }
-        let mut step = exchange.step(initial.as_deref());
+        let mut step = exchange.step(initial.as_deref()).await;
         loop {
             match step {
-                Err(e) => return self.reply(Some(tag), Err(e)).await,
-                Ok(Step::Done {
-                    authzid,
-                    authcid,
-                    password,
-                }) => {
-                    let result =
-                        cmd::login::complete(&mut self.s, &authcid, &password, authzid.as_deref())
-                            .await;
+                Err(e) => {
+                    let result = cmd::authenticate::outcome(&mut self.s, Err(e)).await;
+                    return self.finish(tag, result, ExpungePolicy::Announce).await;
+                }
+                Ok(Step::Done(success)) => {
+                    let result = cmd::authenticate::outcome(&mut self.s, Ok(success.account)).await;
                     return self.finish(tag, result, ExpungePolicy::Announce).await;
                 }
                 Ok(Step::Challenge(challenge)) => {
@@ -137,7 +138,7 @@ impl Loop {
                         Ok(SaslResponse::Cancel) => {
                             return self.bad(Some(tag), "Authentication cancelled").await;
                         }
-                        Ok(SaslResponse::Data(d)) => exchange.step(Some(&d)),
+                        Ok(SaslResponse::Data(d)) => exchange.step(Some(&d)).await,
                         Err(e) => return self.bad(Some(tag), &e.reason).await,
                     };
                 }
