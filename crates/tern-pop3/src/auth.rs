@@ -11,11 +11,11 @@
 //!   AUTHORIZATION with nothing held.
 use crate::error::Pop3Error;
 use crate::maildrop::Maildrop;
-use crate::sasl::{Exchange, MECHANISMS, Step};
 use crate::session::{CmdResult, Flow, Session, State};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as BASE64;
-use tern_directory::AuthOutcome;
+use tern_directory::Account;
+use tern_sasl::Step;
 
 /// `USER name`.
 pub(crate) fn user(s: &mut Session, name: String) -> CmdResult {
@@ -59,10 +59,10 @@ pub(crate) async fn auth(
     if let State::Authorization { user } = &mut s.state {
         *user = None;
     }
-    if !s.plaintext_allowed() && MECHANISMS.contains(&mechanism.as_str()) {
+    if !s.plaintext_allowed() && s.server.sasl.offers(&mechanism) {
         return Err(Pop3Error::PlaintextDisallowed);
     }
-    let mut exchange = Exchange::new(&mechanism)?;
+    let mut exchange = s.server.sasl.start(&mechanism)?;
     let mut response = match initial.as_deref() {
         None => None,
         // RFC 5034 §4: "=" is an initial response of zero length.
@@ -70,7 +70,7 @@ pub(crate) async fn auth(
         Some(b64) => Some(decode(b64.as_bytes())?),
     };
     loop {
-        match exchange.step(response.as_deref())? {
+        match exchange.step(response.as_deref()).await? {
             Step::Challenge(challenge) => {
                 s.out.raw(b"+ ");
                 s.out.raw(BASE64.encode(challenge).as_bytes());
@@ -81,21 +81,17 @@ pub(crate) async fn auth(
                 }
                 response = Some(decode(&line)?);
             }
-            Step::Done {
-                authzid,
-                authcid,
-                password,
-            } => return login(s, &authcid, &password, authzid.as_deref()).await,
+            Step::Done(success) => return enter(s, success.account).await,
         }
     }
 }
 
 /// The SASL mechanisms usable on this connection now.
-pub(crate) fn offered(s: &Session) -> &'static [&'static str] {
+pub(crate) fn offered(s: &Session) -> Vec<&'static str> {
     if s.plaintext_allowed() {
-        &MECHANISMS
+        s.server.sasl.mechanism_names()
     } else {
-        &[]
+        Vec::new()
     }
 }
 
@@ -108,24 +104,22 @@ fn decode(line: &[u8]) -> Result<Vec<u8>, Pop3Error> {
 /// Checks credentials and, on success, takes the maildrop and enters TRANSACTION.
 /// `authzid` is the SASL authorization identity: absent, or naming the same account.
 async fn login(s: &mut Session, login: &str, password: &str, authzid: Option<&str>) -> CmdResult {
-    let mail = s.server.mail.clone();
-    let account = match mail.directory.authenticate(login, password).await? {
-        AuthOutcome::Ok(account) if account.enabled => account,
-        AuthOutcome::Ok(_) => return Err(Pop3Error::AuthFailed("account disabled".into())),
-        AuthOutcome::Failed { reason } => return Err(Pop3Error::AuthFailed(reason)),
-    };
-    if let Some(authz) = authzid {
-        let same = mail
-            .directory
-            .lookup(authz)
-            .await?
-            .is_some_and(|a| a.name == account.name);
-        if !same {
-            tracing::info!(peer = %s.peer(), user = %account.name, authzid = %authz,
+    let sasl = s.server.sasl.clone();
+    let account = match sasl.check_password(login, password, authzid).await {
+        Ok(account) => account,
+        Err(tern_sasl::SaslError::NotAuthorized { account, authzid }) => {
+            tracing::info!(peer = %s.peer(), user = %account, %authzid,
                 "POP3 authorization identity refused");
             return Err(Pop3Error::NotAuthorized);
         }
-    }
+        Err(e) => return Err(e.into()),
+    };
+    enter(s, account).await
+}
+
+/// Takes the maildrop of an authenticated account and enters TRANSACTION.
+async fn enter(s: &mut Session, account: Account) -> CmdResult {
+    let mail = s.server.mail.clone();
     let account_id = mail.open_account(&account).await?;
     let Some(lock) = s.server.locks.try_lock(account_id) else {
         tracing::info!(peer = %s.peer(), user = %account.name, "POP3 maildrop in use");

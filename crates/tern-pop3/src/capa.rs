@@ -14,7 +14,7 @@ pub(crate) fn capa(s: &mut Session) -> CmdResult {
         matches!(s.state, State::Authorization { .. }),
         s.tls_active(),
         s.server.config.tls.is_some(),
-        auth::offered(s),
+        &auth::offered(s),
     );
     s.out.ok("Capability list follows");
     for line in lines {

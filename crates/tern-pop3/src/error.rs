@@ -4,8 +4,8 @@
 //! `[SYS/TEMP]`, `[SYS/PERM]`). Store and directory details go to the log, never to the
 //! client.
 use crate::command::ParseError;
-use crate::sasl::SaslError;
 use tern_directory::DirectoryError;
+use tern_sasl::SaslError;
 use tern_store::StoreError;
 
 /// Why a command failed.
@@ -36,8 +36,9 @@ pub(crate) enum Pop3Error {
     NotRemoved(StoreError),
     #[error(transparent)]
     Parse(#[from] ParseError),
+    /// An unknown mechanism or a malformed SASL message (the text is the mechanism's).
     #[error(transparent)]
-    Sasl(#[from] SaslError),
+    Sasl(SaslError),
     #[error("invalid base64 in a SASL response")]
     Base64,
     #[error("no such message")]
@@ -61,6 +62,17 @@ pub(crate) enum Pop3Error {
     /// The connection failed: the session ends without another word.
     #[error(transparent)]
     Io(#[from] std::io::Error),
+}
+
+impl From<SaslError> for Pop3Error {
+    fn from(e: SaslError) -> Pop3Error {
+        match e {
+            SaslError::Failed { reason } => Pop3Error::AuthFailed(reason),
+            SaslError::NotAuthorized { .. } => Pop3Error::NotAuthorized,
+            SaslError::Unavailable(e) => Pop3Error::Directory(e),
+            other => Pop3Error::Sasl(other),
+        }
+    }
 }
 
 /// What the session does about an error besides writing its `-ERR` line.

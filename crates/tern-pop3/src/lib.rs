@@ -13,7 +13,7 @@
 //! - `command`: parsing a command line into a `Command` (no I/O; table-driven tests).
 //! - `capa`: the CAPA list, which depends on the state and on TLS.
 //! - `auth`: USER/PASS and AUTH; the login that authenticates, locks and snapshots.
-//! - `sasl`: the PLAIN and LOGIN exchanges (no I/O).
+//! - SASL mechanisms are tern-sasl's ([`tern_sasl::Authenticator`]); `auth` frames them.
 //! - `maildrop`: the snapshot of INBOX taken at login; message numbers and deletion marks.
 //! - `lock`: the in-process maildrop lock (`-ERR [IN-USE]`).
 //! - `transaction`: STAT, LIST, UIDL, RETR, TOP, DELE, NOOP, RSET.
@@ -68,7 +68,6 @@ mod encode;
 mod error;
 mod lock;
 mod maildrop;
-mod sasl;
 pub mod server;
 mod session;
 mod transaction;

@@ -5,6 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 use tern_mail::Mail;
 use tern_net::{Conn, Shutdown, TlsConfig};
+use tern_sasl::Authenticator;
 
 /// What a POP3 listener needs to know. Built by the binary from its config slice.
 #[derive(Clone, Debug)]
@@ -54,6 +55,8 @@ pub struct Pop3Server {
     pub(crate) mail: Mail,
     pub(crate) config: Pop3Config,
     pub(crate) limits: Pop3Limits,
+    /// AUTH's mechanisms and the password check (PLAIN, LOGIN, SCRAM-SHA-256, GSSAPI).
+    pub(crate) sasl: Authenticator,
     /// Accounts with a POP3 session in the TRANSACTION state, in this process.
     pub(crate) locks: MaildropLocks,
 }
@@ -65,10 +68,23 @@ impl Pop3Server {
 
     /// Like [`Pop3Server::new`] with explicit limits (tests use short timeouts and delays).
     pub fn with_limits(mail: Mail, config: Pop3Config, limits: Pop3Limits) -> Arc<Pop3Server> {
+        let sasl = Authenticator::new(mail.directory.clone());
+        Pop3Server::with_sasl(mail, config, limits, sasl)
+    }
+
+    /// With the SASL layer the binary configured (SCRAM-SHA-256, GSSAPI...); it also
+    /// checks USER/PASS.
+    pub fn with_sasl(
+        mail: Mail,
+        config: Pop3Config,
+        limits: Pop3Limits,
+        sasl: Authenticator,
+    ) -> Arc<Pop3Server> {
         Arc::new(Pop3Server {
             mail,
             config,
             limits,
+            sasl,
             locks: MaildropLocks::default(),
         })
     }
