@@ -163,12 +163,12 @@ pub enum Test {
         spec: MatchSpec,
     },
     MailboxExists(Vec<Str>),
-    SpamTest {
+    Spam {
         percent: bool,
         value: Str,
         spec: MatchSpec,
     },
-    VirusTest {
+    Virus {
         value: Str,
         spec: MatchSpec,
     },

@@ -252,7 +252,7 @@ impl Lexer<'_> {
             if line.last() == Some(&b'\r') {
                 line = &line[..line.len() - 1];
             }
-            if line == b"." && had_newline || line == b"." && self.peek().is_none() {
+            if line == b"." {
                 break;
             }
             if !had_newline {

@@ -63,97 +63,140 @@ enum Pat {
     Char(char),
 }
 
-fn compile_pattern(pattern: &str) -> Vec<Pat> {
-    let mut out = Vec::new();
-    let mut chars = pattern.chars();
-    while let Some(c) = chars.next() {
-        out.push(match c {
-            '*' => Pat::Star,
-            '?' => Pat::One,
-            '\\' => match chars.next() {
-                Some(e) => Pat::Char(e),
-                None => Pat::Char('\\'),
-            },
-            c => Pat::Char(c),
-        });
-    }
-    out
+/// A `:matches` key, parsed once and matched against many values.
+#[derive(Debug, Clone)]
+pub struct Pattern {
+    pat: Vec<Pat>,
+    /// Index of each wildcard among the wildcards, per pattern position.
+    wild_of: Vec<usize>,
+    wilds: usize,
 }
 
-/// `:matches`: `Ok(Some(captures))` on a match, where captures[0] is the whole text and
-/// captures[i] what the i-th wildcard matched.
+impl Pattern {
+    pub fn new(pattern: &str) -> Pattern {
+        let mut pat = Vec::new();
+        let mut chars = pattern.chars();
+        while let Some(c) = chars.next() {
+            pat.push(match c {
+                '*' => Pat::Star,
+                '?' => Pat::One,
+                '\\' => match chars.next() {
+                    Some(e) => Pat::Char(e),
+                    None => Pat::Char('\\'),
+                },
+                c => Pat::Char(c),
+            });
+        }
+        let mut wild_of = vec![usize::MAX; pat.len()];
+        let mut wilds = 0;
+        for (i, p) in pat.iter().enumerate() {
+            if matches!(p, Pat::Star | Pat::One) {
+                wild_of[i] = wilds;
+                wilds += 1;
+            }
+        }
+        Pattern {
+            pat,
+            wild_of,
+            wilds,
+        }
+    }
+
+    /// `Ok(Some(captures))` on a match, where captures[0] is the whole text and
+    /// captures[i] what the i-th wildcard matched. ASCII text is matched byte-wise without
+    /// copying; other text per character.
+    pub fn matches(
+        &self,
+        text: &str,
+        cmp: Comparator,
+        meter: &mut Meter,
+    ) -> Result<Option<Vec<String>>, RuntimeError> {
+        if text.is_ascii() {
+            let txt = text.as_bytes();
+            let caps = self.run(txt, |c, b| cmp.char_eq(c, b as char), meter)?;
+            Ok(caps.map(|caps| {
+                let mut out = vec![text.to_string()];
+                out.extend(caps.into_iter().map(|(a, b)| text[a..b].to_string()));
+                out
+            }))
+        } else {
+            let txt: Vec<char> = text.chars().collect();
+            let caps = self.run(&txt, |c, t| cmp.char_eq(c, t), meter)?;
+            Ok(caps.map(|caps| {
+                let mut out = vec![text.to_string()];
+                out.extend(caps.into_iter().map(|(a, b)| txt[a..b].iter().collect()));
+                out
+            }))
+        }
+    }
+
+    fn run<T: Copy>(
+        &self,
+        txt: &[T],
+        eq: impl Fn(char, T) -> bool,
+        meter: &mut Meter,
+    ) -> Result<Option<Vec<(usize, usize)>>, RuntimeError> {
+        let pat = &self.pat;
+        let mut caps = vec![(0usize, 0usize); self.wilds];
+        let (mut p, mut t) = (0usize, 0usize);
+        // The most recent star: (pattern index, text index where it started).
+        let mut star: Option<(usize, usize)> = None;
+        let mut star_end = 0usize;
+        let mut work: u64 = 0;
+        while t < txt.len() {
+            work += 1;
+            if work >= 4096 {
+                meter.charge_fine(work)?;
+                work = 0;
+            }
+            match pat.get(p) {
+                Some(Pat::Char(c)) if eq(*c, txt[t]) => {
+                    p += 1;
+                    t += 1;
+                }
+                Some(Pat::One) => {
+                    caps[self.wild_of[p]] = (t, t + 1);
+                    p += 1;
+                    t += 1;
+                }
+                Some(Pat::Star) => {
+                    star = Some((p, t));
+                    star_end = t;
+                    caps[self.wild_of[p]] = (t, t);
+                    p += 1;
+                }
+                _ => match star {
+                    Some((sp, st)) => {
+                        star_end += 1;
+                        caps[self.wild_of[sp]] = (st, star_end);
+                        t = star_end;
+                        p = sp + 1;
+                    }
+                    None => {
+                        meter.charge_fine(work)?;
+                        return Ok(None);
+                    }
+                },
+            }
+        }
+        meter.charge_fine(work)?;
+        while p < pat.len() && pat[p] == Pat::Star {
+            caps[self.wild_of[p]] = (t, t);
+            p += 1;
+        }
+        Ok((p == pat.len()).then_some(caps))
+    }
+}
+
+/// `:matches` of one pattern against one text (see [`Pattern::matches`]).
+#[cfg(test)]
 pub fn wildcard(
     pattern: &str,
     text: &str,
     cmp: Comparator,
     meter: &mut Meter,
 ) -> Result<Option<Vec<String>>, RuntimeError> {
-    let pat = compile_pattern(pattern);
-    let txt: Vec<char> = text.chars().collect();
-    // Index of each wildcard among the wildcards, per pattern position.
-    let mut wild_of = vec![usize::MAX; pat.len()];
-    let mut wilds = 0;
-    for (i, p) in pat.iter().enumerate() {
-        if matches!(p, Pat::Star | Pat::One) {
-            wild_of[i] = wilds;
-            wilds += 1;
-        }
-    }
-    let mut caps = vec![(0usize, 0usize); wilds];
-    let (mut p, mut t) = (0usize, 0usize);
-    let mut star: Option<(usize, usize)> = None; // (pattern index, text index where it started)
-    let mut star_end = 0usize;
-    let mut work: u64 = 0;
-    while t < txt.len() {
-        work += 1;
-        if work >= 4096 {
-            meter.charge_fine(work)?;
-            work = 0;
-        }
-        match pat.get(p) {
-            Some(Pat::Char(c)) if cmp.char_eq(*c, txt[t]) => {
-                p += 1;
-                t += 1;
-            }
-            Some(Pat::One) => {
-                caps[wild_of[p]] = (t, t + 1);
-                p += 1;
-                t += 1;
-            }
-            Some(Pat::Star) => {
-                star = Some((p, t));
-                star_end = t;
-                caps[wild_of[p]] = (t, t);
-                p += 1;
-            }
-            _ => match star {
-                Some((sp, st)) => {
-                    star_end += 1;
-                    caps[wild_of[sp]] = (st, star_end);
-                    t = star_end;
-                    p = sp + 1;
-                }
-                None => {
-                    meter.charge_fine(work)?;
-                    return Ok(None);
-                }
-            },
-        }
-    }
-    meter.charge_fine(work)?;
-    while p < pat.len() && pat[p] == Pat::Star {
-        caps[wild_of[p]] = (t, t);
-        p += 1;
-    }
-    if p != pat.len() {
-        return Ok(None);
-    }
-    let mut out = Vec::with_capacity(wilds + 1);
-    out.push(text.to_string());
-    for (a, b) in caps {
-        out.push(txt[a..b].iter().collect());
-    }
-    Ok(Some(out))
+    Pattern::new(pattern).matches(text, cmp, meter)
 }
 
 /// RFC 5229 `:quotewildcard`: escapes `*`, `?` and `\`.
@@ -199,6 +242,10 @@ mod tests {
         assert_eq!(c[2], "ACME.Example");
         let c = m("*<*@*", "Sieve list <sieve.example.com@lists>").unwrap();
         assert_eq!(c[2], "sieve.example.com");
+        let c = m("é*?", "ÉtÉ").unwrap_or_default();
+        assert!(c.is_empty(), "i;ascii-casemap folds ASCII only");
+        let c = m("é*?", "été").unwrap();
+        assert_eq!((c[1].as_str(), c[2].as_str()), ("t", "é"));
         let c = m("?*?", "abcd").unwrap();
         assert_eq!(
             (c[1].as_str(), c[2].as_str(), c[3].as_str()),

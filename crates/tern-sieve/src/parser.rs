@@ -121,10 +121,7 @@ impl Parser<'_> {
 
     fn arguments(&mut self) -> Result<Vec<Argument>, CompileError> {
         let mut args = Vec::new();
-        loop {
-            let Some(t) = self.peek().cloned() else {
-                break;
-            };
+        while let Some(t) = self.peek().cloned() {
             match t.tok {
                 Tok::Str(s) => {
                     self.at += 1;

@@ -140,12 +140,12 @@ pub fn split<'a>(
                 let v = it
                     .next()
                     .ok_or_else(|| tpos.error(format!(":{name} needs a value")))?;
-                let ok = match (kind, v) {
-                    (Kind::Number, Argument::Number(..)) => true,
-                    (Kind::Str, Argument::Strings { is_list: false, .. }) => true,
-                    (Kind::StrList, Argument::Strings { .. }) => true,
-                    _ => false,
-                };
+                let ok = matches!(
+                    (kind, v),
+                    (Kind::Number, Argument::Number(..))
+                        | (Kind::Str, Argument::Strings { is_list: false, .. })
+                        | (Kind::StrList, Argument::Strings { .. })
+                );
                 if !ok {
                     let expected = match kind {
                         Kind::Number => "a number",

@@ -263,13 +263,13 @@ pub fn test(cx: &mut Context, node: &TestNode) -> Result<Test, CompileError> {
             let value = cx.string(a.string(0, "the value")?)?;
             let spec = cx.match_spec_default(&a, Comparator::AsciiCasemap)?;
             if name == "spamtest" {
-                Test::SpamTest {
+                Test::Spam {
                     percent: a.has("percent"),
                     value,
                     spec,
                 }
             } else {
-                Test::VirusTest { value, spec }
+                Test::Virus { value, spec }
             }
         }
         _ => return Err(pos.error(format!("unknown test \"{name}\""))),

@@ -10,7 +10,7 @@ use super::vars::Frame;
 use crate::RuntimeError;
 use crate::date;
 use crate::ir::{AddressPart, BodyTransform, Index, MatchSpec, Test, Zone};
-use crate::match_type::{MatchType, wildcard};
+use crate::match_type::{MatchType, Pattern};
 
 /// Picks the occurrence `index` selects (RFC 5260 §6), or all.
 fn select<T>(items: Vec<T>, index: Option<Index>) -> Vec<T> {
@@ -233,7 +233,7 @@ impl Run<'_, '_> {
                 }
                 true
             }
-            Test::SpamTest {
+            Test::Spam {
                 percent,
                 value,
                 spec,
@@ -246,7 +246,7 @@ impl Run<'_, '_> {
                 let key = self.expand(frame, value)?;
                 self.compare(frame, vec![score.unwrap_or(0).to_string()], vec![key], spec)?
             }
-            Test::VirusTest { value, spec } => {
+            Test::Virus { value, spec } => {
                 let score = self.env.virustest().map(|s| s.min(5)).unwrap_or(0);
                 let key = self.expand(frame, value)?;
                 self.compare(frame, vec![score.to_string()], vec![key], spec)?
@@ -342,8 +342,12 @@ impl Run<'_, '_> {
             let n = values.len().to_string();
             return Ok(keys.iter().any(|k| op.holds(cmp.compare(&n, k))));
         }
+        let patterns: Vec<Pattern> = match spec.match_type {
+            MatchType::Matches => keys.iter().map(|k| Pattern::new(k)).collect(),
+            _ => Vec::new(),
+        };
         for v in &values {
-            for k in &keys {
+            for (i, k) in keys.iter().enumerate() {
                 self.meter.charge(1)?;
                 let hit = match spec.match_type {
                     MatchType::Is => cmp.equals(v, k),
@@ -352,7 +356,7 @@ impl Run<'_, '_> {
                         cmp.contains(v, k)
                     }
                     MatchType::Value(op) => op.holds(cmp.compare(v, k)),
-                    MatchType::Matches => match wildcard(k, v, cmp, &mut self.meter)? {
+                    MatchType::Matches => match patterns[i].matches(v, cmp, &mut self.meter)? {
                         Some(caps) => {
                             if frame.program.variables {
                                 frame.matches = caps;

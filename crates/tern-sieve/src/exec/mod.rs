@@ -101,7 +101,7 @@ impl Run<'_, '_> {
     ) -> Result<Vec<String>, RuntimeError> {
         Ok(match given {
             Some(list) => flags::parse(&self.expand_all(frame, list)?),
-            None => flags::parse(&[self.flags.clone()]),
+            None => flags::parse(std::slice::from_ref(&self.flags)),
         })
     }
 

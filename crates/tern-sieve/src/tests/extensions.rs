@@ -30,7 +30,8 @@ fn rfc5229_variables() {
             "require [\"variables\", \"reject\"];\nset \"honorific\"  \"Mr\";\nset \"first_name\" \"Wile\";\nset \"last_name\"  \"Coyote\";\nset \"vacation\" text:\nDear ${HONORIFIC} ${last_name},\nI'm out, please leave a message after the meep.\n.\n;\nreject \"${vacation}\";",
             MSG_A,
             vec![Action::Reject {
-                reason: "Dear Mr Coyote,\r\nI'm out, please leave a message after the meep.\r\n".into(),
+                reason: "Dear Mr Coyote,\r\nI'm out, please leave a message after the meep.\r\n"
+                    .into(),
             }],
         ),
         (
@@ -93,20 +94,56 @@ fn rfc5229_variables() {
 
 #[test]
 fn rfc5231_relational() {
-    let t = |test: &str| format!("require [\"relational\", \"comparator-i;ascii-numeric\"];\nif {test} {{ discard; }}");
+    let t = |test: &str| {
+        format!(
+            "require [\"relational\", \"comparator-i;ascii-numeric\"];\nif {test} {{ discard; }}"
+        )
+    };
     let discard = vec![Action::Discard];
     let kept = vec![keep()];
     let rows: Vec<(String, Vec<Action>)> = vec![
-        (t("address :count \"ge\" :comparator \"i;ascii-numeric\" [\"to\", \"cc\"] [\"3\"]"), discard.clone()),
-        (t("anyof ( address :count \"ge\" :comparator \"i;ascii-numeric\" [\"to\"] [\"3\"], address :count \"ge\" :comparator \"i;ascii-numeric\" [\"cc\"] [\"3\"] )"), kept.clone()),
-        (t("header :count \"ge\" :comparator \"i;ascii-numeric\" [\"received\"] [\"3\"]"), kept.clone()),
-        (t("header :count \"ge\" :comparator \"i;ascii-numeric\" \"received\" \"2\""), discard.clone()),
-        (t("header :value \"gt\" :comparator \"i;ascii-numeric\" [\"x-priority\"] [\"3\"]"), kept.clone()),
-        (t("header :value \"lt\" :comparator \"i;ascii-numeric\" [\"x-priority\"] [\"3\"]"), discard.clone()),
-        (t("header :value \"gt\" :comparator \"i;ascii-numeric\" [\"x-missing\"] [\"3\"]"), kept.clone()),
-        (t("address :count \"eq\" :comparator \"i;ascii-numeric\" [\"to\", \"cc\"] [\"3\"]"), discard.clone()),
-        (t("header :value \"ne\" \"subject\" \"example\""), kept.clone()),
-        (t("header :value \"gt\" \"subject\" \"EXAMPLA\""), discard.clone()),
+        (
+            t("address :count \"ge\" :comparator \"i;ascii-numeric\" [\"to\", \"cc\"] [\"3\"]"),
+            discard.clone(),
+        ),
+        (
+            t(
+                "anyof ( address :count \"ge\" :comparator \"i;ascii-numeric\" [\"to\"] [\"3\"], address :count \"ge\" :comparator \"i;ascii-numeric\" [\"cc\"] [\"3\"] )",
+            ),
+            kept.clone(),
+        ),
+        (
+            t("header :count \"ge\" :comparator \"i;ascii-numeric\" [\"received\"] [\"3\"]"),
+            kept.clone(),
+        ),
+        (
+            t("header :count \"ge\" :comparator \"i;ascii-numeric\" \"received\" \"2\""),
+            discard.clone(),
+        ),
+        (
+            t("header :value \"gt\" :comparator \"i;ascii-numeric\" [\"x-priority\"] [\"3\"]"),
+            kept.clone(),
+        ),
+        (
+            t("header :value \"lt\" :comparator \"i;ascii-numeric\" [\"x-priority\"] [\"3\"]"),
+            discard.clone(),
+        ),
+        (
+            t("header :value \"gt\" :comparator \"i;ascii-numeric\" [\"x-missing\"] [\"3\"]"),
+            kept.clone(),
+        ),
+        (
+            t("address :count \"eq\" :comparator \"i;ascii-numeric\" [\"to\", \"cc\"] [\"3\"]"),
+            discard.clone(),
+        ),
+        (
+            t("header :value \"ne\" \"subject\" \"example\""),
+            kept.clone(),
+        ),
+        (
+            t("header :value \"gt\" \"subject\" \"EXAMPLA\""),
+            discard.clone(),
+        ),
     ];
     let rows: Vec<(&str, &str, Vec<Action>)> = rows
         .iter()
@@ -117,7 +154,8 @@ fn rfc5231_relational() {
 
 #[test]
 fn rfc5232_imap4flags() {
-    let boss = "From: boss@frobnitzm.example.edu\r\nDisposition-Notification-To: mel@example.com\r\n\r\n";
+    let boss =
+        "From: boss@frobnitzm.example.edu\r\nDisposition-Notification-To: mel@example.com\r\n\r\n";
     let list = "From: imap@cac.washington.example.edu\r\nDisposition-Notification-To: mel@example.com\r\n\r\n";
     let mdn = r#"require ["imap4flags", "fileinto"];
 if header :contains "Disposition-Notification-To" "mel@example.com" {
@@ -161,10 +199,26 @@ if address :user "to" "sales" { fileinto "sales"; stop; }
 "#;
     let env = TestEnv::default();
     let cases = [
-        ("postmaster+x@example.org", "To: a@b.c\r\n\r\n", fileinto("inbox.postmaster")),
-        ("me+mta-filters@example.org", "To: a@b.c\r\n\r\n", fileinto("inbox.ietf-mta-filters")),
-        ("me@example.org", "To: joe+@b.c\r\n\r\n", fileinto("empty-detail")),
-        ("me@example.org", "To: sales+eu@b.c\r\n\r\n", fileinto("sales")),
+        (
+            "postmaster+x@example.org",
+            "To: a@b.c\r\n\r\n",
+            fileinto("inbox.postmaster"),
+        ),
+        (
+            "me+mta-filters@example.org",
+            "To: a@b.c\r\n\r\n",
+            fileinto("inbox.ietf-mta-filters"),
+        ),
+        (
+            "me@example.org",
+            "To: joe+@b.c\r\n\r\n",
+            fileinto("empty-detail"),
+        ),
+        (
+            "me@example.org",
+            "To: sales+eu@b.c\r\n\r\n",
+            fileinto("sales"),
+        ),
         ("me@example.org", "To: joe@b.c\r\n\r\n", keep()),
     ];
     for (to, msg, want) in cases {
@@ -172,7 +226,11 @@ if address :user "to" "sales" { fileinto "sales"; stop; }
             to: to.into(),
             ..envelope()
         };
-        assert_eq!(run_with(script, msg, &env, &e).unwrap().actions, vec![want], "{to} {msg}");
+        assert_eq!(
+            run_with(script, msg, &env, &e).unwrap().actions,
+            vec![want],
+            "{to} {msg}"
+        );
     }
 }
 
@@ -191,21 +249,49 @@ fn rfc5173_body() {
             vec![fileinto("project/schedule")],
         ),
         // Charset and transfer encoding decoded.
-        ("require \"body\";\nif body :text :contains \"caf\u{e9}\" { discard; }", mime, vec![Action::Discard]),
+        (
+            "require \"body\";\nif body :text :contains \"caf\u{e9}\" { discard; }",
+            mime,
+            vec![Action::Discard],
+        ),
         // :raw is undecoded.
-        ("require \"body\";\nif body :raw :contains \"caf=E9\" { discard; }", mime, vec![Action::Discard]),
-        ("require \"body\";\nif body :raw :contains \"caf\u{e9}\" { discard; }", mime, vec![keep()]),
+        (
+            "require \"body\";\nif body :raw :contains \"caf=E9\" { discard; }",
+            mime,
+            vec![Action::Discard],
+        ),
+        (
+            "require \"body\";\nif body :raw :contains \"caf\u{e9}\" { discard; }",
+            mime,
+            vec![keep()],
+        ),
         // The base64 attachment is only seen with :content.
-        ("require \"body\";\nif body :text :contains \"MONEY\" { discard; }", mime, vec![keep()]),
+        (
+            "require \"body\";\nif body :text :contains \"MONEY\" { discard; }",
+            mime,
+            vec![keep()],
+        ),
         (
             "require \"body\";\nif body :content \"application/octet-stream\" :contains \"MONEY\" { discard; }",
             mime,
             vec![Action::Discard],
         ),
-        ("require \"body\";\nif body :content \"\" :contains \"MONEY\" { discard; }", mime, vec![Action::Discard]),
+        (
+            "require \"body\";\nif body :content \"\" :contains \"MONEY\" { discard; }",
+            mime,
+            vec![Action::Discard],
+        ),
         // HTML is reduced to text for :text, raw for :content.
-        ("require \"body\";\nif body :text :contains \"Hello World\" { discard; }", mime, vec![Action::Discard]),
-        ("require \"body\";\nif body :content \"text/html\" :contains \"<b>\" { discard; }", mime, vec![Action::Discard]),
+        (
+            "require \"body\";\nif body :text :contains \"Hello World\" { discard; }",
+            mime,
+            vec![Action::Discard],
+        ),
+        (
+            "require \"body\";\nif body :content \"text/html\" :contains \"<b>\" { discard; }",
+            mime,
+            vec![Action::Discard],
+        ),
     ]);
 }
 
@@ -270,10 +356,19 @@ fn rfc5260_date_and_index() {
         (
             "require [\"date\", \"index\", \"fileinto\"];\nif date :index 1 :originalzone \"received\" \"time\" \"18:10:00\" { fileinto \"first\"; }\nif date :index 1 :last :originalzone \"received\" \"time\" \"18:00:00\" { fileinto \"last\"; }\nif header :index 2 :contains \"received\" \"from c\" { fileinto \"second\"; }\nif header :index 3 :contains \"received\" \"from\" { fileinto \"third\"; }\nif address :index 1 :is \"from\" \"boss@example.com\" { fileinto \"addr\"; }",
             boss,
-            vec![fileinto("first"), fileinto("last"), fileinto("second"), fileinto("addr")],
+            vec![
+                fileinto("first"),
+                fileinto("last"),
+                fileinto("second"),
+                fileinto("addr"),
+            ],
         ),
         // A header without a valid date: the test is false.
-        ("require \"date\";\nif date :is \"subject\" \"year\" \"1997\" { discard; }", boss, vec![keep()]),
+        (
+            "require \"date\";\nif date :is \"subject\" \"year\" \"1997\" { discard; }",
+            boss,
+            vec![keep()],
+        ),
     ]);
 }
 
@@ -311,7 +406,10 @@ fn rfc5429_reject_and_ereject() {
         "require [\"reject\", \"vacation\"]; vacation \"away\"; reject \"x\";",
     ] {
         let r = run_with(script, MSG_A, &TestEnv::default(), &envelope());
-        assert!(matches!(r, Err(RuntimeError::IncompatibleActions(_))), "{script}: {r:?}");
+        assert!(
+            matches!(r, Err(RuntimeError::IncompatibleActions(_))),
+            "{script}: {r:?}"
+        );
     }
 }
 
@@ -333,7 +431,11 @@ fn rfc5490_mailbox_and_rfc3894_copy() {
             MSG_A,
             vec![keep()],
         ),
-        ("require [\"fileinto\", \"mailbox\"];\nfileinto :create \"INBOX.Partners\";", MSG_A, vec![create]),
+        (
+            "require [\"fileinto\", \"mailbox\"];\nfileinto :create \"INBOX.Partners\";",
+            MSG_A,
+            vec![create],
+        ),
         (
             "require [\"copy\"];\nredirect :copy \"sales@example.com\";",
             MSG_A,
@@ -365,15 +467,72 @@ if virustest :value "eq" :comparator "i;ascii-numeric" "0" { fileinto "INBOX.unc
 if virustest :value "eq" :comparator "i;ascii-numeric" "4" { fileinto "INBOX.quarantine"; }
 elsif virustest :value "eq" :comparator "i;ascii-numeric" "5" { discard; }"#;
     let cases: Vec<(&str, TestEnv, Vec<Action>)> = vec![
-        (spam, TestEnv::default(), vec![fileinto("INBOX.unclassified")]),
-        (spam, TestEnv { spam: Some(1), ..TestEnv::default() }, vec![keep()]),
-        (spam, TestEnv { spam: Some(10), ..TestEnv::default() }, vec![fileinto("INBOX.spam-trap")]),
-        (plus, TestEnv { spam_percent: Some(75), ..TestEnv::default() }, vec![fileinto("INBOX.spam-trap")]),
-        (plus, TestEnv { spam_percent: Some(20), ..TestEnv::default() }, vec![keep()]),
-        (virus, TestEnv::default(), vec![fileinto("INBOX.unclassified")]),
-        (virus, TestEnv { virus: Some(4), ..TestEnv::default() }, vec![fileinto("INBOX.quarantine")]),
-        (virus, TestEnv { virus: Some(5), ..TestEnv::default() }, vec![Action::Discard]),
-        (virus, TestEnv { virus: Some(1), ..TestEnv::default() }, vec![keep()]),
+        (
+            spam,
+            TestEnv::default(),
+            vec![fileinto("INBOX.unclassified")],
+        ),
+        (
+            spam,
+            TestEnv {
+                spam: Some(1),
+                ..TestEnv::default()
+            },
+            vec![keep()],
+        ),
+        (
+            spam,
+            TestEnv {
+                spam: Some(10),
+                ..TestEnv::default()
+            },
+            vec![fileinto("INBOX.spam-trap")],
+        ),
+        (
+            plus,
+            TestEnv {
+                spam_percent: Some(75),
+                ..TestEnv::default()
+            },
+            vec![fileinto("INBOX.spam-trap")],
+        ),
+        (
+            plus,
+            TestEnv {
+                spam_percent: Some(20),
+                ..TestEnv::default()
+            },
+            vec![keep()],
+        ),
+        (
+            virus,
+            TestEnv::default(),
+            vec![fileinto("INBOX.unclassified")],
+        ),
+        (
+            virus,
+            TestEnv {
+                virus: Some(4),
+                ..TestEnv::default()
+            },
+            vec![fileinto("INBOX.quarantine")],
+        ),
+        (
+            virus,
+            TestEnv {
+                virus: Some(5),
+                ..TestEnv::default()
+            },
+            vec![Action::Discard],
+        ),
+        (
+            virus,
+            TestEnv {
+                virus: Some(1),
+                ..TestEnv::default()
+            },
+            vec![keep()],
+        ),
     ];
     for (script, env, want) in cases {
         let got = run_with(script, MSG_A, &env, &envelope()).unwrap().actions;

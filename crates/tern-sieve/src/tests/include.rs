@@ -53,7 +53,12 @@ include :personal "mailing_lists";
         ]
     );
     let run = |msg: &str| run_with(main, msg, &env, &envelope()).unwrap().actions;
-    assert_eq!(run(MSG_B), vec![Action::Reject { reason: "spam".into() }]);
+    assert_eq!(
+        run(MSG_B),
+        vec![Action::Reject {
+            reason: "spam".into()
+        }]
+    );
     assert_eq!(
         run("List-Id: <l.example.org>\r\nSubject: x\r\n\r\n"),
         vec![fileinto("lists")]
@@ -129,11 +134,15 @@ fn once_optional_return_and_scopes() {
     );
     // stop in an included script ends everything.
     assert_eq!(
-        run("require [\"include\"]; include \"stopper\"; discard;").unwrap().actions,
+        run("require [\"include\"]; include \"stopper\"; discard;")
+            .unwrap()
+            .actions,
         vec![keep()]
     );
     assert_eq!(
-        run("require [\"include\"]; include :optional \"missing\"; discard;").unwrap().actions,
+        run("require [\"include\"]; include :optional \"missing\"; discard;")
+            .unwrap()
+            .actions,
         vec![Action::Discard]
     );
     assert!(matches!(
@@ -169,15 +178,25 @@ fn recursion_and_bad_scripts_are_errors() {
         );
     }
     env.scripts.insert(("s20".into(), false), "keep;".into());
-    let r = run_with("require \"include\"; include \"s0\";", MSG_A, &env, &envelope());
-    assert!(matches!(r, Err(RuntimeError::Include(ref m)) if m.contains("deeper")), "{r:?}");
+    let r = run_with(
+        "require \"include\"; include \"s0\";",
+        MSG_A,
+        &env,
+        &envelope(),
+    );
+    assert!(
+        matches!(r, Err(RuntimeError::Include(ref m)) if m.contains("deeper")),
+        "{r:?}"
+    );
     let limits = Limits {
         max_include_depth: 32,
         ..Limits::default()
     };
     let s = compile("require \"include\"; include \"s0\";").unwrap();
     assert_eq!(
-        execute(&s, MSG_A.as_bytes(), &envelope(), &env, &limits).unwrap().actions,
+        execute(&s, MSG_A.as_bytes(), &envelope(), &env, &limits)
+            .unwrap()
+            .actions,
         vec![keep()]
     );
 }

@@ -52,7 +52,8 @@ if header :contains ["from"] ["coyote"] {
 
 #[test]
 fn rfc5228_examples() {
-    let list_mail = "Sender: owner-ietf-mta-filters@imc.org\r\nTo: x@y.org\r\nSubject: hi\r\n\r\nbody\r\n";
+    let list_mail =
+        "Sender: owner-ietf-mta-filters@imc.org\r\nTo: x@y.org\r\nSubject: hi\r\n\r\nbody\r\n";
     let company = "From: boss@example.com\r\nTo: me@example.com\r\nSubject: meeting\r\n\r\nx\r\n";
     let personal = "From: friend@other.org\r\nTo: me@example.com.au\r\nSubject: hello\r\n\r\nx\r\n";
     let spam = "From: a@b.org\r\nTo: me@example.com.au\r\nSubject: How to MAKE big MONEY FAST\r\n\r\nx\r\n";
@@ -82,7 +83,11 @@ fn rfc5228_examples() {
             vec![redirect("field@example.com")],
         ),
         // §3.2 require, §3.3 stop.
-        ("require [\"fileinto\"];\nrequire \"fileinto\";\nstop;\ndiscard;", MSG_A, vec![keep()]),
+        (
+            "require [\"fileinto\"];\nrequire \"fileinto\";\nstop;\ndiscard;",
+            MSG_A,
+            vec![keep()],
+        ),
         // §4.1 fileinto.
         (
             "require \"fileinto\";\nif header :contains [\"from\"] \"coyote\" {\n   fileinto \"INBOX.harassment\";\n}\n",
@@ -90,11 +95,23 @@ fn rfc5228_examples() {
             vec![fileinto("INBOX.harassment")],
         ),
         // §4.2 redirect.
-        ("redirect \"bart@example.com\";", MSG_A, vec![redirect("bart@example.com")]),
+        (
+            "redirect \"bart@example.com\";",
+            MSG_A,
+            vec![redirect("bart@example.com")],
+        ),
         // §4.3 keep.
-        ("if size :under 1M { keep; } else { discard; }", MSG_A, vec![keep()]),
+        (
+            "if size :under 1M { keep; } else { discard; }",
+            MSG_A,
+            vec![keep()],
+        ),
         ("if not size :under 1M { discard; }", MSG_A, vec![keep()]),
-        ("if size :under 10 { keep; } else { discard; }", MSG_A, vec![Action::Discard]),
+        (
+            "if size :under 10 { keep; } else { discard; }",
+            MSG_A,
+            vec![Action::Discard],
+        ),
         // §4.4 discard.
         ("discard;", MSG_A, vec![Action::Discard]),
         // §5.1 address.
@@ -120,9 +137,17 @@ fn rfc5228_examples() {
         ),
         // §5.2/5.3 allof/anyof.
         ("if allof (true, false) { discard; }", MSG_A, vec![keep()]),
-        ("if allof (true, true) { discard; }", MSG_A, vec![Action::Discard]),
+        (
+            "if allof (true, true) { discard; }",
+            MSG_A,
+            vec![Action::Discard],
+        ),
         ("if anyof (false, false) { discard; }", MSG_A, vec![keep()]),
-        ("if anyof (false, true) { discard; }", MSG_A, vec![Action::Discard]),
+        (
+            "if anyof (false, true) { discard; }",
+            MSG_A,
+            vec![Action::Discard],
+        ),
         // §5.4 envelope.
         (
             "require \"envelope\";\nif envelope :all :is \"from\" \"tim@example.com\" { discard; }",
@@ -135,15 +160,27 @@ fn rfc5228_examples() {
             vec![Action::Discard],
         ),
         // §5.5 exists.
-        ("if exists [\"From\",\"Date\"] { discard; }", MSG_A, vec![Action::Discard]),
-        ("if exists [\"From\",\"Cc\"] { discard; }", MSG_A, vec![keep()]),
+        (
+            "if exists [\"From\",\"Date\"] { discard; }",
+            MSG_A,
+            vec![Action::Discard],
+        ),
+        (
+            "if exists [\"From\",\"Cc\"] { discard; }",
+            MSG_A,
+            vec![keep()],
+        ),
         // §5.7 header.
         (
             "if header :is [\"X-Caffeine\"] [\"\"] { discard; }",
             "X-Caffeine: \r\n\r\n",
             vec![Action::Discard],
         ),
-        ("if header :contains \"X-Caffeine\" \"\" { discard; }", MSG_A, vec![keep()]),
+        (
+            "if header :contains \"X-Caffeine\" \"\" { discard; }",
+            MSG_A,
+            vec![keep()],
+        ),
         (
             "if header :contains [\"From\", \"To\"] [\"frobnitzm\", \"acme\"] { discard; }",
             MSG_A,
@@ -183,7 +220,11 @@ fn implicit_keep_and_cancellation() {
             MSG_A,
             vec![fileinto("a"), fileinto("b")],
         ),
-        ("require \"fileinto\"; fileinto \"INBOX\";", MSG_A, vec![keep()]),
+        (
+            "require \"fileinto\"; fileinto \"INBOX\";",
+            MSG_A,
+            vec![keep()],
+        ),
         (
             "require \"fileinto\"; fileinto \"a\"; keep;",
             MSG_A,
@@ -219,8 +260,16 @@ fn implicit_keep_and_cancellation() {
             vec![Action::Discard],
         ),
         ("if size :over 1K { discard; }", MSG_A, vec![keep()]),
-        ("if size :over 0K { discard; }", MSG_A, vec![Action::Discard]),
-        ("if size :under 1G { discard; }", MSG_A, vec![Action::Discard]),
+        (
+            "if size :over 0K { discard; }",
+            MSG_A,
+            vec![Action::Discard],
+        ),
+        (
+            "if size :under 1G { discard; }",
+            MSG_A,
+            vec![Action::Discard],
+        ),
     ]);
 }
 
@@ -238,7 +287,11 @@ fn encoded_character() {
             vec![fileinto("\u{263A}")],
         ),
         // Without the capability the text is literal.
-        ("require \"fileinto\";\nfileinto \"${hex:41}\";", MSG_A, vec![fileinto("${hex:41}")]),
+        (
+            "require \"fileinto\";\nfileinto \"${hex:41}\";",
+            MSG_A,
+            vec![fileinto("${hex:41}")],
+        ),
     ]);
 }
 
@@ -246,8 +299,16 @@ fn encoded_character() {
 fn encoded_headers_are_decoded() {
     let msg = "From: =?ISO-8859-1?Q?Andr=E9?= <andre@example.org>\r\nSubject: =?utf-8?B?w6l0w6k=?=\r\n\r\nx\r\n";
     check_table(&[
-        ("if header :is \"Subject\" \"\u{e9}t\u{e9}\" { discard; }", msg, vec![Action::Discard]),
-        ("if header :contains \"From\" \"Andr\u{e9}\" { discard; }", msg, vec![Action::Discard]),
+        (
+            "if header :is \"Subject\" \"\u{e9}t\u{e9}\" { discard; }",
+            msg,
+            vec![Action::Discard],
+        ),
+        (
+            "if header :contains \"From\" \"Andr\u{e9}\" { discard; }",
+            msg,
+            vec![Action::Discard],
+        ),
         (
             "if address :is \"From\" \"andre@example.org\" { discard; }",
             msg,

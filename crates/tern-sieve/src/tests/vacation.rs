@@ -48,19 +48,28 @@ fn rfc5230_examples() {
         MSG_A,
     );
     assert!(v.mime);
-    assert!(v.reason.starts_with("Content-Type: multipart/alternative; boundary=foo\r\n\r\n--foo\r\n"));
+    assert!(
+        v.reason
+            .starts_with("Content-Type: multipart/alternative; boundary=foo\r\n\r\n--foo\r\n")
+    );
 
     // :handle: the same handle for both branches.
     let script = "require \"vacation\";\nif header :contains \"subject\" \"lunch\" {\n    vacation :handle \"ran-away\" \"I'm out and can't meet for lunch\";\n} else {\n    vacation :handle \"ran-away\" \"I'm out\";\n}";
     assert_eq!(vacation_of(script, MSG_A).handle, "ran-away");
-    assert_eq!(vacation_of(script, "Subject: lunch?\r\n\r\n").handle, "ran-away");
+    assert_eq!(
+        vacation_of(script, "Subject: lunch?\r\n\r\n").handle,
+        "ran-away"
+    );
 
     // :subject with variables, :from.
     let v = vacation_of(
         "require [\"vacation\", \"variables\"];\nif header :matches \"subject\" \"*\" {\n  vacation :subject \"Automatic response to: ${1}\" :from \"hemingway@example.com\" \"I'm away\";\n}",
         MSG_A,
     );
-    assert_eq!(v.subject.as_deref(), Some("Automatic response to: I have a present for you"));
+    assert_eq!(
+        v.subject.as_deref(),
+        Some("Automatic response to: I have a present for you")
+    );
     assert_eq!(v.from.as_deref(), Some("hemingway@example.com"));
 
     // Default handles differ when the reason differs, and :days 0 is raised to 1.
@@ -77,9 +86,17 @@ fn rfc5230_examples() {
     assert_eq!(v.period_seconds, 1800);
 
     // Vacation does not cancel the implicit keep; a second one is an error.
-    assert_eq!(actions("require \"vacation\"; vacation \"x\";", MSG_A).last(), Some(&keep()));
+    assert_eq!(
+        actions("require \"vacation\"; vacation \"x\";", MSG_A).last(),
+        Some(&keep())
+    );
     assert!(matches!(
-        run_with("require \"vacation\"; vacation \"x\"; vacation \"y\";", MSG_A, &TestEnv::default(), &envelope()),
+        run_with(
+            "require \"vacation\"; vacation \"x\"; vacation \"y\";",
+            MSG_A,
+            &TestEnv::default(),
+            &envelope()
+        ),
         Err(RuntimeError::IncompatibleActions(_))
     ));
 }
@@ -109,17 +126,53 @@ fn vacation_allowed_cases() {
     let v = base_vacation();
     let cases: Vec<(&str, String, bool)> = vec![
         ("plain personal mail", ok_msg.to_string(), true),
-        ("address in Cc", "From: a@b.c\r\nTo: x@y.z\r\nCc: me@example.com\r\n\r\n".into(), true),
-        ("Resent-To", "From: a@b.c\r\nResent-To: me@example.com\r\n\r\n".into(), true),
-        (":addresses alias", "From: a@b.c\r\nTo: alias@example.com\r\n\r\n".into(), true),
-        ("subaddress of own", "From: a@b.c\r\nTo: me+tag@example.com\r\n\r\n".into(), true),
-        ("list mail", format!("List-Id: <l.example.org>\r\n{ok_msg}"), false),
-        ("List-Unsubscribe", format!("List-Unsubscribe: <mailto:x@y>\r\n{ok_msg}"), false),
+        (
+            "address in Cc",
+            "From: a@b.c\r\nTo: x@y.z\r\nCc: me@example.com\r\n\r\n".into(),
+            true,
+        ),
+        (
+            "Resent-To",
+            "From: a@b.c\r\nResent-To: me@example.com\r\n\r\n".into(),
+            true,
+        ),
+        (
+            ":addresses alias",
+            "From: a@b.c\r\nTo: alias@example.com\r\n\r\n".into(),
+            true,
+        ),
+        (
+            "subaddress of own",
+            "From: a@b.c\r\nTo: me+tag@example.com\r\n\r\n".into(),
+            true,
+        ),
+        (
+            "list mail",
+            format!("List-Id: <l.example.org>\r\n{ok_msg}"),
+            false,
+        ),
+        (
+            "List-Unsubscribe",
+            format!("List-Unsubscribe: <mailto:x@y>\r\n{ok_msg}"),
+            false,
+        ),
         ("bulk", format!("Precedence: bulk\r\n{ok_msg}"), false),
         ("junk", format!("Precedence: junk\r\n{ok_msg}"), false),
-        ("auto-submitted", format!("Auto-Submitted: auto-replied\r\n{ok_msg}"), false),
-        ("auto-submitted no", format!("Auto-Submitted: no\r\n{ok_msg}"), true),
-        ("not addressed to me", "From: a@b.c\r\nTo: other@example.com\r\n\r\n".into(), false),
+        (
+            "auto-submitted",
+            format!("Auto-Submitted: auto-replied\r\n{ok_msg}"),
+            false,
+        ),
+        (
+            "auto-submitted no",
+            format!("Auto-Submitted: no\r\n{ok_msg}"),
+            true,
+        ),
+        (
+            "not addressed to me",
+            "From: a@b.c\r\nTo: other@example.com\r\n\r\n".into(),
+            false,
+        ),
         ("no recipient fields", "From: a@b.c\r\n\r\n".into(), false),
     ];
     for (what, msg, allowed) in cases {
