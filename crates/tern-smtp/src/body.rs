@@ -34,14 +34,22 @@ pub(crate) struct MessageBody {
     client_octets: u64,
     fixup: Option<HeaderFixup>,
     scratch: Vec<u8>,
+    return_path_len: u64,
+    trace_len: u64,
 }
 
 /// A body made durable.
+#[derive(Clone)]
 pub(crate) struct Finished {
     pub staged: Staged,
     pub received_at: Timestamp,
     /// What the header fix-up saw, when there was one.
     pub headers: Option<HeaderSummary>,
+    /// Octets at the start of the blob that are the `Return-Path:` field.
+    pub return_path_len: u64,
+    /// Octets at the start of the blob written by this server before the client's content
+    /// (the trace fields, and fields the DATA checks added: [`crate::prepend`]).
+    pub trace_len: u64,
 }
 
 impl MessageBody {
@@ -70,6 +78,10 @@ impl MessageBody {
             client_octets: 0,
             fixup,
             scratch: Vec::new(),
+            return_path_len: memchr::memmem::find(trace_fields, b"\r\n")
+                .filter(|_| trace_fields.starts_with(b"Return-Path:"))
+                .map_or(0, |p| p as u64 + 2),
+            trace_len: trace_fields.len() as u64,
         })
     }
 
@@ -100,6 +112,8 @@ impl MessageBody {
                 staged,
                 received_at: self.received_at,
                 headers: self.fixup.map(|f| f.summary()),
+                return_path_len: self.return_path_len,
+                trace_len: self.trace_len,
             }),
             Err(IngestError::TooLarge { .. }) => Err(Reply::too_large(limit)),
             Err(e) => {

@@ -21,6 +21,8 @@
 //! - [`smtp`]: the SMTP front end (MX and submission): EHLO, STARTTLS, AUTH, the relay
 //!   rules (`smtp::relay`), delivery and the hand-off to the queue.
 //! - [`queue`]: the [`queue::Outbound`] trait an outbound queue implements.
+//! - [`prepend`]: header fields the DATA checks add at the top of a message (one re-stage
+//!   after every check), and forged ones they remove.
 //! - [`verdict`]: the gateway filters' conclusions, carried to delivery (Sieve spamtest).
 //!
 //! ## Invariants
@@ -40,6 +42,7 @@ pub mod data;
 pub mod envelope;
 pub mod headers;
 pub mod lmtp;
+pub mod prepend;
 pub mod queue;
 pub mod reply;
 mod resolve;

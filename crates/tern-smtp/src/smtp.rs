@@ -43,11 +43,13 @@
 //! - Acknowledged means durable, as for LMTP; one blob for every recipient.
 
 mod auth;
+mod checks;
 mod data;
 mod deliver;
 mod ehlo;
 mod mail;
 mod misc;
+mod msgauth;
 mod rcpt;
 mod relay;
 mod sasl;
@@ -100,6 +102,11 @@ pub struct SmtpConfig {
     pub max_auth_failures: u32,
     /// How long a client may take to complete the TLS handshake after STARTTLS.
     pub tls_handshake_timeout: Duration,
+    /// MX: SPF/DKIM/DMARC/ARC verification into `Authentication-Results:` (`msgauth`);
+    /// `None`: not verified.
+    pub verifier: Option<Arc<tern_msgauth::Verifier>>,
+    /// Submission: the DKIM keys that sign mail for remote recipients; `None`: unsigned.
+    pub dkim_keys: Option<Arc<tern_msgauth::KeyStore>>,
 }
 
 impl SmtpConfig {
@@ -117,6 +124,8 @@ impl SmtpConfig {
             auth_failure_delay: Duration::from_secs(1),
             max_auth_failures: 3,
             tls_handshake_timeout: Duration::from_secs(30),
+            verifier: None,
+            dkim_keys: None,
         }
     }
 }

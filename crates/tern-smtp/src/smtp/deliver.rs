@@ -6,20 +6,24 @@
 //! 1. the blob: too large `552 5.3.4`, store `451 4.3.0`
 //! 2. submission: exactly one `From:` field (`550 5.6.0`, RFC 5322 §3.6), every address in
 //!    it owned by the authenticated account (`550 5.7.1`)
-//! 3. local delivery, one commit: a direct recipient that failed fails the message (its
+//! 3. the DATA checks (`checks`: message authentication, gateway filters): their refusal,
+//!    e.g. DMARC `550 5.7.1`; their header fields are added in one re-stage
+//! 4. local delivery, one commit: a direct recipient that failed fails the message (its
 //!    reason: `452 4.2.2`, `450 4.2.1`, `451 4.3.0`); a group needs one member delivered
-//! 4. the queue, after local delivery (a retry after a queue failure duplicates only local
+//! 5. the queue, after local delivery (a retry after a queue failure duplicates only local
 //!    copies, never mail already sent on): `451 4.3.0`
-//! 5. `250 2.0.0`
+//! 6. `250 2.0.0`
 //!
-//! Invariant: `250` is written only after steps 3 and 4 returned success for everything.
+//! Invariant: `250` is written only after steps 4 and 5 returned success for everything.
 
+use super::checks::{CheckInput, Checked};
 use super::transaction::{RcptKind, SmtpRcpt, Transaction};
 use super::{SmtpServer, State};
 use crate::body::{Finished, MessageBody};
 use crate::queue::{QueuedEnvelope, QueuedMessage};
 use crate::reply::Reply;
 use crate::session::Session;
+use crate::verdict::Verdict;
 use tern_directory::Account;
 use tern_mail::{DeliveryError, Recipient};
 use tern_net::Conn;
@@ -34,8 +38,18 @@ impl SmtpServer {
         body: MessageBody,
         return_path_len: u64,
     ) {
+        let checks = CheckInput {
+            id: tx.id.clone(),
+            peer: state.peer.map(|p| p.ip()),
+            helo: state
+                .helo
+                .as_ref()
+                .map_or_else(|| "unknown".to_string(), |h| h.name.clone()),
+            mail_from: tx.envelope.from.clone(),
+            authenticated: state.auth.is_some(),
+        };
         let reply = self
-            .complete(state.auth.as_ref(), tx, body, return_path_len)
+            .complete(state.auth.as_ref(), &checks, tx, body, return_path_len)
             .await;
         if reply.code == 250 {
             session.reset_errors();
@@ -46,6 +60,7 @@ impl SmtpServer {
     async fn complete(
         &self,
         auth: Option<&Account>,
+        checks: &CheckInput,
         tx: Transaction,
         body: MessageBody,
         return_path_len: u64,
@@ -59,9 +74,19 @@ impl SmtpServer {
         {
             return reply;
         }
+        let Checked { finished, verdict } = match self.data_checks(checks, finished).await {
+            Ok(checked) => checked,
+            Err(reply) => return reply,
+        };
         if !tx.targets.is_empty()
             && let Err(reply) = self
-                .deliver_local(&tx.id, &tx.targets, &tx.envelope.recipients, &finished)
+                .deliver_local(
+                    &tx.id,
+                    &tx.targets,
+                    &tx.envelope.recipients,
+                    &finished,
+                    &verdict,
+                )
                 .await
         {
             return reply;
@@ -81,10 +106,15 @@ impl SmtpServer {
                 envid: tx.envelope.envid.clone(),
                 authenticated: auth.map(|a| a.name.clone()),
             };
+            let prepend = if auth.is_some() {
+                self.dkim_prepend(&tx.id, &finished, return_path_len).await
+            } else {
+                Vec::new()
+            };
             let message = QueuedMessage {
                 staged: finished.staged.clone(),
                 skip: return_path_len,
-                prepend: Vec::new(),
+                prepend,
                 envelope,
             };
             if let Err(e) = queue.enqueue(message).await {
@@ -159,12 +189,16 @@ impl SmtpServer {
         targets: &[Account],
         rcpts: &[SmtpRcpt],
         finished: &Finished,
+        verdict: &Verdict,
     ) -> Result<(), Reply> {
+        // "Deliver to Junk" (a gateway filter, DMARC p=quarantine): the default Junk folder,
+        // INBOX when the account has none.
+        let mailbox = verdict.junk.then(|| "Junk".to_string());
         let recipients: Vec<Recipient> = targets
             .iter()
             .map(|account| Recipient {
                 account: account.clone(),
-                mailbox: None,
+                mailbox: mailbox.clone(),
                 flags: Flags::default(),
             })
             .collect();
