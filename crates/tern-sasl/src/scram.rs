@@ -54,6 +54,42 @@ impl ScramKeys {
     }
 }
 
+impl ScramKeys {
+    /// Reads a stored secret, `SCRAM-SHA-256$<iterations>:<salt>$<StoredKey>:<ServerKey>`
+    /// (base64 parts; the internal directory's and PostgreSQL's layout).
+    pub fn parse(secret: &str) -> Option<ScramKeys> {
+        let rest = secret.strip_prefix("SCRAM-SHA-256$")?;
+        let (params, keys) = rest.split_once('$')?;
+        let (iterations, salt) = params.split_once(':')?;
+        let (stored, server) = keys.split_once(':')?;
+        Some(ScramKeys {
+            salt: B64.decode(salt).ok()?,
+            iterations: iterations.parse().ok().filter(|i| *i >= 1)?,
+            stored_key: B64.decode(stored).ok()?.try_into().ok()?,
+            server_key: B64.decode(server).ok()?.try_into().ok()?,
+        })
+    }
+}
+
+/// The internal directory keeps a SCRAM secret next to each password set since schema 2.
+#[async_trait]
+impl ScramStore for tern_directory::internal::InternalDirectory {
+    async fn scram_sha256(&self, login: &str) -> DirectoryResult<Option<(Account, ScramKeys)>> {
+        let Some((account, secret)) =
+            tern_directory::internal::InternalDirectory::scram_sha256(self, login).await?
+        else {
+            return Ok(None);
+        };
+        match ScramKeys::parse(&secret) {
+            Some(keys) => Ok(Some((account, keys))),
+            None => {
+                tracing::warn!(account = %account.name, "unreadable SCRAM-SHA-256 secret");
+                Ok(None)
+            }
+        }
+    }
+}
+
 /// Where SCRAM verifiers come from (the internal directory).
 #[async_trait]
 pub trait ScramStore: Send + Sync + 'static {

@@ -235,3 +235,42 @@ fn client_final(password: &str, salt: &[u8], bare: &str, server_first: &str) -> 
     let proof: Vec<u8> = client_key.iter().zip(sig).map(|(a, b)| a ^ b).collect();
     format!("{without},p={}", B64.encode(proof))
 }
+
+/// The internal directory stores a secret at `user add` / `passwd`; SCRAM works with it,
+/// and a user whose password is cleared cannot use SCRAM any more.
+#[tokio::test]
+async fn scram_with_the_internal_directory() {
+    let (_tmp, d) = directory().await;
+    let secret = d.scram_sha256("fred").await.unwrap().unwrap().1;
+    let keys = ScramKeys::parse(&secret).unwrap();
+    assert_eq!(keys.iterations, 4096);
+    assert_eq!(keys, ScramKeys::derive("secret", &keys.salt, 4096));
+    let store: Arc<InternalDirectory> = Arc::new(d.clone());
+    let sasl = Authenticator::new(Arc::new(d.clone()))
+        .with_mechanisms(&[Mechanism::ScramSha256])
+        .with_scram(store);
+    let mut ex = sasl.start("SCRAM-SHA-256").unwrap();
+    let first = challenge(ex.step(Some(b"n,,n=fred,r=xyz")).await.unwrap());
+    let first = String::from_utf8(first).unwrap();
+    let final_ = client_final("secret", &keys.salt, "n=fred,r=xyz", &first);
+    challenge(ex.step(Some(final_.as_bytes())).await.unwrap());
+    assert_eq!(
+        done(ex.step(Some(b"")).await.unwrap()).name,
+        "fred@example.test"
+    );
+    // A wrong password gives a wrong proof.
+    let mut ex = sasl.start("SCRAM-SHA-256").unwrap();
+    let first = challenge(ex.step(Some(b"n,,n=fred,r=xyz")).await.unwrap());
+    let first = String::from_utf8(first).unwrap();
+    let final_ = client_final("Secret", &keys.salt, "n=fred,r=xyz", &first);
+    assert!(ex.step(Some(final_.as_bytes())).await.is_err());
+    d.clear_password("fred@example.test").await.unwrap();
+    assert!(d.scram_sha256("fred").await.unwrap().is_none());
+    for bad in [
+        "",
+        "SCRAM-SHA-256$x:AA==$AA==:AA==",
+        "SCRAM-SHA-1$4096:AA==$AA==:AA==",
+    ] {
+        assert!(ScramKeys::parse(bad).is_none(), "{bad}");
+    }
+}

@@ -25,17 +25,20 @@ impl InternalDirectory {
             Some(q) => Some(quota_column(QuotaSetting::Bytes(q))?),
             None => None,
         };
-        let hash = match password {
-            Some(p) => Some(self.hash(p).await?),
-            None => None,
+        let (hash, scram) = match password {
+            Some(p) => {
+                let (hash, scram) = self.hash(p).await?;
+                (Some(hash), Some(scram))
+            }
+            None => (None, None),
         };
         let default = self.default_quota;
         self.with_conn(move |conn| {
             let tx = immediate(conn)?;
             ensure_free(&tx, &name)?;
             tx.execute(
-                "INSERT INTO accounts (name, password_hash, quota, enabled, created) VALUES (?1, ?2, ?3, 1, ?4)",
-                params![name, hash, quota.flatten(), now()],
+                "INSERT INTO accounts (name, password_hash, quota, enabled, created, scram_sha256) VALUES (?1, ?2, ?3, 1, ?4, ?5)",
+                params![name, hash, quota.flatten(), now(), scram],
             )?;
             let row = find_account(&tx, &name)?.ok_or_else(|| ManageError::NoSuchUser(name.clone()))?;
             let account = account_of(&tx, &row, default)?;
@@ -47,11 +50,11 @@ impl InternalDirectory {
 
     /// Sets a new password (the account may be named by any of its addresses).
     pub async fn set_password(&self, address: &str, password: &str) -> Result<(), ManageError> {
-        let hash = self.hash(password).await?;
+        let (hash, scram) = self.hash(password).await?;
         self.update_user(address, move |tx, row| {
             tx.execute(
-                "UPDATE accounts SET password_hash = ?1 WHERE id = ?2",
-                params![hash, row.id],
+                "UPDATE accounts SET password_hash = ?1, scram_sha256 = ?2 WHERE id = ?3",
+                params![hash, scram, row.id],
             )?;
             Ok(())
         })
@@ -62,7 +65,7 @@ impl InternalDirectory {
     pub async fn clear_password(&self, address: &str) -> Result<(), ManageError> {
         self.update_user(address, |tx, row| {
             tx.execute(
-                "UPDATE accounts SET password_hash = NULL WHERE id = ?1",
+                "UPDATE accounts SET password_hash = NULL, scram_sha256 = NULL WHERE id = ?1",
                 [row.id],
             )?;
             Ok(())
@@ -272,14 +275,46 @@ impl InternalDirectory {
     }
 
     /// Hashes a password on a blocking thread.
-    async fn hash(&self, password: &str) -> Result<String, ManageError> {
+    /// The argon2id PHC string and the SCRAM-SHA-256 secret of a new password.
+    async fn hash(&self, password: &str) -> Result<(String, String), ManageError> {
         if password.is_empty() {
             return Err(ManageError::InvalidPassword("empty password".into()));
         }
         let password = password.to_string();
-        self.with_hasher(move |h| h.hash(&password))
-            .await?
-            .map_err(ManageError::InvalidPassword)
+        self.with_hasher(move |h| {
+            h.hash(&password)
+                .map(|hash| (hash, super::password::scram_sha256_secret(&password)))
+        })
+        .await?
+        .map_err(ManageError::InvalidPassword)
+    }
+
+    /// The account a login names and its SCRAM-SHA-256 secret
+    /// (`SCRAM-SHA-256$<iterations>:<salt>$<StoredKey>:<ServerKey>`, base64 parts, as
+    /// PostgreSQL writes it), for SASL SCRAM-SHA-256. `None`: no such login, or an account
+    /// whose password was set before this column existed (it gets one at its next
+    /// `passwd`), or one without a password.
+    pub async fn scram_sha256(
+        &self,
+        login: &str,
+    ) -> Result<Option<(Account, String)>, ManageError> {
+        let default = self.default_quota;
+        let login = login.to_string();
+        self.with_conn(move |conn| {
+            let Some(row) = super::find_by_login(conn, &login)? else {
+                return Ok(None);
+            };
+            let secret: Option<String> = conn.query_row(
+                "SELECT scram_sha256 FROM accounts WHERE id = ?1",
+                [row.id],
+                |r| r.get(0),
+            )?;
+            match secret {
+                Some(secret) => Ok(Some((account_of(conn, &row, default)?, secret))),
+                None => Ok(None),
+            }
+        })
+        .await
     }
 
     /// Runs `f` on the account `address` names, in one immediate transaction.

@@ -142,6 +142,38 @@ impl Hasher {
     }
 }
 
+/// PBKDF2 iterations of new SCRAM-SHA-256 secrets (RFC 7677 §4: at least 4096). Only
+/// clients pay them at each login; the server only computes HMACs.
+pub const SCRAM_ITERATIONS: u32 = 4096;
+
+/// A SCRAM-SHA-256 secret (RFC 5802 §3) for a password with a random 16-octet salt:
+/// `SCRAM-SHA-256$<iterations>:<salt>$<StoredKey>:<ServerKey>` (base64 parts, PostgreSQL's
+/// layout). The password itself cannot be recovered from it. CPU work: blocking thread.
+pub fn scram_sha256_secret(password: &str) -> String {
+    use base64::Engine;
+    use base64::engine::general_purpose::STANDARD as B64;
+    use hmac::Mac;
+    use sha2::Digest;
+    let mut salt = [0u8; 16];
+    rand::Rng::fill(&mut rand::rng(), &mut salt[..]);
+    let mut salted = [0u8; 32];
+    pbkdf2::pbkdf2_hmac::<sha2::Sha256>(password.as_bytes(), &salt, SCRAM_ITERATIONS, &mut salted);
+    let mac = |data: &[u8]| {
+        let mut m =
+            hmac::Hmac::<sha2::Sha256>::new_from_slice(&salted).expect("HMAC takes any key length");
+        m.update(data);
+        m.finalize().into_bytes()
+    };
+    let stored_key = sha2::Sha256::digest(mac(b"Client Key"));
+    let server_key = mac(b"Server Key");
+    format!(
+        "SCRAM-SHA-256${SCRAM_ITERATIONS}:{}${}:{}",
+        B64.encode(salt),
+        B64.encode(stored_key),
+        B64.encode(server_key)
+    )
+}
+
 fn argon(p: HashParams) -> Result<Argon2<'static>, String> {
     let params = Params::new(p.memory_kib, p.iterations, p.parallelism, None)
         .map_err(|e| format!("invalid argon2 parameters: {e}"))?;

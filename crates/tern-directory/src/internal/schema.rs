@@ -6,7 +6,7 @@
 use rusqlite::Connection;
 
 /// The schema version this build writes.
-pub const VERSION: i64 = 1;
+pub const VERSION: i64 = 2;
 
 const V1: &str = "
 CREATE TABLE accounts (
@@ -35,6 +35,10 @@ CREATE TABLE group_members (
 CREATE INDEX group_members_by_member ON group_members(member);
 ";
 
+/// Version 2: the SCRAM-SHA-256 secret of the password (`SCRAM-SHA-256$iter:salt$stored:server`,
+/// written with the argon2 hash; NULL for passwords set before, until the next `passwd`).
+const V2: &str = "ALTER TABLE accounts ADD COLUMN scram_sha256 TEXT;";
+
 /// Brings a database to [`VERSION`]. Refuses a database written by a newer build.
 pub fn migrate(conn: &mut Connection) -> Result<(), String> {
     let version: i64 = conn
@@ -56,6 +60,20 @@ pub fn migrate(conn: &mut Connection) -> Result<(), String> {
         if again < 1 {
             tx.execute_batch(V1).map_err(|e| e.to_string())?;
             tx.execute_batch("PRAGMA user_version = 1")
+                .map_err(|e| e.to_string())?;
+        }
+        tx.commit().map_err(|e| e.to_string())?;
+    }
+    if version < 2 {
+        let tx = conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+            .map_err(|e| e.to_string())?;
+        let again: i64 = tx
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .map_err(|e| e.to_string())?;
+        if again < 2 {
+            tx.execute_batch(V2).map_err(|e| e.to_string())?;
+            tx.execute_batch("PRAGMA user_version = 2")
                 .map_err(|e| e.to_string())?;
         }
         tx.commit().map_err(|e| e.to_string())?;
