@@ -8,6 +8,7 @@
 //! - `cli`: one file per command group (`serve`, `user`, `check-config`).
 //! - [`serve`]: `tern serve`: listeners, protocol servers, signals, background tasks.
 //! - [`backends`]: opening the store and the directory named by the config.
+//! - [`outbound`]: the outbound queue's config and opening it.
 //!
 //! ## Invariants
 //! - Every listener is bound before `tern: ready` is printed on stdout.
@@ -17,6 +18,7 @@
 mod backends;
 mod cli;
 mod config;
+mod outbound;
 mod serve;
 
 fn main() -> std::process::ExitCode {

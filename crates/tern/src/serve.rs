@@ -17,7 +17,7 @@ use std::time::Duration;
 use tern_imap::{ImapConfig, ImapServer};
 use tern_net::{Listener, Shutdown, TlsConfig, TlsMode};
 use tern_pop3::{Pop3Config, Pop3Limits, Pop3Server};
-use tern_smtp::{LmtpConfig, LmtpServer, Mode, SessionLimits, SmtpConfig, SmtpServer};
+use tern_smtp::{LmtpConfig, LmtpServer, Mode, Outbound, SessionLimits, SmtpConfig, SmtpServer};
 use tokio::task::JoinSet;
 
 /// Blobs younger than this are never collected (longer than any delivery between a blob's
@@ -35,6 +35,8 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
     )
     .context("tls: cannot set up the server certificate")?;
     let backends = Backends::open(&settings).await?;
+    // Before any listener: the queue sweeps spool files a crash left without an entry.
+    let queue = crate::outbound::open_queue(&settings, &backends)?;
 
     if settings.listeners.is_empty() {
         tracing::warn!("[listen] names no service: nothing to serve");
@@ -53,7 +55,7 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
     }
 
     let (stop, shutdown) = Shutdown::new();
-    let services = Services::new(&settings, &backends, &tls);
+    let services = Services::new(&settings, &backends, &tls, Arc::new(queue.clone()));
     let mut listeners = JoinSet::new();
     for (service, listener) in bound {
         println!("{service} listening on {}", listener.local_addr);
@@ -71,6 +73,7 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
         GC_GRACE_SECONDS,
         shutdown.clone(),
     );
+    let queue_worker = queue.spawn(shutdown.clone(), settings.shutdown_grace);
     print_welcome(&settings);
     println!("tern: ready");
 
@@ -86,6 +89,9 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
         _ = wait_for_signal() => tracing::warn!("second signal: stopping now"),
     }
     listeners.abort_all();
+    // The worker gives attempts in progress the same grace, then drops them (their
+    // recipients stay pending).
+    let _ = tokio::time::timeout(grace + Duration::from_secs(1), queue_worker).await;
     gc.abort();
     backends.close().await;
     Ok(())
@@ -103,7 +109,12 @@ struct Services {
 }
 
 impl Services {
-    fn new(settings: &Settings, backends: &Backends, tls: &TlsConfig) -> Services {
+    fn new(
+        settings: &Settings,
+        backends: &Backends,
+        tls: &TlsConfig,
+        queue: Arc<dyn Outbound>,
+    ) -> Services {
         let mut imap = ImapConfig::new(settings.hostname.clone());
         imap.allow_plaintext = settings.allow_plaintext;
         imap.tls = Some(tls.clone());
@@ -154,7 +165,7 @@ impl Services {
             write_timeout: settings.smtp_timeout,
             ..SessionLimits::default()
         };
-        // No outbound queue yet: remote recipients are refused at RCPT, even after AUTH.
+        // The MX never relays; submission queues mail for remote recipients.
         Services {
             mx: SmtpServer::with_options(
                 backends.mail.clone(),
@@ -166,7 +177,7 @@ impl Services {
                 backends.mail.clone(),
                 smtp_config(Mode::Submission),
                 smtp_limits,
-                None,
+                Some(queue),
             ),
             imap: ImapServer::new(backends.mail.clone(), imap),
             pop3: Pop3Server::with_limits(backends.mail.clone(), pop3, pop3_limits),

@@ -6,11 +6,13 @@
 //! tern user list [--json] | tern user del ADDRESS | tern user passwd ADDRESS --password-stdin
 //! tern user alias add ALIAS ADDRESS | tern user alias del ALIAS | tern user quota ADDRESS SIZE
 //! tern check-config [--config FILE]
+//! tern queue list [--json] | tern queue show ID [--json] | tern queue retry ID|--all | tern queue delete ID
 //! ```
 //!
 //! `--config` and `--data-dir` are accepted by every command, before or after its name.
 //! Exit status: 0 success, 1 failure (the reason on stderr), 2 usage error.
 mod check_config;
+mod queue;
 mod serve_cmd;
 mod user;
 
@@ -41,6 +43,9 @@ enum Command {
     User(user::UserCommand),
     /// Check the config file and report every problem at once.
     CheckConfig,
+    /// Inspect and manage the outbound queue.
+    #[command(subcommand)]
+    Queue(queue::QueueCommand),
 }
 
 /// Global options every command receives.
@@ -72,6 +77,7 @@ pub fn run() -> ExitCode {
         Command::Serve => serve_cmd::run(&globals),
         Command::User(cmd) => user::run(&globals, cmd),
         Command::CheckConfig => check_config::run(&globals),
+        Command::Queue(cmd) => queue::run(&globals, cmd),
     };
     match result {
         Ok(code) => code,
@@ -87,7 +93,7 @@ fn init_logging() {
     use std::io::IsTerminal;
     use tracing_subscriber::EnvFilter;
     let filter = EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| EnvFilter::new("warn,tern=info,tern_net=info,tern_imap=info,tern_smtp=info,tern_mail=info,tern_store_sqlite=info,tern_directory=info"));
+        .unwrap_or_else(|_| EnvFilter::new("warn,tern=info,tern_net=info,tern_imap=info,tern_smtp=info,tern_queue=info,tern_mail=info,tern_store_sqlite=info,tern_directory=info"));
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_ansi(std::io::stderr().is_terminal())

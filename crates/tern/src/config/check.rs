@@ -29,6 +29,7 @@ pub fn check(config: &Config, errors: &mut Vec<KeyError>) {
         })
     };
 
+    check_outbound(&config.outbound, &mut err);
     if let Some(h) = &config.hostname
         && !is_domain_name(h)
     {
@@ -206,4 +207,29 @@ pub fn is_domain_name(name: &str) -> bool {
                 && !l.ends_with('-')
                 && l.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
         })
+}
+
+/// `[outbound]`: credentials come in pairs, and never go to the smarthost in the clear.
+fn check_outbound(o: &super::Outbound, err: &mut impl FnMut(&str, String)) {
+    if o.smarthost_user.is_some() != o.smarthost_password_file.is_some() {
+        err(
+            "outbound.smarthost_user",
+            "smarthost_user and smarthost_password_file go together".into(),
+        );
+    }
+    if o.smarthost_user.is_some() && o.smarthost.is_none() {
+        err("outbound.smarthost_user", "credentials without a smarthost".into());
+    }
+    if o.smarthost_user.is_some() && o.smarthost_tls.as_deref() == Some("none") {
+        err(
+            "outbound.smarthost_tls",
+            "\"none\" would send the smarthost credentials in the clear: use \"starttls\" or \"tls\"".into(),
+        );
+    }
+    if let Some(path) = &o.smarthost_password_file {
+        check_readable(path, "outbound.smarthost_password_file", err);
+    }
+    if o.port == Some(0) {
+        err("outbound.port", "must be a port number (1-65535)".into());
+    }
 }

@@ -171,6 +171,23 @@ pub struct Dns {
 pub struct Outbound {
     /// Absent: deliver by MX.
     pub smarthost: Option<String>,
+    /// AUTH to the smarthost (PLAIN, else LOGIN) with this user and the password in the file.
+    pub smarthost_user: Option<String>,
+    pub smarthost_password_file: Option<PathBuf>,
+    /// `starttls` (default), `tls` (implicit) or `none` (only without credentials).
+    pub smarthost_tls: Option<String>,
+    /// PEM certificates trusted for the smarthost besides the system's roots.
+    pub smarthost_ca_file: Option<PathBuf>,
+    /// The port of remote MX hosts (default 25; tests point it elsewhere).
+    pub port: Option<u64>,
+    pub max_lifetime: Option<Dur>,
+    pub delay_warning: Option<Dur>,
+    pub retry_base: Option<Dur>,
+    pub retry_max: Option<Dur>,
+    pub concurrency: Option<u64>,
+    pub concurrency_per_destination: Option<u64>,
+    pub connect_timeout: Option<Dur>,
+    pub command_timeout: Option<Dur>,
 }
 
 #[derive(Clone, Debug, Default, Deserialize, PartialEq)]
@@ -320,6 +337,10 @@ pub struct Settings {
     pub tls_handshake_timeout: std::time::Duration,
     pub shutdown_grace: std::time::Duration,
     pub blob_gc_interval: std::time::Duration,
+    /// `[outbound]` as written (the queue applies its defaults, see `crate::outbound`).
+    pub outbound: Outbound,
+    /// `[dns] nameservers`; empty: the system's resolver.
+    pub nameservers: Vec<String>,
 }
 
 /// Defaults for the listeners when the file has no `[listen]` table: the standard ports as
@@ -424,6 +445,8 @@ impl Settings {
             tls_handshake_timeout: l.tls_handshake_timeout.map_or(secs(30), |d| d.0),
             shutdown_grace: l.shutdown_grace.map_or(secs(10), |d| d.0),
             blob_gc_interval: l.blob_gc_interval.map_or(secs(3600), |d| d.0),
+            outbound: config.outbound.clone(),
+            nameservers: config.dns.nameservers.clone(),
             source,
         }
     }

@@ -59,6 +59,24 @@ pub const LISTEN: &[Field] = &[
 /// Directory kinds the file may name (whether implemented is checked later).
 pub const DIRECTORY_KINDS: &[&str] = &["internal", "ldap", "active-directory"];
 
+/// `[outbound]`: the queue and its SMTP client (crates/tern-queue).
+pub const OUTBOUND: &[Field] = &[
+    f("smarthost", Kind::Addr),
+    f("smarthost_user", Kind::Str),
+    f("smarthost_password_file", Kind::Path),
+    f("smarthost_tls", Kind::OneOf(&["starttls", "tls", "none"])),
+    f("smarthost_ca_file", Kind::Path),
+    f("port", Kind::UInt(65_535)),
+    f("max_lifetime", Kind::Duration),
+    f("delay_warning", Kind::Duration),
+    f("retry_base", Kind::Duration),
+    f("retry_max", Kind::Duration),
+    f("concurrency", Kind::UInt(10_000)),
+    f("concurrency_per_destination", Kind::UInt(1_000)),
+    f("connect_timeout", Kind::Duration),
+    f("command_timeout", Kind::Duration),
+];
+
 /// The whole file.
 pub const ROOT: &[Field] = &[
     f("hostname", Kind::Str),
@@ -72,7 +90,7 @@ pub const ROOT: &[Field] = &[
     f("quota", Kind::Table(&[f("default", Kind::Size)])),
     f("auth", Kind::Table(&[f("allow_plaintext", Kind::Bool)])),
     f("dns", Kind::Table(&[f("nameservers", Kind::AddrList)])),
-    f("outbound", Kind::Table(&[f("smarthost", Kind::Addr)])),
+    f("outbound", Kind::Table(OUTBOUND)),
     f(
         "directory",
         Kind::Table(&[

@@ -1,0 +1,397 @@
+"""The outbound queue (issue 3 item 4) with real peers: Tern's submission takes mail for
+remote recipients, resolves MX records from a dnsmasq on loopback (tests/dnsserver.py) and
+delivers to a Postfix smtp-sink on 127.0.0.3; failures come back as RFC 3464 DSNs in the
+sender's INBOX (read with imaplib); `tern queue` shows, retries and deletes entries.
+
+Nothing waits on a clock: the retry interval is set to an hour, so the only retries are the
+ones `tern queue retry` asks for, and every wait is a poll with a generous bound.
+"""
+
+import email
+import email.policy
+import imaplib
+import json
+import os
+import shutil
+import signal
+import smtplib
+import socket
+import subprocess
+import tempfile
+import time
+import uuid
+
+import pytest
+
+from dnsserver import Dns
+from harness import DOMAIN, IO_TIMEOUT, TernServer, unverified_tls_context
+
+SINK_HOST = "127.0.0.3"
+WAIT = 90
+
+
+def wait_for(predicate, what, timeout=WAIT):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.1)
+    pytest.fail(f"timed out waiting for {what}")
+
+
+def free_port(host):
+    with socket.socket() as s:
+        s.bind((host, 0))
+        return s.getsockname()[1]
+
+
+class Sink:
+    """Postfix's smtp-sink as the remote MX, one file per transaction (`-d`)."""
+
+    def __init__(self, port, *options, host=SINK_HOST):
+        self.host, self.port, self.options = host, port, options
+        self.dir = tempfile.mkdtemp(prefix="tern-sink-")
+        os.chmod(self.dir, 0o777)  # smtp-sink writes as nobody
+        self.proc = None
+
+    def start(self, *options):
+        exe = shutil.which("smtp-sink") or "/usr/sbin/smtp-sink"
+        cmd = [exe]
+        if os.geteuid() == 0:
+            cmd += ["-u", "nobody"]
+        cmd += ["-d", os.path.join(self.dir, "%Y%m%d%H%M%S."), *(options or self.options),
+                f"{self.host}:{self.port}", "64"]
+        self.proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+
+        def up():
+            if self.proc.poll() is not None:
+                pytest.fail("smtp-sink exited: " + self.proc.stderr.read().decode())
+            try:
+                with socket.create_connection((self.host, self.port), timeout=0.5) as c:
+                    c.recv(100)
+                return True
+            except OSError:
+                return False
+        wait_for(up, "smtp-sink to listen", 20)
+        return self
+
+    def stop(self):
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self.proc = None
+
+    def messages(self):
+        """[(mail_from, [rcpts], message bytes with LF line ends)] for every transaction dumped."""
+        out = []
+        for name in sorted(os.listdir(self.dir)):
+            with open(os.path.join(self.dir, name), "rb") as f:
+                data = f.read()
+            head, _, rest = data.partition(b"Received: from ")
+            lines = head.decode(errors="replace").splitlines()
+            mail_from = next((l.split(": ", 1)[1] for l in lines if l.startswith("X-Mail-Args:")), "")
+            rcpts = [l.split(": ", 1)[1].split()[0] for l in lines if l.startswith("X-Rcpt-Args:")]
+            # Drop the sink's own Received: field (three lines).
+            body = rest.split(b"\n", 3)[3] if rest.count(b"\n") >= 3 else b""
+            # The dump ends each transaction with an empty line of its own.
+            if body.endswith(b"\n\n"):
+                body = body[:-1]
+            out.append((mail_from, rcpts, body))
+        return out
+
+
+@pytest.fixture
+def dns():
+    with Dns(mx={"remote.test": [(10, "mx.remote.test")],
+                 "backup.test": [(10, "down.backup.test"), (20, "mx.remote.test")]},
+             a={"mx.remote.test": SINK_HOST, "implicit.test": SINK_HOST,
+                "down.backup.test": "127.0.0.9"}) as d:
+        yield d
+
+
+@pytest.fixture
+def sink_port():
+    return free_port(SINK_HOST)
+
+
+@pytest.fixture
+def sinks():
+    started = []
+
+    def make(port, *options):
+        s = Sink(port, *options)
+        started.append(s)
+        return s.start()
+    yield make
+    for s in started:
+        s.stop()
+        shutil.rmtree(s.dir, ignore_errors=True)
+
+
+def outbound_config(dns, sink_port, extra=""):
+    return (f'[dns]\nnameservers = ["{dns.addr}"]\n'
+            f'[outbound]\nport = {sink_port}\nretry_base = "1h"\n{extra}\n')
+
+
+@pytest.fixture
+def mta(make_server, dns, sink_port):
+    return make_server(services=("submission", "imap"),
+                       extra_config=outbound_config(dns, sink_port))
+
+
+def submit(server, user, rcpts, message, sender=None, mail_options=(), rcpt_options=()):
+    with smtplib.SMTP("127.0.0.1", server.port("submission"), timeout=IO_TIMEOUT) as s:
+        s.ehlo("client.example.test")
+        s.starttls(context=unverified_tls_context())
+        s.ehlo("client.example.test")
+        s.login(user.address, user.password)
+        refused = s.sendmail(user.address if sender is None else sender, rcpts, message,
+                             mail_options=list(mail_options), rcpt_options=list(rcpt_options))
+        assert refused == {}
+
+
+def make_message(user, subject, to="bob@remote.test", body="Hello from Tern.\r\n"):
+    return (f"From: <{user.address}>\r\nTo: <{to}>\r\nSubject: {subject}\r\n"
+            f"Message-ID: <{uuid.uuid4().hex}@{DOMAIN}>\r\n"
+            f"Date: Fri, 04 Dec 2026 10:00:00 +0000\r\n\r\n{body}").encode()
+
+
+def queue_list(server):
+    return json.loads(server.cli("queue", "list", "--json").stdout)
+
+
+def inbox(server, user, min_count=1):
+    def fetch():
+        c = imaplib.IMAP4("127.0.0.1", server.port("imap"), timeout=IO_TIMEOUT)
+        try:
+            c.login(user.address, user.password)
+            c.select("INBOX")
+            _, data = c.search(None, "ALL")
+            nums = data[0].split()
+            if len(nums) < min_count:
+                return None
+            out = []
+            for n in nums:
+                _, msg = c.fetch(n, "(BODY.PEEK[])")
+                out.append(email.message_from_bytes(msg[0][1], policy=email.policy.compat32))
+            return out
+        finally:
+            c.logout()
+    return wait_for(fetch, f"{min_count} message(s) in {user.address}'s INBOX")
+
+
+def delivery_status(dsn):
+    """The per-message and per-recipient field groups of a DSN's message/delivery-status."""
+    assert dsn.get_content_type() == "multipart/report"
+    assert dsn.get_param("report-type") == "delivery-status"
+    parts = dsn.get_payload()
+    status = next(p for p in parts if p.get_content_type() == "message/delivery-status")
+    # compat32 parses message/delivery-status into a list of field blocks.
+    return [dict(block.items()) for block in status.get_payload()]
+
+
+def test_delivers_to_the_mx_with_trace_fields_and_no_return_path(mta, sinks, sink_port):
+    sink = sinks(sink_port)
+    alice = mta.add_user("alice")
+    msg = make_message(alice, "two domains")
+    submit(mta, alice, ["bob@remote.test", "carol@remote.test", "dan@implicit.test"], msg)
+    wait_for(lambda: len(sink.messages()) == 2, "two transactions at the sink")
+    wait_for(lambda: queue_list(mta) == [], "an empty queue")
+    got = sorted(sink.messages(), key=lambda m: m[1])
+    assert [m[1] for m in got] == [["<bob@remote.test>", "<carol@remote.test>"],
+                                    ["<dan@implicit.test>"]]
+    for mail_from, _, body in got:
+        assert mail_from.startswith(f"<{alice.address}>")
+        assert b"Return-Path:" not in body
+        assert body.startswith(b"Received: from client.example.test"), body[:200]
+        assert b"by mail.example.test (Tern)" in body
+        # Exactly what was submitted follows the Received field (the sink writes LF).
+        assert body.endswith(msg.replace(b"\r\n", b"\n")), body
+
+
+def test_temporary_failure_is_retried_on_request(mta, sinks, sink_port):
+    soft = sinks(sink_port, "-r", "RCPT")
+    alice = mta.add_user("alice")
+    submit(mta, alice, ["bob@remote.test"], make_message(alice, "retry me"))
+
+    def deferred():
+        entries = queue_list(mta)
+        if entries and entries[0]["recipients"][0]["attempts"] >= 1:
+            return entries
+    entries = deferred_entries = wait_for(deferred, "a deferred entry")
+    rcpt = entries[0]["recipients"][0]
+    assert rcpt["state"] == "pending"
+    assert rcpt["last_reply"].startswith("450 4.3.0"), rcpt
+    assert rcpt["remote_mta"] == "mx.remote.test"
+    shown = json.loads(mta.cli("queue", "show", deferred_entries[0]["id"], "--json").stdout)
+    assert shown["recipients"][0]["last_reply"] == rcpt["last_reply"]
+    assert soft.messages() == []
+
+    soft.stop()
+    good = sinks(sink_port)
+    out = mta.cli("queue", "retry", "--all").stdout.decode()
+    assert "1 recipient" in out
+    wait_for(lambda: len(good.messages()) == 1, "the retried message at the sink")
+    wait_for(lambda: queue_list(mta) == [], "an empty queue")
+    assert b"Subject: retry me" in good.messages()[0][2]
+
+
+def test_permanent_failure_bounces_to_the_local_sender(mta, sinks, sink_port):
+    sinks(sink_port, "-f", "RCPT", "-B", "550 5.1.1 No such user here")
+    alice = mta.add_user("alice")
+    submit(mta, alice, ["bob@remote.test"], make_message(alice, "will bounce"),
+           mail_options=["RET=HDRS", "ENVID=env-42"],
+           rcpt_options=["NOTIFY=FAILURE", "ORCPT=rfc822;Bob@remote.test"])
+    [dsn] = inbox(mta, alice)
+    assert dsn["From"].startswith("Mail Delivery System <MAILER-DAEMON@")
+    assert dsn["Return-Path"] == "<>"
+    fields = delivery_status(dsn)
+    assert fields[0]["Reporting-MTA"] == "dns; mail.example.test"
+    assert fields[0]["Original-Envelope-Id"] == "env-42"
+    assert "Arrival-Date" in fields[0]
+    rcpt = fields[1]
+    assert rcpt["Final-Recipient"] == "rfc822; bob@remote.test"
+    assert rcpt["Original-Recipient"] == "rfc822; Bob@remote.test"
+    assert rcpt["Action"] == "failed"
+    assert rcpt["Status"] == "5.1.1"
+    assert rcpt["Remote-MTA"] == "dns; mx.remote.test"
+    assert rcpt["Diagnostic-Code"] == "smtp; 550 5.1.1 No such user here"
+    # RET=HDRS: the header of the original only.
+    returned = dsn.get_payload()[2]
+    assert returned.get_content_type() == "text/rfc822-headers"
+    assert "Subject: will bounce" in returned.get_payload()
+    assert "Hello from Tern" not in returned.get_payload()
+    wait_for(lambda: queue_list(mta) == [], "an empty queue")
+
+
+def test_no_dsn_for_the_null_sender_nor_for_notify_never(mta, sinks, sink_port):
+    sinks(sink_port, "-f", "RCPT")
+    alice = mta.add_user("alice")
+    submit(mta, alice, ["bob@remote.test"], make_message(alice, "null sender"), sender="")
+    submit(mta, alice, ["bob@remote.test"], make_message(alice, "never"),
+           rcpt_options=["NOTIFY=NEVER"])
+    # A third message with a DSN proves DSNs work in this server, and arrives after the
+    # other two were processed (one worker pass handles them in order).
+    wait_for(lambda: queue_list(mta) == [], "the two bounced entries to be done")
+    submit(mta, alice, ["bob@remote.test"], make_message(alice, "marker"))
+    [dsn] = inbox(mta, alice)
+    assert "marker" in dsn.as_string()
+    wait_for(lambda: queue_list(mta) == [], "an empty queue")
+    assert len(inbox(mta, alice)) == 1
+
+
+def test_success_dsn_when_the_remote_lacks_dsn(mta, sinks, sink_port):
+    sink = sinks(sink_port, "-N")
+    alice = mta.add_user("alice")
+    submit(mta, alice, ["bob@remote.test"], make_message(alice, "tell me"),
+           rcpt_options=["NOTIFY=SUCCESS"])
+    [dsn] = inbox(mta, alice)
+    rcpt = delivery_status(dsn)[1]
+    assert rcpt["Action"] == "relayed"
+    assert rcpt["Status"] == "2.0.0"
+    assert len(sink.messages()) == 1
+
+
+def test_dsn_parameters_are_passed_on_to_a_dsn_server(mta, sinks, sink_port):
+    sink = sinks(sink_port)
+    alice = mta.add_user("alice")
+    submit(mta, alice, ["bob@remote.test"], make_message(alice, "params"),
+           mail_options=["RET=FULL", "ENVID=abc+2Bdef"],
+           rcpt_options=["NOTIFY=SUCCESS,DELAY", "ORCPT=rfc822;bob@remote.test"])
+    wait_for(lambda: len(sink.messages()) == 1, "the message at the sink")
+    dump = os.listdir(sink.dir)[0]
+    head = open(os.path.join(sink.dir, dump), "rb").read().split(b"Received:")[0].decode()
+    assert "RET=FULL" in head and "ENVID=abc+2Bdef" in head, head
+    assert "NOTIFY=SUCCESS,DELAY" in head and "ORCPT=rfc822;bob@remote.test" in head, head
+    # The remote supports DSN: it reports success itself, Tern sends nothing.
+    wait_for(lambda: queue_list(mta) == [], "an empty queue")
+
+
+def test_next_mx_when_the_best_is_down_and_delete(mta, sinks, sink_port):
+    sink = sinks(sink_port)
+    alice = mta.add_user("alice")
+    submit(mta, alice, ["eve@backup.test"], make_message(alice, "backup mx"))
+    wait_for(lambda: len(sink.messages()) == 1, "delivery through the second MX")
+    wait_for(lambda: queue_list(mta) == [], "an empty queue")
+
+    sink.stop()
+    submit(mta, alice, ["bob@remote.test"], make_message(alice, "to delete"))
+    entries = wait_for(lambda: [e for e in queue_list(mta)
+                                if e["recipients"][0]["attempts"] >= 1], "a deferred entry")
+    assert "connect" in entries[0]["recipients"][0]["last_reply"]
+    mta.cli("queue", "delete", entries[0]["id"])
+    assert queue_list(mta) == []
+    assert mta.cli("queue", "delete", entries[0]["id"], check=False).returncode == 1
+    # Deleting does not bounce.
+    assert not os.listdir(os.path.join(mta.data_dir, "queue"))
+
+
+def test_kill_9_loses_nothing_and_delivers_once(mta, sinks, sink_port):
+    alice = mta.add_user("alice")
+    n = 6
+    for i in range(n):
+        submit(mta, alice, ["bob@remote.test"], make_message(alice, f"crash {i}"))
+    assert len(queue_list(mta)) == n
+    mta.proc.kill()
+    mta.proc.wait()
+    mta._log.close()
+    mta.proc = None
+    mta.ports = {}
+    sink = sinks(sink_port)
+    mta.start()
+    mta.cli("queue", "retry", "--all")
+    wait_for(lambda: queue_list(mta) == [], "the queue to drain after the restart")
+    got = sink.messages()
+    subjects = sorted(line for _, _, body in got for line in body.decode().splitlines()
+                      if line.startswith("Subject: crash"))
+    assert subjects == sorted(f"Subject: crash {i}" for i in range(n))
+
+
+def test_smarthost_with_auth_over_starttls(make_server, dns, sinks, sink_port, tmp_path):
+    sink = sinks(sink_port)
+    relay = make_server(services=("submission",), extra_config=outbound_config(dns, sink_port))
+    relay_user = relay.add_user("alice")
+    cert = relay.cert_path()
+    assert cert
+    secret = tmp_path / "relay.secret"
+    secret.write_text(relay_user.password + "\n")
+    mta = make_server(services=("submission", "imap"), extra_config=outbound_config(
+        dns, 9, f'smarthost = "127.0.0.1:{relay.port("submission")}"\n'
+                f'smarthost_user = "{relay_user.address}"\n'
+                f'smarthost_password_file = "{secret}"\n'
+                f'smarthost_tls = "starttls"\n'
+                f'smarthost_ca_file = "{cert}"\n'))
+    alice = mta.add_user("alice")
+    submit(mta, alice, ["bob@remote.test"], make_message(alice, "via relay"))
+    wait_for(lambda: len(sink.messages()) == 1, "the message at the sink through the relay")
+    _, rcpts, body = sink.messages()[0]
+    assert rcpts == ["<bob@remote.test>"]
+    # Two Tern hops: the relay's Received (with ESMTPSA: TLS and AUTH) above the first.
+    assert body.count(b"(Tern) with ESMTP") == 2, body
+    assert b"ESMTPSA" in body.split(b"\n\n")[0]
+    wait_for(lambda: queue_list(mta) == [], "an empty queue at the first server")
+    wait_for(lambda: queue_list(relay) == [], "an empty queue at the relay")
+
+
+def test_smarthost_refuses_wrong_password_as_a_bounce(make_server, dns, sinks, sink_port,
+                                                       tmp_path):
+    relay = make_server(services=("submission",), extra_config=outbound_config(dns, sink_port))
+    relay_user = relay.add_user("alice")
+    secret = tmp_path / "bad.secret"
+    secret.write_text("wrong password\n")
+    mta = make_server(services=("submission", "imap"), extra_config=outbound_config(
+        dns, 9, f'smarthost = "127.0.0.1:{relay.port("submission")}"\n'
+                f'smarthost_user = "{relay_user.address}"\n'
+                f'smarthost_password_file = "{secret}"\n'
+                f'smarthost_ca_file = "{relay.cert_path()}"\n'))
+    alice = mta.add_user("alice")
+    submit(mta, alice, ["bob@remote.test"], make_message(alice, "bad auth"))
+    [dsn] = inbox(mta, alice)
+    rcpt = delivery_status(dsn)[1]
+    assert rcpt["Action"] == "failed"
+    assert rcpt["Diagnostic-Code"].startswith("smtp; 535"), rcpt
