@@ -39,6 +39,7 @@ fn servers(b: &'static Backend) -> &'static Servers {
                 max_message_size,
                 local_domains: vec![DOMAIN.into()],
                 max_recipients: 8,
+                sieve: Default::default(),
             };
             let limits = SessionLimits {
                 idle_timeout: Duration::from_secs(10),

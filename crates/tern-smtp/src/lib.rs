@@ -23,7 +23,13 @@
 //! - [`queue`]: the [`queue::Outbound`] trait an outbound queue implements.
 //! - [`prepend`]: header fields the DATA checks add at the top of a message (one re-stage
 //!   after every check), and forged ones they remove.
+//! - [`gateway`]: the gateway filters (rspamd, clamd, milters via `tern-filter`) run after
+//!   DATA, and what their answers mean (reject, Junk, header fields, the verdict).
+//! - [`limits`]: abuse limits (per-address connection and message rates, per-account
+//!   submission rate, the unknown-recipient tarpit).
 //! - [`verdict`]: the gateway filters' conclusions, carried to delivery (Sieve spamtest).
+//! - [`sieve`]: the recipients' Sieve scripts run at delivery (LMTP and SMTP), and the
+//!   messages they generate (`sieve_reply`: vacation replies, rejection notices).
 //!
 //! ## Invariants
 //! - Acknowledged means durable: a `250` after the message is sent only once the store's
@@ -40,13 +46,17 @@
 mod body;
 pub mod data;
 pub mod envelope;
+pub mod gateway;
 pub mod headers;
+pub mod limits;
 pub mod lmtp;
 pub mod prepend;
 pub mod queue;
 pub mod reply;
 mod resolve;
 pub mod session;
+pub mod sieve;
+mod sieve_reply;
 pub mod smtp;
 pub mod trace;
 pub mod verdict;
@@ -55,5 +65,6 @@ pub use lmtp::{LmtpConfig, LmtpServer};
 pub use queue::{Outbound, QueueError, QueuedEnvelope, QueuedMessage, QueuedRecipient};
 pub use reply::Reply;
 pub use session::SessionLimits;
+pub use sieve::{SieveRunner, SieveSettings};
 pub use smtp::{Mode, SmtpConfig, SmtpServer};
 pub use verdict::Verdict;

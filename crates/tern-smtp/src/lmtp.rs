@@ -24,8 +24,10 @@
 mod deliver;
 mod transaction;
 
+use crate::queue::Outbound;
 use crate::reply::Reply;
 use crate::session::{Input, Session, SessionEnd, SessionLimits};
+use crate::sieve::{SieveRunner, SieveSettings};
 use smtp_proto::Request;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -45,6 +47,8 @@ pub struct LmtpConfig {
     pub local_domains: Vec<String>,
     /// Most RCPT commands accepted per transaction (`452 4.5.3` past it).
     pub max_recipients: usize,
+    /// What recipients' Sieve scripts may do ([`crate::sieve`]).
+    pub sieve: SieveSettings,
 }
 
 /// The LMTP server: shared by every LMTP connection.
@@ -52,6 +56,10 @@ pub struct LmtpServer {
     mail: Mail,
     config: LmtpConfig,
     limits: SessionLimits,
+    /// Where Sieve redirects and vacation replies go; `None`: they are not sent (a
+    /// redirect keeps the message instead).
+    outbound: Option<Arc<dyn Outbound>>,
+    sieve: SieveRunner,
 }
 
 /// What a command does to the session.
@@ -75,10 +83,23 @@ impl LmtpServer {
 
     /// Like [`LmtpServer::new`] with explicit timeouts and error budget (tests use short ones).
     pub fn with_limits(mail: Mail, config: LmtpConfig, limits: SessionLimits) -> Arc<LmtpServer> {
+        LmtpServer::with_options(mail, config, limits, None)
+    }
+
+    /// Like [`LmtpServer::with_limits`] with the outbound queue Sieve sends through.
+    pub fn with_options(
+        mail: Mail,
+        config: LmtpConfig,
+        limits: SessionLimits,
+        outbound: Option<Arc<dyn Outbound>>,
+    ) -> Arc<LmtpServer> {
+        let sieve = SieveRunner::new(config.sieve.clone());
         Arc::new(LmtpServer {
             mail,
             config,
             limits,
+            outbound,
+            sieve,
         })
     }
 

@@ -10,8 +10,10 @@ use crate::body::MessageBody;
 use crate::reply::Reply;
 use crate::resolve::display;
 use crate::session::Session;
-use tern_mail::{DeliveryError, Recipient};
-use tern_store::{Appended, Flags};
+use crate::sieve::{Delivery, rejection_reply, to_addresses};
+use crate::verdict::Verdict;
+use tern_mail::DeliveryError;
+use tern_store::Appended;
 use tokio::io::{AsyncRead, AsyncWrite};
 
 impl LmtpServer {
@@ -34,20 +36,34 @@ impl LmtpServer {
                 return;
             }
         };
-        let staged = finished.staged;
-        let recipients: Vec<Recipient> = tx
-            .targets
-            .iter()
-            .map(|account| Recipient {
-                account: account.clone(),
-                mailbox: None,
-                flags: Flags::default(),
-            })
-            .collect();
-        let results = self
-            .mail
-            .deliver(&staged, &recipients, finished.received_at)
+        let staged = &finished.staged;
+        // Each account's Sieve script decides where its copies go (INBOX without one).
+        let sieve = Delivery {
+            id: &tx.id,
+            hostname: &self.config.hostname,
+            staged,
+            received_at: finished.received_at,
+            return_path_len: finished.return_path_len,
+            from: &tx.envelope.from,
+            auth: None,
+            body: tx.envelope.body,
+            smtputf8: tx.envelope.smtputf8,
+            verdict: &Verdict::default(),
+            outbound: self.outbound.as_ref(),
+            smtp_can_refuse: None,
+        };
+        let to = to_addresses(
+            tx.targets.len(),
+            tx.envelope
+                .recipients
+                .iter()
+                .map(|r| (r.address.as_str(), r.targets.as_slice())),
+        );
+        let delivered = self
+            .sieve
+            .deliver(&self.mail, &sieve, &tx.targets, &to)
             .await;
+        let results = delivered.results;
         // Per account at debug level (a group can be thousands); one summary at info.
         for (account, result) in tx.targets.iter().zip(&results) {
             match result {
@@ -68,7 +84,10 @@ impl LmtpServer {
             "LMTP message"
         );
         for rcpt in &tx.envelope.recipients {
-            session.reply(&recipient_reply(rcpt, &results));
+            match rejection_reply(&rcpt.address, &rcpt.targets, &delivered.rejected) {
+                Some(refused) => session.reply(&refused),
+                None => session.reply(&recipient_reply(rcpt, &results)),
+            }
         }
     }
 }

@@ -23,11 +23,12 @@ use crate::body::{Finished, MessageBody};
 use crate::queue::{QueuedEnvelope, QueuedMessage};
 use crate::reply::Reply;
 use crate::session::Session;
+use crate::envelope::Envelope;
 use crate::verdict::Verdict;
 use tern_directory::Account;
-use tern_mail::{DeliveryError, Recipient};
+use tern_mail::DeliveryError;
 use tern_net::Conn;
-use tern_store::{Appended, Flags};
+use tern_store::Appended;
 
 impl SmtpServer {
     pub(super) async fn finish(
@@ -47,6 +48,13 @@ impl SmtpServer {
                 .map_or_else(|| "unknown".to_string(), |h| h.name.clone()),
             mail_from: tx.envelope.from.clone(),
             authenticated: state.auth.is_some(),
+            recipients: tx
+                .envelope
+                .recipients
+                .iter()
+                .map(|r| r.address.clone())
+                .collect(),
+            user: state.auth.as_ref().map(|a| a.name.clone()),
         };
         let reply = self
             .complete(state.auth.as_ref(), &checks, tx, body, return_path_len)
@@ -83,7 +91,7 @@ impl SmtpServer {
                 .deliver_local(
                     &tx.id,
                     &tx.targets,
-                    &tx.envelope.recipients,
+                    &tx.envelope,
                     &finished,
                     &verdict,
                 )
@@ -187,25 +195,16 @@ impl SmtpServer {
         &self,
         id: &str,
         targets: &[Account],
-        rcpts: &[SmtpRcpt],
+        envelope: &Envelope<SmtpRcpt>,
         finished: &Finished,
         verdict: &Verdict,
     ) -> Result<(), Reply> {
-        // "Deliver to Junk" (a gateway filter, DMARC p=quarantine): the default Junk folder,
-        // INBOX when the account has none.
-        let mailbox = verdict.junk.then(|| "Junk".to_string());
-        let recipients: Vec<Recipient> = targets
-            .iter()
-            .map(|account| Recipient {
-                account: account.clone(),
-                mailbox: mailbox.clone(),
-                flags: Flags::default(),
-            })
-            .collect();
+        // Each account's Sieve script decides where its copies go; without one, INBOX, or
+        // Junk when the gateway said "deliver to Junk" (crate::sieve).
         let results = self
-            .mail
-            .deliver(&finished.staged, &recipients, finished.received_at)
-            .await;
+            .deliver_sieve(id, targets, envelope, finished, verdict)
+            .await?;
+        let rcpts = &envelope.recipients;
         for (account, result) in targets.iter().zip(&results) {
             match result {
                 Ok(appended) => tracing::debug!(

@@ -39,6 +39,7 @@ pub fn config() -> LmtpConfig {
         max_message_size: 10 * 1024 * 1024,
         local_domains: vec![DOMAIN.into()],
         max_recipients: 100,
+        sieve: Default::default(),
     }
 }
 
