@@ -395,3 +395,56 @@ def test_smarthost_refuses_wrong_password_as_a_bounce(make_server, dns, sinks, s
     rcpt = delivery_status(dsn)[1]
     assert rcpt["Action"] == "failed"
     assert rcpt["Diagnostic-Code"].startswith("smtp; 535"), rcpt
+
+
+def wait_deferred(server):
+    def deferred():
+        entries = queue_list(server)
+        if entries and all(r["attempts"] >= 1 for r in entries[0]["recipients"]):
+            return entries[0]
+    return wait_for(deferred, "a deferred entry")
+
+
+def test_delay_warning_once_then_still_retried(make_server, dns, sinks, sink_port):
+    sinks(sink_port, "-r", "RCPT")
+    mta = make_server(services=("submission", "imap"), extra_config=outbound_config(
+        dns, sink_port, 'delay_warning = "1s"\n'))
+    alice = mta.add_user("alice")
+    submit(mta, alice, ["bob@remote.test"], make_message(alice, "slow"))
+    entry = wait_deferred(mta)
+    # The warning is due once the entry is older than delay_warning: let that much pass
+    # (the clock is the subject here), then ask for the next attempt.
+    while time.time() < entry["arrival"] + 2:
+        time.sleep(0.2)
+    mta.cli("queue", "retry", entry["id"])
+    [dsn] = inbox(mta, alice)
+    assert dsn["Subject"].startswith("Delayed Mail")
+    per_msg, rcpt = delivery_status(dsn)
+    assert rcpt["Action"] == "delayed"
+    assert rcpt["Status"] == "4.3.0"
+    assert rcpt["Diagnostic-Code"].startswith("smtp; 450 4.3.0")
+    assert "Will-Retry-Until" in rcpt
+    # Once only: another failed attempt warns no more, and the entry stays queued.
+    wait_for(lambda: queue_list(mta)[0]["recipients"][0]["delay_warned"], "the warned mark")
+    mta.cli("queue", "retry", "--all")
+    wait_for(lambda: queue_list(mta)[0]["recipients"][0]["attempts"] >= 3, "a third attempt")
+    assert len(inbox(mta, alice)) == 1
+    assert queue_list(mta)[0]["recipients"][0]["state"] == "pending"
+
+
+def test_lifetime_expiry_bounces_with_the_last_error(make_server, dns, sinks, sink_port):
+    sinks(sink_port, "-r", "RCPT")
+    mta = make_server(services=("submission", "imap"), extra_config=outbound_config(
+        dns, sink_port, 'max_lifetime = "1s"\ndelay_warning = "1h"\n'))
+    alice = mta.add_user("alice")
+    submit(mta, alice, ["bob@remote.test"], make_message(alice, "too late"))
+    entry = wait_deferred(mta)
+    while time.time() < entry["arrival"] + 2:
+        time.sleep(0.2)
+    mta.cli("queue", "retry", "--all")
+    [dsn] = inbox(mta, alice)
+    rcpt = delivery_status(dsn)[1]
+    assert rcpt["Action"] == "failed"
+    assert rcpt["Status"] == "4.4.7"
+    assert "450 4.3.0" in rcpt["Diagnostic-Code"]
+    wait_for(lambda: queue_list(mta) == [], "an empty queue")
