@@ -229,6 +229,12 @@ clamd_up() { # clamd on 127.0.0.1:13310 with a local signature DB (EICAR + clama
   bg clamd clamd -c "$CL/clamd.conf"
   waitfor clamd 100 tcp 127.0.0.1 13310
 }
+clamav_milter_up() { # Debian's clamav-milter on 127.0.0.1:13320 (inet), scanning with the clamd peer (start clamd first)
+  local M=$P/clamav-milter; rm -rf "$M"; mkdir -p "$M/tmp"
+  printf 'MilterSocket inet:13320@127.0.0.1\nClamdSocket tcp:127.0.0.1:13310\nForeground yes\nPidFile %s/pid\nOnClean Accept\nOnInfected Reject\nOnFail Defer\nAddHeader Replace\nLogFile %s/clamav-milter.log\nLogVerbose yes\nLogInfected Full\nLogClean Full\nTemporaryDirectory %s/tmp\nMaxFileSize 25M\n' "$M" "$M" "$M" >"$M/clamav-milter.conf"
+  bg clamav_milter clamav-milter -c "$M/clamav-milter.conf"
+  waitfor clamav-milter 100 tcp 127.0.0.1 13320
+}
 pg_up() { # PostgreSQL 15 on 127.0.0.1:15432, trust auth, db 'mail'
   local G=$P/pg B=/usr/lib/postgresql/15/bin; rm -rf "$G"; mkdir -p "$G"; chown postgres:postgres "$G"
   setpriv --reuid=postgres --regid=postgres --init-groups $B/initdb -D "$G/data" -A trust -U postgres -E UTF8 --no-locale --no-sync >"$G/initdb.log" 2>&1

@@ -47,6 +47,7 @@ mod checks;
 mod data;
 mod deliver;
 mod ehlo;
+mod filters;
 mod mail;
 mod misc;
 mod msgauth;
@@ -107,6 +108,10 @@ pub struct SmtpConfig {
     pub verifier: Option<Arc<tern_msgauth::Verifier>>,
     /// Submission: the DKIM keys that sign mail for remote recipients; `None`: unsigned.
     pub dkim_keys: Option<Arc<tern_msgauth::KeyStore>>,
+    /// The gateway filters (rspamd, clamd, milters) run after DATA ([`crate::gateway`]).
+    pub gateway: Arc<crate::gateway::Gateway>,
+    /// Abuse limits shared by every SMTP listener ([`crate::limits`]).
+    pub abuse: Arc<crate::limits::AbuseLimits>,
 }
 
 impl SmtpConfig {
@@ -126,6 +131,8 @@ impl SmtpConfig {
             tls_handshake_timeout: Duration::from_secs(30),
             verifier: None,
             dkim_keys: None,
+            gateway: Arc::default(),
+            abuse: crate::limits::AbuseLimits::none(),
         }
     }
 }
@@ -167,6 +174,8 @@ pub(crate) struct State {
     /// The account authenticated on this connection (submission only).
     pub auth: Option<Account>,
     pub auth_failures: u32,
+    /// Unknown recipients so far on this connection (the tarpit, [`crate::limits`]).
+    pub bad_rcpts: u32,
     pub tx: Option<Transaction>,
 }
 
@@ -178,6 +187,7 @@ impl State {
             helo: None,
             auth: None,
             auth_failures: 0,
+            bad_rcpts: 0,
             tx: None,
         }
     }
@@ -216,6 +226,15 @@ impl SmtpServer {
         let mut state = State::new(Some(peer), conn.info.tls);
         let mut session = Session::new(conn, self.limits.clone()).watch_shutdown(shutdown.clone());
         let host = &self.config.hostname;
+        // Per-address connection rate and concurrency: 421 instead of the greeting.
+        let _counted = match self.config.abuse.connect(peer.ip(), host) {
+            Ok(guard) => guard,
+            Err(reply) => {
+                session.reply(&reply);
+                session.close().await;
+                return;
+            }
+        };
         session.reply(&Reply::plain(220, format!("{host} ESMTP Tern ready")));
         let end = loop {
             match self.run(&mut session, &mut state, &mut shutdown).await {

@@ -146,6 +146,9 @@ impl Services {
             write_timeout: settings.lmtp_timeout,
             ..SessionLimits::default()
         };
+        // One set of abuse counters and one gateway for every SMTP listener.
+        let abuse = tern_smtp::limits::AbuseLimits::new(settings.rate_limits.clone());
+        let gateway = Arc::new(settings.gateway.clone());
         let smtp_config = |mode| {
             let mut c = SmtpConfig::new(
                 settings.hostname.clone(),
@@ -157,6 +160,8 @@ impl Services {
             c.tls = Some(tls.clone());
             c.allow_plaintext = settings.allow_plaintext;
             c.tls_handshake_timeout = settings.tls_handshake_timeout;
+            c.gateway = gateway.clone();
+            c.abuse = abuse.clone();
             c
         };
         // RFC 5321 §4.5.3.2: every server timeout at least 5 minutes (the default).

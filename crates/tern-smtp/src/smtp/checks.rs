@@ -29,6 +29,10 @@ pub(super) struct CheckInput {
     pub mail_from: String,
     /// The client authenticated (submission): inbound checks do not apply.
     pub authenticated: bool,
+    /// The forward-paths as the client gave them (for the gateway filters).
+    pub recipients: Vec<String>,
+    /// The authenticated account's name.
+    pub user: Option<String>,
 }
 
 /// A message that passed every check.
@@ -52,8 +56,9 @@ impl SmtpServer {
         let mut edits = HeaderEdits::new();
         self.msgauth_check(input, &view, &mut edits, &mut verdict)
             .await?;
-        // The gateway filters (rspamd, clamd, milters) run here, on the same view, edits and
-        // verdict.
+        // The gateway filters (rspamd, clamd, milters): `filters`, `crate::gateway`.
+        self.filter_check(input, &view, &mut edits, &mut verdict)
+            .await?;
         let finished = view.apply(&self.mail, finished, &edits).await?;
         Ok(Checked { finished, verdict })
     }
@@ -61,6 +66,6 @@ impl SmtpServer {
     /// Whether any check applies to this message (none: no need to map the blob).
     /// Each check adds its condition here.
     fn has_data_checks(&self, input: &CheckInput) -> bool {
-        self.msgauth_applies(input)
+        self.msgauth_applies(input) || self.filters_apply()
     }
 }

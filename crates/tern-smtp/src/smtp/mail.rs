@@ -9,6 +9,7 @@
 //! - submission: the reverse-path belongs to the authenticated account (`553 5.7.1`,
 //!   RFC 6409 §6.1); the null sender is allowed (MDNs, RFC 8098 §2.1), the `From:` check at
 //!   the end of the message still applies.
+//! - the abuse limits' message rates (`450 4.7.1`, [`crate::limits`])
 
 use super::transaction::Transaction;
 use super::{Mode, SmtpServer, State, relay};
@@ -87,6 +88,13 @@ impl SmtpServer {
                     return Ok(());
                 }
             }
+        }
+        // Message rate per client address and per account (`450 4.7.1`, crate::limits).
+        let ip = state.peer.map(|p| p.ip());
+        let user = state.auth.as_ref().map(|a| a.name.as_str());
+        if let Err(reply) = self.config.abuse.message(ip, user) {
+            session.reply(&reply);
+            return Ok(());
         }
         session.reply(&envelope.accepted_reply());
         state.tx = Some(Transaction::new(self.transaction_id(), envelope));

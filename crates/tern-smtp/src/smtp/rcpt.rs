@@ -12,7 +12,8 @@
 //! - remote, authenticated, no queue configured: `550 5.7.1 relaying not configured`
 //! - remote, authenticated, queue configured: `250 2.1.5`
 //!
-//! Every 5xx here counts against the session's error budget.
+//! Every 5xx here counts against the session's error budget. Unknown local recipients go
+//! through the tarpit of [`crate::limits`] (growing delay, then `421 4.7.0`).
 
 use super::relay::{self, Destination};
 use super::{SmtpServer, State};
@@ -66,6 +67,11 @@ impl SmtpServer {
                         tx.add_local(address, params, resolved.accounts, resolved.group);
                         Ok(())
                     }
+                    Err(reply) if reply.status == Some([5, 1, 1]) => {
+                        state.bad_rcpts += 1;
+                        self.unknown_recipient(session, state.peer, state.bad_rcpts, reply)
+                            .await
+                    }
                     Err(reply) => self.refuse(session, reply),
                 }
             }
@@ -93,6 +99,32 @@ impl SmtpServer {
                 Ok(())
             }
         }
+    }
+}
+
+impl SmtpServer {
+    /// The tarpit ([`crate::limits`]): the n-th unknown recipient of the connection waits
+    /// n × `bad_rcpt_delay` for its `550 5.1.1`; at `max_bad_rcpts` the answer is
+    /// `421 4.7.0` and the connection closes.
+    async fn unknown_recipient(
+        &self,
+        session: &mut Session<Conn>,
+        peer: Option<std::net::SocketAddr>,
+        count: u32,
+        reply: Reply,
+    ) -> Result<(), SessionEnd> {
+        let (delay, close) = self.config.abuse.bad_recipient(peer.map(|p| p.ip()), count);
+        if !delay.is_zero() {
+            tokio::time::sleep(delay).await;
+        }
+        if close {
+            tracing::info!(?peer, count, "SMTP: too many unknown recipients, closing");
+            session.reply(&crate::limits::too_many_bad_recipients(
+                &self.config.hostname,
+            ));
+            return Err(SessionEnd::Eof);
+        }
+        self.refuse(session, reply)
     }
 }
 

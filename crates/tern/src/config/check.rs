@@ -22,6 +22,12 @@ pub const IMPLEMENTED_SERVICES: &[&str] = &[
 pub const IMPLEMENTED_DIRECTORIES: &[&str] = &["internal"];
 
 pub fn check(config: &Config, errors: &mut Vec<KeyError>) {
+    super::gateway::check(
+        config.spam.as_ref(),
+        config.virus.as_ref(),
+        config.milter.as_ref(),
+        errors,
+    );
     let mut err = |key: &str, reason: String| {
         errors.push(KeyError {
             key: key.to_string(),

@@ -12,6 +12,7 @@
 //!   each as `FILE: KEY: REASON`.
 //! - Relative paths in the file are relative to the current directory, like `./tern-data`.
 pub mod check;
+pub mod gateway;
 pub mod schema;
 pub mod units;
 
@@ -104,6 +105,12 @@ pub struct Config {
     pub directory: Option<DirectoryConfig>,
     pub kerberos: Option<Kerberos>,
     pub limits: Limits,
+    /// `[spam]`, `[virus]`, `[milter]`: the gateway filters ([`gateway`]); absent: off.
+    pub spam: Option<gateway::Spam>,
+    pub virus: Option<gateway::Virus>,
+    pub milter: Option<gateway::MilterTable>,
+    /// `[ratelimit]`: SMTP abuse limits ([`gateway`]).
+    pub ratelimit: gateway::RateLimit,
 }
 
 /// `[listen]`: each service a list of `addr:port`; an absent service is off.
@@ -337,6 +344,10 @@ pub struct Settings {
     pub tls_handshake_timeout: std::time::Duration,
     pub shutdown_grace: std::time::Duration,
     pub blob_gc_interval: std::time::Duration,
+    /// The gateway filters for the SMTP listeners.
+    pub gateway: tern_smtp::gateway::Gateway,
+    /// The SMTP abuse limits.
+    pub rate_limits: tern_smtp::limits::RateLimitConfig,
     /// `[outbound]` as written (the queue applies its defaults, see `crate::outbound`).
     pub outbound: Outbound,
     /// `[dns] nameservers`; empty: the system's resolver.
@@ -445,6 +456,12 @@ impl Settings {
             tls_handshake_timeout: l.tls_handshake_timeout.map_or(secs(30), |d| d.0),
             shutdown_grace: l.shutdown_grace.map_or(secs(10), |d| d.0),
             blob_gc_interval: l.blob_gc_interval.map_or(secs(3600), |d| d.0),
+            gateway: gateway::gateway(
+                config.spam.as_ref(),
+                config.virus.as_ref(),
+                config.milter.as_ref(),
+            ),
+            rate_limits: gateway::rate_limits(&config.ratelimit),
             outbound: config.outbound.clone(),
             nameservers: config.dns.nameservers.clone(),
             source,

@@ -79,6 +79,10 @@ pub const OUTBOUND: &[Field] = &[
 
 /// The whole file.
 pub const ROOT: &[Field] = &[
+    f("spam", Kind::Table(super::gateway::SPAM)),
+    f("virus", Kind::Table(super::gateway::VIRUS)),
+    f("milter", Kind::Table(super::gateway::MILTER)),
+    f("ratelimit", Kind::Table(super::gateway::RATELIMIT)),
     f("hostname", Kind::Str),
     f("data_dir", Kind::Path),
     f("local_domains", Kind::StrList),
