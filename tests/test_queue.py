@@ -108,7 +108,8 @@ class Sink:
 @pytest.fixture
 def dns():
     with Dns(mx={"remote.test": [(10, "mx.remote.test")],
-                 "backup.test": [(10, "down.backup.test"), (20, "mx.remote.test")]},
+                 "backup.test": [(10, "down.backup.test"), (20, "mx.remote.test")],
+                 "nullmx.test": [(0, ".")]},
              a={"mx.remote.test": SINK_HOST, "implicit.test": SINK_HOST,
                 "down.backup.test": "127.0.0.9"}) as d:
         yield d
@@ -448,3 +449,21 @@ def test_lifetime_expiry_bounces_with_the_last_error(make_server, dns, sinks, si
     assert rcpt["Status"] == "4.4.7"
     assert "450 4.3.0" in rcpt["Diagnostic-Code"]
     wait_for(lambda: queue_list(mta) == [], "an empty queue")
+
+
+def test_null_mx_and_unknown_domain_bounce_at_once(mta, sinks, sink_port):
+    sink = sinks(sink_port)
+    alice = mta.add_user("alice")
+    submit(mta, alice, ["x@nullmx.test", "y@nowhere.test", "bob@remote.test"],
+           make_message(alice, "dns"))
+    [dsn] = inbox(mta, alice)
+    per_msg, *rcpts = delivery_status(dsn)
+    by = {r["Final-Recipient"]: r for r in rcpts}
+    assert set(by) == {"rfc822; x@nullmx.test", "rfc822; y@nowhere.test"}
+    assert by["rfc822; x@nullmx.test"]["Status"] == "5.1.10"
+    assert by["rfc822; y@nowhere.test"]["Status"] == "5.1.2"
+    assert all(r["Action"] == "failed" and "Remote-MTA" not in r for r in rcpts)
+    assert "null MX" in by["rfc822; x@nullmx.test"]["Diagnostic-Code"]
+    wait_for(lambda: queue_list(mta) == [], "an empty queue")
+    # The good recipient was delivered, alone in its transaction.
+    assert [m[1] for m in sink.messages()] == [["<bob@remote.test>"]]
