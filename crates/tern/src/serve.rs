@@ -170,23 +170,25 @@ impl Services {
             write_timeout: settings.smtp_timeout,
             ..SessionLimits::default()
         };
-        // The MX never relays; submission queues mail for remote recipients.
+        // The MX never relays (AUTH is submission-only, so a remote RCPT is `554 relay access
+        // denied`): it holds the queue for Sieve redirects and vacation replies only, as LMTP
+        // does. Submission also queues mail for remote recipients.
         Services {
             mx: SmtpServer::with_options(
                 backends.mail.clone(),
                 smtp_config(Mode::Mx),
                 smtp_limits.clone(),
-                None,
+                Some(queue.clone()),
             ),
             submission: SmtpServer::with_options(
                 backends.mail.clone(),
                 smtp_config(Mode::Submission),
                 smtp_limits,
-                Some(queue),
+                Some(queue.clone()),
             ),
             imap: ImapServer::new(backends.mail.clone(), imap),
             pop3: Pop3Server::with_limits(backends.mail.clone(), pop3, pop3_limits),
-            lmtp: LmtpServer::with_limits(backends.mail.clone(), lmtp, lmtp_limits),
+            lmtp: LmtpServer::with_options(backends.mail.clone(), lmtp, lmtp_limits, Some(queue)),
         }
     }
 
