@@ -3,6 +3,7 @@
 # OpenLDAP, an MIT KDC, Dovecot, Cyrus, Postfix's smtp-sink, rspamd, clamd, PostgreSQL.
 #   scripts/peers.sh up  [NAME...]    # start the named ones (default: all)
 #   scripts/peers.sh down             # stop exactly the PIDs this script started
+#   scripts/peers.sh stop NAME... / start NAME...   # stop one service, start it again unchanged (samba, slapd)
 #   scripts/peers.sh packages         # the Debian packages they need (scripts/test.sh installs them)
 # Every daemon runs in the foreground under '&'; its PID goes to $P/pids/NAME; 'down' kills
 # those PIDs only. State lives in $P (default: .peers/ in the repository, git-ignored).
@@ -47,6 +48,40 @@ samba_up() { # Samba AD DC on 127.0.0.2 (389/636/3268/88/464/445/135...), realm 
     --mail-address=alice@example.test --uid-number=10001 --gid-number=100 --login-shell=/bin/bash \
     --unix-home=/home/alice --nis-domain=example </dev/null >/dev/null
   KRB5_CONFIG=$S/krb5.conf KRB5CCNAME=FILE:$S/t.cc waitfor samba-kdc 50 sh -c "echo 'Alice#Pass1' | kinit alice@EXAMPLE.TEST"
+  samba_directory_fixture "$S"
+}
+samba_start() { # start an already provisioned Samba again (after 'peers.sh stop samba')
+  local S=$P/samba; bg samba samba -s "$S/etc/smb.conf" -F --debug-stdout -d1
+  waitfor samba 300 ldapsearch -H ldap://127.0.0.2 -x -s base -b "" dnsHostName
+  waitfor samba-bind 100 ldapwhoami -H ldap://127.0.0.2 -x -D 'CN=Administrator,CN=Users,DC=example,DC=test' -w 'Passw0rd!Adm'
+}
+slapd_start() { local L=$P/slapd; bg slapd slapd -f "$L/slapd.conf" -h "ldap://127.0.0.1:10389/ ldaps://127.0.0.1:10636/" -d 0
+  waitfor slapd 100 ldapsearch -H ldap://127.0.0.1:10389 -x -s base -b "" namingContexts; }
+adpw() { printf '"%s"' "$1" | iconv -f utf-8 -t utf-16le | base64 -w0; }
+samba_directory_fixture() { # the directory tests/test_directory_ad.py reads (all passwords NAME#Pass1, capitalized):
+  # carl (UPN carl@corp.example.test, primary SMTP:carl.smith@example.test, quota "2GB" in `info`), dora (toggled
+  # disabled by the tests), frank (in no group), hank (expired in 2000); groups: Staff {alice, dora, hank} inside
+  # "Mail Users" {Staff, carl}; mail-enabled Team (team@example.test) {alice, Subteam}, Subteam {carl, Team} (a loop).
+  # alice gets proxyAddresses SMTP:alice@example.test, smtp:alice.liddell@example.test, smtp:al@example.test, X400:...
+  local D=CN=Users,DC=example,DC=test
+  {
+    for u in carl dora frank hank; do
+      local U; U=$(echo "${u:0:1}" | tr a-z A-Z)${u:1}
+      local upn=$u@example.test; [ $u = carl ] && upn=carl@corp.example.test
+      printf 'dn: CN=%s,%s\nchangetype: add\nobjectClass: user\nsAMAccountName: %s\nuserPrincipalName: %s\nmail: %s@example.test\ndisplayName: %s Test\nunicodePwd:: %s\nuserAccountControl: 512\n\n' \
+        "$u" "$D" "$u" "$upn" "$u" "$U" "$(adpw "$U#Pass1")"
+    done
+    printf 'dn: CN=carl,%s\nchangetype: modify\nreplace: proxyAddresses\nproxyAddresses: SMTP:carl.smith@example.test\nproxyAddresses: smtp:carl@example.test\nproxyAddresses: smtp:cs@example.test\n-\nreplace: info\ninfo: 2GB\n-\n\n' "$D"
+    printf 'dn: CN=hank,%s\nchangetype: modify\nreplace: accountExpires\naccountExpires: 125911584000000000\n-\n\n' "$D"
+    printf 'dn: CN=Alice Liddell,%s\nchangetype: modify\nreplace: proxyAddresses\nproxyAddresses: SMTP:alice@example.test\nproxyAddresses: smtp:alice.liddell@example.test\nproxyAddresses: smtp:al@example.test\nproxyAddresses: X400:c=US;a= ;p=Example;o=Test;s=Liddell;\n-\n\n' "$D"
+    printf 'dn: CN=Staff,%s\nchangetype: add\nobjectClass: group\nsAMAccountName: Staff\nmember: CN=Alice Liddell,%s\nmember: CN=dora,%s\nmember: CN=hank,%s\n\n' "$D" "$D" "$D" "$D"
+    printf 'dn: CN=Mail Users,%s\nchangetype: add\nobjectClass: group\nsAMAccountName: Mail Users\nmember: CN=Staff,%s\nmember: CN=carl,%s\n\n' "$D" "$D" "$D"
+    printf 'dn: CN=Team,%s\nchangetype: add\nobjectClass: group\nsAMAccountName: Team\nmail: team@example.test\nproxyAddresses: SMTP:team@example.test\nmember: CN=Alice Liddell,%s\n\n' "$D" "$D"
+    printf 'dn: CN=Subteam,%s\nchangetype: add\nobjectClass: group\nsAMAccountName: Subteam\nmember: CN=carl,%s\nmember: CN=Team,%s\n\n' "$D" "$D" "$D"
+    printf 'dn: CN=Team,%s\nchangetype: modify\nadd: member\nmember: CN=Subteam,%s\n-\n\n' "$D" "$D"
+  } >"$S.fixture.ldif"
+  LDAPTLS_REQCERT=never ldapmodify -H ldaps://127.0.0.2 -x -D "CN=Administrator,$D" -w 'Passw0rd!Adm' -f "$S.fixture.ldif" >"$S.fixture.log" 2>&1 \
+    || { cat "$S.fixture.log" >&2; return 1; }
 }
 slapd_up() { # OpenLDAP on 127.0.0.1:10389, suffix dc=example,dc=test, rootpw secret, user uid=bob pw Bob#Pass1
   local L=$P/slapd; rm -rf "$L"; mkdir -p "$L/db"
@@ -55,6 +90,10 @@ include /etc/ldap/schema/core.schema
 include /etc/ldap/schema/cosine.schema
 include /etc/ldap/schema/inetorgperson.schema
 include /etc/ldap/schema/nis.schema
+include $L/tern-test.schema
+TLSCACertificateFile $L/ca.pem
+TLSCertificateFile $L/server.pem
+TLSCertificateKeyFile $L/server.key
 modulepath /usr/lib/ldap
 moduleload back_mdb
 pidfile $L/slapd.pid
@@ -68,6 +107,7 @@ index objectClass,uid,mail eq
 access to attrs=userPassword by self write by anonymous auth by * none
 access to * by * read
 EOF
+  slapd_tls_and_schema "$L"
   cat >"$L/base.ldif" <<EOF
 dn: dc=example,dc=test
 objectClass: dcObject
@@ -82,7 +122,10 @@ ou: people
 dn: uid=bob,ou=people,dc=example,dc=test
 objectClass: inetOrgPerson
 objectClass: posixAccount
+objectClass: ternMailUser
 uid: bob
+mailAlternateAddress: robert@example.test
+mailQuota: 3MB
 cn: Bob
 sn: Builder
 mail: bob@example.test
@@ -91,9 +134,38 @@ gidNumber: 100
 homeDirectory: /home/bob
 userPassword: $(slappasswd -s 'Bob#Pass1')
 EOF
+  slapd_directory_fixture >>"$L/base.ldif"
   slapadd -f "$L/slapd.conf" -l "$L/base.ldif" >/dev/null 2>&1
-  bg slapd slapd -f "$L/slapd.conf" -h "ldap://127.0.0.1:10389/" -d 0
-  waitfor slapd 100 ldapsearch -H ldap://127.0.0.1:10389 -x -s base -b "" namingContexts
+  slapd_start
+}
+slapd_tls_and_schema() { # CA + server certificate for 127.0.0.1 (ldaps 10636, StartTLS on 10389); test schema
+  local L=$1
+  openssl req -x509 -newkey rsa:2048 -nodes -days 30 -subj "/CN=Tern test CA" -keyout "$L/ca.key" -out "$L/ca.pem" \
+    -addext basicConstraints=critical,CA:true -addext keyUsage=critical,keyCertSign,cRLSign >/dev/null 2>&1
+  openssl req -newkey rsa:2048 -nodes -subj "/CN=127.0.0.1" -keyout "$L/server.key" -out "$L/server.csr" >/dev/null 2>&1
+  printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\nbasicConstraints=CA:false\nextendedKeyUsage=serverAuth\n' >"$L/ext.cnf"
+  openssl x509 -req -in "$L/server.csr" -CA "$L/ca.pem" -CAkey "$L/ca.key" -CAcreateserial -days 30 \
+    -extfile "$L/ext.cnf" -out "$L/server.pem" >/dev/null 2>&1
+  cat >"$L/tern-test.schema" <<'EOF'
+attributetype ( 2.16.840.1.113730.3.1.13 NAME 'mailAlternateAddress'
+  EQUALITY caseIgnoreIA5Match SUBSTR caseIgnoreIA5SubstringsMatch SYNTAX 1.3.6.1.4.1.1466.115.121.1.26{256} )
+attributetype ( 1.3.6.1.4.1.32473.1.1 NAME 'mailQuota'
+  EQUALITY caseIgnoreMatch SYNTAX 1.3.6.1.4.1.1466.115.121.1.15{64} SINGLE-VALUE )
+objectclass ( 1.3.6.1.4.1.32473.1.2 NAME 'ternMailUser' SUP top AUXILIARY MAY ( mailAlternateAddress $ mailQuota ) )
+EOF
+}
+slapd_directory_fixture() { # for tests/test_directory_ldap.py: cleo / Cleo#Pass1 (in staff, nested in mailers),
+  # dean / Dean#Pass1 (in no group), groups mailers {staff}, staff {bob, cleo}; mail-enabled list@example.test
+  # {bob, sublist}, sublist {cleo, list} (a loop)
+  local G=ou=groups,dc=example,dc=test U=ou=people,dc=example,dc=test
+  printf '\ndn: %s\nobjectClass: organizationalUnit\nou: groups\n' "$G"
+  for u in cleo:10003 dean:10004; do local n=${u%%:*} id=${u##*:} N; N=$(echo "${n:0:1}" | tr a-z A-Z)${n:1}
+    printf '\ndn: uid=%s,%s\nobjectClass: inetOrgPerson\nobjectClass: posixAccount\nuid: %s\ncn: %s\nsn: Test\nmail: %s@example.test\nuidNumber: %s\ngidNumber: 100\nhomeDirectory: /home/%s\nuserPassword: %s\n' \
+      "$n" "$U" "$n" "$N" "$n" "$id" "$n" "$(slappasswd -s "$N#Pass1")"; done
+  printf '\ndn: cn=staff,%s\nobjectClass: groupOfNames\ncn: staff\nmember: uid=bob,%s\nmember: uid=cleo,%s\n' "$G" "$U" "$U"
+  printf '\ndn: cn=mailers,%s\nobjectClass: groupOfNames\ncn: mailers\nmember: cn=staff,%s\n' "$G" "$G"
+  printf '\ndn: cn=list,%s\nobjectClass: groupOfNames\nobjectClass: extensibleObject\ncn: list\nmail: list@example.test\nmember: uid=bob,%s\nmember: cn=sublist,%s\n' "$G" "$U" "$G"
+  printf '\ndn: cn=sublist,%s\nobjectClass: groupOfNames\ncn: sublist\nmember: uid=cleo,%s\nmember: cn=list,%s\n' "$G" "$U" "$G"
 }
 mitkdc_up() { # MIT KDC realm MIT.TEST on 127.0.0.1:10088, principal carol / Carol#Pass1
   local K=$P/mitkdc; rm -rf "$K"; mkdir -p "$K"
@@ -258,9 +330,15 @@ packages() {
     postgresql bc curl cyrus-common cyrus-admin cyrus-clients sasl2-bin \
     dnsmasq-base clamav-milter sieve-connect libkrb5-dev libclang-dev pkg-config
 }
+stop() { # stop NAME: stop one service this script started (tests restart it with 'start NAME')
+  local f=$P/pids/$1; [ -e "$f" ] || return 0; local pid; pid=$(cat "$f"); kill -TERM "$pid" 2>/dev/null || true
+  for _ in $(seq 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+  kill -0 "$pid" 2>/dev/null && kill -KILL "$pid"; rm -f "$f"; }
 cmd=${1:-up}; shift || true
 case $cmd in
   packages) packages;;
   up) for s in ${@:-samba slapd mitkdc dovecot cyrus sink rspamd clamd pg}; do t=$(now); ${s}_up; printf '%-8s up in %5.1fs\n' "$s" "$(echo "$(now)-$t" | bc)"; done;;
+  stop) for s in "$@"; do stop "$s"; done;;
+  start) for s in "$@"; do ${s}_start; done;;
   down) t=$(now); down; printf 'all down in %.1fs\n' "$(echo "$(now)-$t" | bc)";;
 esac

@@ -12,17 +12,25 @@ use tern_net::Shutdown;
 use tern_store::{BlobStore, MailStore};
 use tern_store_sqlite::{FsBlobStore, SqliteMailStore};
 
+pub mod directory;
+pub use directory::check_ldap_config;
+
 /// Everything `tern serve` and the admin commands work on.
 pub struct Backends {
     pub mail: Mail,
     pub store: Arc<SqliteMailStore>,
     pub blobs: Arc<FsBlobStore>,
+    /// The cache in front of an LDAP / AD directory (`None`: the internal directory).
+    pub directory_cache: Option<Arc<tern_directory::cache::CachedDirectory>>,
 }
 
 impl Backends {
     /// Opens the store and the directory in the data folder, creating them if absent.
     pub async fn open(settings: &Settings) -> anyhow::Result<Backends> {
-        let directory = open_directory(settings).await?;
+        let directory::ServingDirectory {
+            directory,
+            cache: directory_cache,
+        } = directory::serving(settings).await?;
         let (store, blobs) = tern_store_sqlite::open_embedded(&settings.data_dir)
             .await
             .with_context(|| {
@@ -36,7 +44,12 @@ impl Backends {
             blobs.clone() as Arc<dyn BlobStore>,
             directory,
         );
-        Ok(Backends { mail, store, blobs })
+        Ok(Backends {
+            mail,
+            store,
+            blobs,
+            directory_cache,
+        })
     }
 
     /// Collects unreferenced blobs every `every` until shutdown.
@@ -58,6 +71,21 @@ impl Backends {
         })
     }
 
+    /// Applies `tern directory flush` requests and publishes the cache counters (LDAP / AD
+    /// only; see [`directory`]).
+    pub fn spawn_directory_control(
+        &self,
+        data_dir: &std::path::Path,
+        shutdown: Shutdown,
+    ) -> Option<tokio::task::JoinHandle<()>> {
+        let cache = self.directory_cache.clone()?;
+        Some(directory::spawn_control(
+            cache,
+            data_dir.to_path_buf(),
+            shutdown,
+        ))
+    }
+
     /// Drops the handles so the store's writer can finish and close the database.
     pub async fn close(self) {
         drop(self);
@@ -66,6 +94,14 @@ impl Backends {
 
 /// The internal directory, `data_dir/directory.db` (created if absent).
 pub async fn open_directory(settings: &Settings) -> anyhow::Result<Arc<InternalDirectory>> {
+    let kind = directory::kind(settings);
+    if kind != "internal" {
+        anyhow::bail!(
+            "[directory] kind = {kind:?} in {}: accounts live in the directory, not in Tern \
+             (`tern directory lookup` shows what Tern sees)",
+            settings.source.label()
+        );
+    }
     std::fs::create_dir_all(&settings.data_dir)
         .with_context(|| format!("data_dir: cannot create {}", settings.data_dir.display()))?;
     let path = settings.directory_db();

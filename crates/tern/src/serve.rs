@@ -74,6 +74,7 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
         shutdown.clone(),
     );
     let queue_worker = queue.spawn(shutdown.clone(), settings.shutdown_grace);
+    let _directory_control = backends.spawn_directory_control(&settings.data_dir, shutdown.clone());
     print_welcome(&settings);
     println!("tern: ready");
 

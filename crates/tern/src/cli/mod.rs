@@ -6,12 +6,15 @@
 //! tern user list [--json] | tern user del ADDRESS | tern user passwd ADDRESS --password-stdin
 //! tern user alias add ALIAS ADDRESS | tern user alias del ALIAS | tern user quota ADDRESS SIZE
 //! tern check-config [--config FILE]
+//! tern directory lookup LOGIN|ADDRESS [--json] | tern directory auth LOGIN --password-stdin
+//! tern directory flush [LOGIN] | tern directory stats [--json]
 //! tern queue list [--json] | tern queue show ID [--json] | tern queue retry ID|--all | tern queue delete ID
 //! ```
 //!
 //! `--config` and `--data-dir` are accepted by every command, before or after its name.
 //! Exit status: 0 success, 1 failure (the reason on stderr), 2 usage error.
 mod check_config;
+mod directory;
 mod queue;
 mod serve_cmd;
 mod user;
@@ -43,6 +46,9 @@ enum Command {
     User(user::UserCommand),
     /// Check the config file and report every problem at once.
     CheckConfig,
+    /// What the directory (LDAP / Active Directory / internal) says, and its cache.
+    #[command(subcommand)]
+    Directory(directory::DirectoryCommand),
     /// Inspect and manage the outbound queue.
     #[command(subcommand)]
     Queue(queue::QueueCommand),
@@ -77,6 +83,7 @@ pub fn run() -> ExitCode {
         Command::Serve => serve_cmd::run(&globals),
         Command::User(cmd) => user::run(&globals, cmd),
         Command::CheckConfig => check_config::run(&globals),
+        Command::Directory(cmd) => directory::run(&globals, cmd),
         Command::Queue(cmd) => queue::run(&globals, cmd),
     };
     match result {

@@ -19,7 +19,7 @@ pub const IMPLEMENTED_SERVICES: &[&str] = &[
 ];
 
 /// Directory kinds implemented today.
-pub const IMPLEMENTED_DIRECTORIES: &[&str] = &["internal"];
+pub const IMPLEMENTED_DIRECTORIES: &[&str] = &["internal", "ldap", "active-directory"];
 
 pub fn check(config: &Config, errors: &mut Vec<KeyError>) {
     super::gateway::check(
@@ -118,6 +118,15 @@ pub fn check(config: &Config, errors: &mut Vec<KeyError>) {
                 ("bind_password_file", dir.bind_password_file.is_some()),
                 ("mail_group", dir.mail_group.is_some()),
                 ("quota_attribute", dir.quota_attribute.is_some()),
+                ("ca_file", dir.ca_file.is_some()),
+                ("starttls", dir.starttls.is_some()),
+                ("timeout", dir.timeout.is_some()),
+                ("pool_size", dir.pool_size.is_some()),
+                ("page_size", dir.page_size.is_some()),
+                ("user_filter", dir.user_filter.is_some()),
+                ("address_filter", dir.address_filter.is_some()),
+                ("group_filter", dir.group_filter.is_some()),
+                ("cache", dir.cache != Default::default()),
             ];
             for (key, set) in ldap_only {
                 if set {
@@ -151,6 +160,7 @@ pub fn check(config: &Config, errors: &mut Vec<KeyError>) {
             if let Some(p) = &dir.bind_password_file {
                 check_readable(p, "directory.bind_password_file", &mut err);
             }
+            crate::backends::check_ldap_config(kind, dir, &mut err);
         }
     }
 

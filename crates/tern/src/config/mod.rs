@@ -207,6 +207,33 @@ pub struct DirectoryConfig {
     pub bind_password_file: Option<PathBuf>,
     pub mail_group: Option<String>,
     pub quota_attribute: Option<String>,
+    /// PEM CA certificates trusted for `ldaps://` and StartTLS (absent: the system's).
+    pub ca_file: Option<PathBuf>,
+    /// StartTLS on `ldap://` URLs.
+    pub starttls: Option<bool>,
+    /// Connect and per-operation timeout (default 10s).
+    pub timeout: Option<Dur>,
+    /// Connections per pool (default 8).
+    pub pool_size: Option<u64>,
+    /// Paged-search page size (default 500).
+    pub page_size: Option<u64>,
+    /// `kind = "ldap"` only: filter templates (`{login}`, `{address}`, `{dn}`, `{uid}`).
+    pub user_filter: Option<String>,
+    pub address_filter: Option<String>,
+    pub group_filter: Option<String>,
+    /// `[directory.cache]`: the cache in front of an LDAP / AD directory.
+    pub cache: DirectoryCache,
+}
+
+/// `[directory.cache]` (defaults in `crate::backends`).
+#[derive(Clone, Debug, Default, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct DirectoryCache {
+    pub positive_ttl: Option<Dur>,
+    pub negative_ttl: Option<Dur>,
+    pub credential_ttl: Option<Dur>,
+    pub max_entries: Option<u64>,
+    pub serve_stale: Option<Dur>,
 }
 
 #[derive(Clone, Debug, Default, Deserialize, PartialEq)]
@@ -344,6 +371,8 @@ pub struct Settings {
     pub tls_handshake_timeout: std::time::Duration,
     pub shutdown_grace: std::time::Duration,
     pub blob_gc_interval: std::time::Duration,
+    /// `[directory]` as written; absent: the internal directory.
+    pub directory: Option<DirectoryConfig>,
     /// The gateway filters for the SMTP listeners.
     pub gateway: tern_smtp::gateway::Gateway,
     /// The SMTP abuse limits.
@@ -456,6 +485,7 @@ impl Settings {
             tls_handshake_timeout: l.tls_handshake_timeout.map_or(secs(30), |d| d.0),
             shutdown_grace: l.shutdown_grace.map_or(secs(10), |d| d.0),
             blob_gc_interval: l.blob_gc_interval.map_or(secs(3600), |d| d.0),
+            directory: config.directory.clone(),
             gateway: gateway::gateway(
                 config.spam.as_ref(),
                 config.virus.as_ref(),

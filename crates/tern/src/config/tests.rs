@@ -109,7 +109,6 @@ max_connections = -3
         "t.toml: tls.key: tls.cert is set but tls.key is missing",
         "t.toml: tls.cert: cannot read /nonexistent/cert.pem",
         "t.toml: quota.default: invalid size \"lots\"",
-        "t.toml: directory.kind: \"active-directory\" is not supported yet",
         "t.toml: directory.urls: required",
         "t.toml: limits.max_message_size: unknown size unit \"XB\"",
         "t.toml: limits.imap_idle_timeout: \"5 weeks\" is not a duration",
