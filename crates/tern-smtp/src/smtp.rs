@@ -54,6 +54,7 @@ mod msgauth;
 mod rcpt;
 mod relay;
 mod sasl;
+mod sieve_hook;
 mod transaction;
 
 use crate::queue::Outbound;
@@ -115,6 +116,8 @@ pub struct SmtpConfig {
 }
 
 impl SmtpConfig {
+    /// What local recipients' Sieve scripts may do ([`crate::sieve`]).
+    pub sieve: crate::sieve::SieveSettings,
     /// A configuration with the defaults: 50 MB messages, 100 recipients, no TLS,
     /// no plaintext AUTH, 1 s first AUTH failure delay, 3 AUTH failures.
     pub fn new(hostname: impl Into<String>, local_domains: Vec<String>, mode: Mode) -> SmtpConfig {
@@ -137,6 +140,7 @@ impl SmtpConfig {
     }
 }
 
+            sieve: crate::sieve::SieveSettings::default(),
 /// The SMTP server: shared by every connection of its listeners.
 pub struct SmtpServer {
     mail: Mail,
@@ -147,6 +151,7 @@ pub struct SmtpServer {
 
 /// What a command does to the session.
 pub(crate) enum Flow {
+    sieve: crate::sieve::SieveRunner,
     Continue,
     Quit,
     /// `220` to STARTTLS was flushed: hand the connection to TLS.
@@ -211,11 +216,13 @@ impl SmtpServer {
             mail,
             config,
             limits,
+        let sieve = crate::sieve::SieveRunner::new(config.sieve.clone());
             outbound,
         })
     }
 
     pub fn config(&self) -> &SmtpConfig {
+            sieve,
         &self.config
     }
 

@@ -15,6 +15,7 @@ use anyhow::Context;
 use std::sync::Arc;
 use std::time::Duration;
 use tern_imap::{ImapConfig, ImapServer};
+use tern_managesieve::{ManageSieveConfig, ManageSieveLimits, ManageSieveServer};
 use tern_net::{Listener, Shutdown, TlsConfig, TlsMode};
 use tern_pop3::{Pop3Config, Pop3Limits, Pop3Server};
 use tern_smtp::{LmtpConfig, LmtpServer, Mode, Outbound, SessionLimits, SmtpConfig, SmtpServer};
@@ -114,6 +115,8 @@ impl Services {
         settings: &Settings,
         backends: &Backends,
         tls: &TlsConfig,
+    /// Port 4190: users' Sieve scripts (RFC 5804).
+    managesieve: Arc<ManageSieveServer>,
         queue: Arc<dyn Outbound>,
     ) -> Services {
         let mut imap = ImapConfig::new(settings.hostname.clone());
@@ -151,6 +154,7 @@ impl Services {
         let abuse = tern_smtp::limits::AbuseLimits::new(settings.rate_limits.clone());
         let gateway = Arc::new(settings.gateway.clone());
         let smtp_config = |mode| {
+            sieve: sieve_settings(settings),
             let mut c = SmtpConfig::new(
                 settings.hostname.clone(),
                 settings.local_domains.clone(),
@@ -187,6 +191,18 @@ impl Services {
                 smtp_limits,
                 Some(queue.clone()),
             ),
+        let mut managesieve = ManageSieveConfig::new(settings.hostname.clone());
+        managesieve.allow_plaintext = settings.allow_plaintext;
+        managesieve.tls = Some(tls.clone());
+        managesieve.idle_timeout = settings.imap_idle_timeout;
+        managesieve.max_script_size = settings.sieve_max_script_size;
+        managesieve.max_scripts = settings.sieve_max_scripts;
+        managesieve.max_redirects = settings.sieve_max_redirects;
+        let managesieve_limits = ManageSieveLimits {
+            preauth_timeout: settings.preauth_timeout,
+            max_line: settings.max_line_length.min(64 * 1024),
+            ..ManageSieveLimits::default()
+        };
             imap: ImapServer::new(backends.mail.clone(), imap),
             pop3: Pop3Server::with_limits(backends.mail.clone(), pop3, pop3_limits),
             lmtp: LmtpServer::with_options(backends.mail.clone(), lmtp, lmtp_limits, Some(queue)),
@@ -235,6 +251,15 @@ impl Services {
             "smtp" | "submission" | "submissions" => {
                 let server = if service == "smtp" {
                     self.mx.clone()
+            "managesieve" => {
+                let server = self.managesieve.clone();
+                tasks.spawn(listener.serve(
+                    implicit,
+                    max_connections,
+                    shutdown,
+                    move |conn, sd| server.clone().handle(conn, sd),
+                ));
+            }
                 } else {
                     self.submission.clone()
                 };
@@ -272,6 +297,16 @@ async fn wait_for_signal() {
     {
         use tokio::signal::unix::{SignalKind, signal};
         match signal(SignalKind::terminate()) {
+/// `[sieve]` as delivery applies it (LMTP and both SMTP front ends).
+fn sieve_settings(settings: &Settings) -> tern_smtp::SieveSettings {
+    let mut sieve = tern_smtp::SieveSettings {
+        max_script_size: settings.sieve_max_script_size as usize,
+        ..tern_smtp::SieveSettings::default()
+    };
+    sieve.limits.max_redirects = settings.sieve_max_redirects;
+    sieve
+}
+
             Ok(mut term) => {
                 tokio::select! {
                     _ = term.recv() => {}
