@@ -181,7 +181,9 @@ mitkdc_up() { # MIT KDC realm MIT.TEST on 127.0.0.1:10088, principal carol / Car
   KRB5CCNAME=FILE:$K/t.cc waitfor mitkdc 50 sh -c "echo 'Carol#Pass1' | kinit carol@MIT.TEST"
   unset KRB5_CONFIG KRB5_KDC_PROFILE
 }
-dovecot_up() { # Dovecot IMAP 10143, POP3 10110, LMTP 10024; user dave@example.test / Dave#Pass1
+dovecot_up() { # Dovecot IMAP 10143, POP3 10110, LMTP 10024; users dave@example.test / Dave#Pass1,
+  # frank@example.test / Frank#Pass1, gina@example.test / Gina#Pass1, hank@example.test / Hank#Pass1; master user migrator / Master#Pass1
+  # (LOGIN user*migrator, or SASL PLAIN authzid=user authcid=migrator); "Sent Items" is \Sent, "Trash" \Trash
   local D=$P/dovecot; rm -rf "$D"; mkdir -p "$D/run" "$D/state" "$D/mail"; chmod 755 "$P" "$D"; chown nobody:nogroup "$D/mail"
   cat >"$D/dovecot.conf" <<EOF
 base_dir = $D/run
@@ -193,10 +195,26 @@ ssl = no
 disable_plaintext_auth = no
 auth_mechanisms = plain login
 auth_failure_delay = 0
+auth_master_user_separator = *
 mail_location = maildir:~/Maildir
 first_valid_uid = 1
 default_internal_user = dovecot
 default_login_user = dovenull
+namespace inbox {
+  inbox = yes
+  mailbox "Sent Items" {
+    special_use = \\Sent
+  }
+  mailbox Trash {
+    special_use = \\Trash
+  }
+}
+passdb {
+  driver = passwd-file
+  master = yes
+  args = scheme=PLAIN $D/masters
+  pass = yes
+}
 passdb {
   driver = passwd-file
   args = scheme=PLAIN username_format=%u $D/users
@@ -230,15 +248,22 @@ protocol lmtp {
   postmaster_address = postmaster@example.test
 }
 EOF
-  printf 'dave@example.test:{PLAIN}Dave#Pass1\n' >"$D/users"; chmod 644 "$D/users"
+  printf 'dave@example.test:{PLAIN}Dave#Pass1\nfrank@example.test:{PLAIN}Frank#Pass1\ngina@example.test:{PLAIN}Gina#Pass1\nhank@example.test:{PLAIN}Hank#Pass1\n' >"$D/users"; chmod 644 "$D/users"
+  printf 'migrator:{PLAIN}Master#Pass1\n' >"$D/masters"; chmod 644 "$D/masters"
   bg dovecot dovecot -c "$D/dovecot.conf" -F
   waitfor dovecot 100 tcp 127.0.0.1 10143
 }
-cyrus_up() { # Cyrus IMAP 11143, LMTP 11024; admin cyrus/Cyrus#Adm1, user erin/Erin#Pass1 (mailbox user/erin)
+cyrus_up() { # Cyrus IMAP 11143, POP3 11110, LMTP 11024; admin cyrus/Cyrus#Adm1 (also a proxy admin: SASL PLAIN
+  # authzid=USER authcid=cyrus), users erin/Erin#Pass1 (mailbox user/erin), ivan/Ivan#Pass1 (user/ivan)
   local C=$P/cyrus IMAPD=/usr/lib/cyrus/bin/imapd
   if [ ! -x $IMAPD ]; then  # cyrus-imapd conflicts with dovecot-imapd: use the unpacked .deb
     IMAPD=$P/cyrus-root/usr/lib/cyrus/bin/imapd
     if [ ! -x "$IMAPD" ]; then (cd "$P" && apt-get download -q cyrus-imapd >/dev/null 2>&1 && dpkg-deb -x cyrus-imapd_*.deb "$P/cyrus-root"); fi
+  fi
+  local POP3D=${IMAPD%/imapd}/pop3d  # cyrus-pop3d conflicts with dovecot-pop3d too
+  if [ ! -x "$POP3D" ]; then
+    POP3D=$P/cyrus-root/usr/lib/cyrus/bin/pop3d
+    if [ ! -x "$POP3D" ]; then (cd "$P" && apt-get download -q cyrus-pop3d >/dev/null 2>&1 && dpkg-deb -x cyrus-pop3d_*.deb "$P/cyrus-root"); fi
   fi
   rm -rf "$C"; mkdir -p "$C"/{conf,spool,sieve,run/socket,run/proc,run/lock}
   cat >"$C/imapd.conf" <<EOF
@@ -252,6 +277,7 @@ unixhierarchysep: yes
 lmtp_downcase_rcpt: yes
 allowplaintext: yes
 admins: cyrus
+proxyservers: cyrus
 sasl_pwcheck_method: auxprop
 sasl_auxprop_plugin: sasldb
 sasl_sasldb_path: $C/conf/sasldb2
@@ -266,6 +292,7 @@ START {
 }
 SERVICES {
   imap cmd="$IMAPD -C $C/imapd.conf" listen="127.0.0.1:11143" prefork=1 maxchild=50
+  pop3 cmd="$POP3D -C $C/imapd.conf" listen="127.0.0.1:11110" prefork=0 maxchild=20
   lmtp cmd="lmtpd -C $C/imapd.conf -a" listen="127.0.0.1:11024" prefork=0 maxchild=20
 }
 EVENTS {
@@ -274,10 +301,11 @@ EVENTS {
 EOF
   echo 'Cyrus#Adm1' | saslpasswd2 -p -c -f "$C/conf/sasldb2" cyrus
   echo 'Erin#Pass1' | saslpasswd2 -p -c -f "$C/conf/sasldb2" erin
+  echo 'Ivan#Pass1' | saslpasswd2 -p -c -f "$C/conf/sasldb2" ivan
   chown -R cyrus:mail "$C"; chmod 750 "$C/conf"
   bg cyrus /usr/lib/cyrus/bin/master -C "$C/imapd.conf" -M "$C/cyrus.conf" -p "$C/run/master.pid" -D
   waitfor cyrus 100 tcp 127.0.0.1 11143
-  python3 -c "import imaplib; a=imaplib.IMAP4('127.0.0.1',11143); a.login('cyrus','Cyrus#Adm1'); a.create('user/erin'); a.logout()"
+  python3 -c "import imaplib; a=imaplib.IMAP4('127.0.0.1',11143); a.login('cyrus','Cyrus#Adm1'); a.create('user/erin'); a.create('user/ivan'); a.logout()"
 }
 sink_up() { bg sink smtp-sink -u nobody 127.0.0.1:12525 100; waitfor sink 50 tcp 127.0.0.1 12525; }
 rspamd_up() { # rspamd normal 21333, controller 21334 (password q1), proxy 21332; DNS pinned to dead loopback port

@@ -16,6 +16,7 @@ use std::sync::Arc;
 use std::time::Duration;
 use tern_imap::{ImapConfig, ImapServer};
 use tern_managesieve::{ManageSieveConfig, ManageSieveLimits, ManageSieveServer};
+use tern_managesieve::{ManageSieveConfig, ManageSieveLimits, ManageSieveServer};
 use tern_net::{Listener, Shutdown, TlsConfig, TlsMode};
 use tern_pop3::{Pop3Config, Pop3Limits, Pop3Server};
 use tern_smtp::{LmtpConfig, LmtpServer, Mode, Outbound, SessionLimits, SmtpConfig, SmtpServer};
@@ -108,6 +109,8 @@ struct Services {
     mx: Arc<SmtpServer>,
     /// Ports 587 (STARTTLS) and 465 (implicit TLS): AUTH before MAIL.
     submission: Arc<SmtpServer>,
+    /// Port 4190: users' Sieve scripts (RFC 5804).
+    managesieve: Arc<ManageSieveServer>,
 }
 
 impl Services {
@@ -144,6 +147,7 @@ impl Services {
             max_message_size: settings.max_message_size,
             local_domains: settings.local_domains.clone(),
             max_recipients: settings.max_recipients,
+            sieve: sieve_settings(settings),
         };
         let lmtp_limits = SessionLimits {
             idle_timeout: settings.lmtp_timeout,
@@ -167,6 +171,7 @@ impl Services {
             c.tls_handshake_timeout = settings.tls_handshake_timeout;
             c.gateway = gateway.clone();
             c.abuse = abuse.clone();
+            c.sieve = sieve_settings(settings);
             c
         };
         // RFC 5321 §4.5.3.2: every server timeout at least 5 minutes (the default).
@@ -174,6 +179,18 @@ impl Services {
             idle_timeout: settings.smtp_timeout,
             write_timeout: settings.smtp_timeout,
             ..SessionLimits::default()
+        };
+        let mut managesieve = ManageSieveConfig::new(settings.hostname.clone());
+        managesieve.allow_plaintext = settings.allow_plaintext;
+        managesieve.tls = Some(tls.clone());
+        managesieve.idle_timeout = settings.imap_idle_timeout;
+        managesieve.max_script_size = settings.sieve_max_script_size;
+        managesieve.max_scripts = settings.sieve_max_scripts;
+        managesieve.max_redirects = settings.sieve_max_redirects;
+        let managesieve_limits = ManageSieveLimits {
+            preauth_timeout: settings.preauth_timeout,
+            max_line: settings.max_line_length.min(64 * 1024),
+            ..ManageSieveLimits::default()
         };
         // The MX never relays (AUTH is submission-only, so a remote RCPT is `554 relay access
         // denied`): it holds the queue for Sieve redirects and vacation replies only, as LMTP
@@ -203,6 +220,11 @@ impl Services {
             max_line: settings.max_line_length.min(64 * 1024),
             ..ManageSieveLimits::default()
         };
+            managesieve: ManageSieveServer::with_limits(
+                backends.mail.clone(),
+                managesieve,
+                managesieve_limits,
+            ),
             imap: ImapServer::new(backends.mail.clone(), imap),
             pop3: Pop3Server::with_limits(backends.mail.clone(), pop3, pop3_limits),
             lmtp: LmtpServer::with_options(backends.mail.clone(), lmtp, lmtp_limits, Some(queue)),
@@ -223,6 +245,15 @@ impl Services {
         match service {
             "imap" | "imaps" => {
                 let server = self.imap.clone();
+                tasks.spawn(listener.serve(
+                    implicit,
+                    max_connections,
+                    shutdown,
+                    move |conn, sd| server.clone().handle(conn, sd),
+                ));
+            }
+            "managesieve" => {
+                let server = self.managesieve.clone();
                 tasks.spawn(listener.serve(
                     implicit,
                     max_connections,
@@ -274,6 +305,16 @@ impl Services {
             other => unreachable!("service {other} passed the config check"),
         }
     }
+}
+
+/// `[sieve]` as delivery applies it (LMTP and both SMTP front ends).
+fn sieve_settings(settings: &Settings) -> tern_smtp::SieveSettings {
+    let mut sieve = tern_smtp::SieveSettings {
+        max_script_size: settings.sieve_max_script_size as usize,
+        ..tern_smtp::SieveSettings::default()
+    };
+    sieve.limits.max_redirects = settings.sieve_max_redirects;
+    sieve
 }
 
 fn print_welcome(settings: &Settings) {

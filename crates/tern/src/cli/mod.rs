@@ -6,6 +6,8 @@
 //! tern user list [--json] | tern user del ADDRESS | tern user passwd ADDRESS --password-stdin
 //! tern user alias add ALIAS ADDRESS | tern user alias del ALIAS | tern user quota ADDRESS SIZE
 //! tern check-config [--config FILE]
+//! tern sieve list ADDRESS [--json] | get ADDRESS NAME | put ADDRESS NAME FILE|- | delete ADDRESS NAME
+//! tern sieve activate ADDRESS NAME|--none | vacation ADDRESS --subject S --message-file F [--until DATE] | vacation ADDRESS --off
 //! tern directory lookup LOGIN|ADDRESS [--json] | tern directory auth LOGIN --password-stdin
 //! tern directory flush [LOGIN] | tern directory stats [--json]
 //! tern queue list [--json] | tern queue show ID [--json] | tern queue retry ID|--all | tern queue delete ID
@@ -17,6 +19,7 @@ mod check_config;
 mod directory;
 mod queue;
 mod serve_cmd;
+mod sieve;
 mod user;
 
 use crate::config::Settings;
@@ -49,6 +52,9 @@ enum Command {
     /// What the directory (LDAP / Active Directory / internal) says, and its cache.
     #[command(subcommand)]
     Directory(directory::DirectoryCommand),
+    /// Users' Sieve scripts: list, get, put, activate, delete, vacation replies.
+    #[command(subcommand)]
+    Sieve(sieve::SieveCommand),
     /// Inspect and manage the outbound queue.
     #[command(subcommand)]
     Queue(queue::QueueCommand),
@@ -85,6 +91,7 @@ pub fn run() -> ExitCode {
         Command::CheckConfig => check_config::run(&globals),
         Command::Directory(cmd) => directory::run(&globals, cmd),
         Command::Queue(cmd) => queue::run(&globals, cmd),
+        Command::Sieve(cmd) => sieve::run(&globals, cmd),
     };
     match result {
         Ok(code) => code,

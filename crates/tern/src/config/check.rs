@@ -15,6 +15,7 @@ pub const IMPLEMENTED_SERVICES: &[&str] = &[
     "imaps",
     "pop3",
     "pop3s",
+    "managesieve",
     "lmtp",
 ];
 

@@ -105,6 +105,8 @@ pub struct Config {
     pub directory: Option<DirectoryConfig>,
     pub kerberos: Option<Kerberos>,
     pub limits: Limits,
+    /// `[sieve]`: limits on users' Sieve scripts (ManageSieve uploads, delivery).
+    pub sieve: Sieve,
     /// `[spam]`, `[virus]`, `[milter]`: the gateway filters ([`gateway`]); absent: off.
     pub spam: Option<gateway::Spam>,
     pub virus: Option<gateway::Virus>,
@@ -266,6 +268,16 @@ pub struct Limits {
     pub blob_gc_interval: Option<Dur>,
 }
 
+/// `[sieve]`: script size and count per account (ManageSieve refuses beyond them) and the
+/// redirects one delivery may make (advertised as MAXREDIRECTS, enforced at delivery).
+#[derive(Clone, Debug, Default, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct Sieve {
+    pub max_script_size: Option<Size>,
+    pub max_scripts: Option<u64>,
+    pub max_redirects: Option<u64>,
+}
+
 /// Reads and checks a config. Every problem is returned, not just the first.
 pub fn load(source: &Source) -> Result<Config, ConfigErrors> {
     match source {
@@ -371,6 +383,12 @@ pub struct Settings {
     pub tls_handshake_timeout: std::time::Duration,
     pub shutdown_grace: std::time::Duration,
     pub blob_gc_interval: std::time::Duration,
+    /// `[sieve] max_script_size` in octets (default 64 KB).
+    pub sieve_max_script_size: u64,
+    /// `[sieve] max_scripts` per account (default 16).
+    pub sieve_max_scripts: usize,
+    /// `[sieve] max_redirects` per delivery (default 4).
+    pub sieve_max_redirects: usize,
     /// `[directory]` as written; absent: the internal directory.
     pub directory: Option<DirectoryConfig>,
     /// The gateway filters for the SMTP listeners.
@@ -396,6 +414,7 @@ pub fn default_listeners(as_root: bool) -> Vec<ListenerSpec> {
         ("imaps", "0.0.0.0", 993),
         ("pop3", "0.0.0.0", 110),
         ("pop3s", "0.0.0.0", 995),
+        ("managesieve", "0.0.0.0", 4190),
         ("lmtp", "127.0.0.1", 24),
     ]
     .into_iter()
@@ -485,6 +504,9 @@ impl Settings {
             tls_handshake_timeout: l.tls_handshake_timeout.map_or(secs(30), |d| d.0),
             shutdown_grace: l.shutdown_grace.map_or(secs(10), |d| d.0),
             blob_gc_interval: l.blob_gc_interval.map_or(secs(3600), |d| d.0),
+            sieve_max_script_size: config.sieve.max_script_size.map_or(64 * 1024, |s| s.0),
+            sieve_max_scripts: config.sieve.max_scripts.map_or(16, |n| n as usize),
+            sieve_max_redirects: config.sieve.max_redirects.map_or(4, |n| n as usize),
             directory: config.directory.clone(),
             gateway: gateway::gateway(
                 config.spam.as_ref(),

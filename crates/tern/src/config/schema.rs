@@ -94,6 +94,14 @@ pub const ROOT: &[Field] = &[
     f("quota", Kind::Table(&[f("default", Kind::Size)])),
     f("auth", Kind::Table(&[f("allow_plaintext", Kind::Bool)])),
     f("dns", Kind::Table(&[f("nameservers", Kind::AddrList)])),
+    f(
+        "sieve",
+        Kind::Table(&[
+            f("max_script_size", Kind::Size),
+            f("max_scripts", Kind::UInt(100_000)),
+            f("max_redirects", Kind::UInt(1_000)),
+        ]),
+    ),
     f("outbound", Kind::Table(OUTBOUND)),
     f(
         "directory",
