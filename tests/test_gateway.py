@@ -15,7 +15,7 @@ import uuid
 
 import pytest
 
-from harness import DOMAIN, message
+from harness import DOMAIN, PASSWORD, message
 from peers import peer
 
 RSPAMD = "127.0.0.1:21333"
@@ -195,3 +195,30 @@ def test_milter_adds_its_header_to_a_clean_message(milter, make_server):
     assert "X-Virus-Scanned: clamav-milter" in head, head
     assert "forged by the sender" not in head, head
     assert field_names(raw).count("X-Virus-Scanned") == 1, head
+
+
+def test_submission_scanned_only_by_filters_that_say_so(filters, make_server):
+    srv = make_server(services=("submission", "imap"), extra_config=(
+        f'[spam]\nrspamd = "{RSPAMD}"\non_reject = "reject"\n'
+        f'[virus]\nclamd = "{CLAMD}"\nsubmission = true\n'))
+    u = srv.add_user()
+
+    def submit(data):
+        with smtplib.SMTP("127.0.0.1", srv.port("submission"), timeout=120) as s:
+            s.ehlo("client.example.test")
+            s.login(u.address, PASSWORD)
+            assert s.mail(u.address)[0] == 250
+            assert s.rcpt(u.address)[0] == 250
+            return s.data(data)
+
+    # [spam] has no `submission = true`: GTUBE from an authenticated user is delivered.
+    code, text = submit(message("Test", f"{GTUBE}\r\n", sender=u.address, to=u.address))
+    assert code == 250, (code, text)
+    [raw] = mailbox(srv, u)
+    assert b"X-Spam-Status" not in raw and b"X-Virus-Status: Clean" in raw, raw[:600]
+    eicar = eicar_message(u.address).replace(f"From: sender@{DOMAIN}".encode(),
+                                             f"From: {u.address}".encode())
+    eicar = eicar.replace(f"From: alice@{DOMAIN}".encode(), f"From: {u.address}".encode())
+    code, text = submit(eicar)
+    assert code == 554 and text.startswith(b"5.7.1"), (code, text)
+    assert len(mailbox(srv, u)) == 1
