@@ -6,6 +6,8 @@
 //! tern user list [--json] | tern user del ADDRESS | tern user passwd ADDRESS --password-stdin
 //! tern user alias add ALIAS ADDRESS | tern user alias del ALIAS | tern user quota ADDRESS SIZE
 //! tern check-config [--config FILE]
+//! tern migrate --source imap://HOST:PORT (--users CSV | --user ADDRESS) [...] | tern migrate verify ...
+//! tern import mbox PATH --user ADDRESS [--folder NAME] | tern import maildir PATH --user ADDRESS
 //! tern sieve list ADDRESS [--json] | get ADDRESS NAME | put ADDRESS NAME FILE|- | delete ADDRESS NAME
 //! tern sieve activate ADDRESS NAME|--none | vacation ADDRESS --subject S --message-file F [--until DATE] | vacation ADDRESS --off
 //! tern directory lookup LOGIN|ADDRESS [--json] | tern directory auth LOGIN --password-stdin
@@ -16,6 +18,9 @@
 //! `--config` and `--data-dir` are accepted by every command, before or after its name.
 //! Exit status: 0 success, 1 failure (the reason on stderr), 2 usage error.
 mod check_config;
+mod import;
+mod migrate;
+mod migrate_progress;
 mod directory;
 mod queue;
 mod serve_cmd;
@@ -49,6 +54,11 @@ enum Command {
     User(user::UserCommand),
     /// Check the config file and report every problem at once.
     CheckConfig,
+    /// Copy mail from a live IMAP server, keeping UIDs (`tern migrate verify` compares).
+    Migrate(migrate::MigrateCommand),
+    /// Import mail from files (mbox, Maildir).
+    #[command(subcommand)]
+    Import(import::ImportCommand),
     /// What the directory (LDAP / Active Directory / internal) says, and its cache.
     #[command(subcommand)]
     Directory(directory::DirectoryCommand),
@@ -89,6 +99,8 @@ pub fn run() -> ExitCode {
         Command::Serve => serve_cmd::run(&globals),
         Command::User(cmd) => user::run(&globals, cmd),
         Command::CheckConfig => check_config::run(&globals),
+        Command::Migrate(cmd) => migrate::run(&globals, cmd),
+        Command::Import(cmd) => import::run(&globals, cmd),
         Command::Directory(cmd) => directory::run(&globals, cmd),
         Command::Queue(cmd) => queue::run(&globals, cmd),
         Command::Sieve(cmd) => sieve::run(&globals, cmd),
@@ -107,7 +119,7 @@ fn init_logging() {
     use std::io::IsTerminal;
     use tracing_subscriber::EnvFilter;
     let filter = EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| EnvFilter::new("warn,tern=info,tern_net=info,tern_imap=info,tern_smtp=info,tern_queue=info,tern_mail=info,tern_store_sqlite=info,tern_directory=info"));
+        .unwrap_or_else(|_| EnvFilter::new("warn,tern=info,tern_net=info,tern_imap=info,tern_smtp=info,tern_queue=info,tern_mail=info,tern_store_sqlite=info,tern_directory=info,tern_migrate=info"));
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_ansi(std::io::stderr().is_terminal())
