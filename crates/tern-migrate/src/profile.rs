@@ -36,7 +36,8 @@ impl Profile {
     }
 
     /// The POP3 UIDL format the server uses by default, in Dovecot's `pop3_uidl_format`
-    /// notation: Dovecot `%08Xu%08Xv` (UID, then UIDVALIDITY, 8 upper-case hex digits each);
+    /// notation: Dovecot `%08Xu%08Xv` (UID, then UIDVALIDITY, 8 hex digits each; Dovecot's
+    /// `X` modifier writes lower-case digits, as a POP3 listing from Dovecot 2.3 shows);
     /// Cyrus `%v.%u` (`pop3_new_uidl: yes`, its default: UIDVALIDITY "." UID in decimal).
     /// A generic IMAP server's POP3 UIDLs cannot be known: Tern derives its own.
     pub fn default_uidl_format(self) -> Option<&'static str> {
@@ -49,7 +50,8 @@ impl Profile {
 }
 
 /// A POP3 UIDL template: `%u` UID, `%v` UIDVALIDITY, with optional `0`-padded width and
-/// `x`/`X` for hex (`%08Xu`), `%%` a percent sign. Validated once, applied per message.
+/// `X` for lower-case hex as Dovecot expands it (`%08Xu`; `x` the same), `%%` a percent
+/// sign. Validated once, applied per message.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct UidlFormat(Vec<Piece>);
 
@@ -139,8 +141,7 @@ impl UidlFormat {
                 } => {
                     let v = if *is_uid { uid } else { uidvalidity };
                     let s = match hex {
-                        Some(true) => format!("{v:X}"),
-                        Some(false) => format!("{v:x}"),
+                        Some(_) => format!("{v:x}"),
                         None => v.to_string(),
                     };
                     let pad = if *zero { '0' } else { ' ' };
@@ -162,7 +163,7 @@ mod tests {
     #[test]
     fn formats() {
         let d = UidlFormat::parse("%08Xu%08Xv").unwrap();
-        assert_eq!(d.render(0x5f3a_0001, 26), "0000001A5F3A0001");
+        assert_eq!(d.render(0x5f3a_0001, 26), "0000001a5f3a0001");
         let c = UidlFormat::parse("%v.%u").unwrap();
         assert_eq!(c.render(1234, 7), "1234.7");
         assert_eq!(UidlFormat::parse("a%%%xu").unwrap().render(1, 255), "a%ff");
