@@ -297,47 +297,34 @@ impl QueueDb {
         })
     }
 
-    /// Marks final states as reported (their DSN issued, or none needed).
-    pub fn mark_reported(&self, id: &str, idxs: &[u32]) -> DbResult<()> {
-        self.mark(id, idxs, "reported")
-    }
-
-    /// Marks pending recipients as warned (the "delayed" DSN issued).
-    pub fn mark_delay_warned(&self, id: &str, idxs: &[u32]) -> DbResult<()> {
-        self.mark(id, idxs, "delay_warned")
-    }
-
-    fn mark(&self, id: &str, idxs: &[u32], column: &'static str) -> DbResult<()> {
-        if idxs.is_empty() {
-            return Ok(());
-        }
+    /// In one commit: marks `reported` and `warned` recipients, then deletes the message if
+    /// nothing is left to do (no recipient pending, every final state reported). Returns
+    /// whether it is gone.
+    pub fn finish(&self, id: &str, reported: &[u32], warned: &[u32]) -> DbResult<bool> {
         self.with(|conn| {
             let tx = conn.transaction()?;
-            for idx in idxs {
-                tx.execute(
-                    &format!("UPDATE recipients SET {column} = 1 WHERE message = ?1 AND idx = ?2"),
-                    params![id, idx],
-                )?;
+            for (column, idxs) in [("reported", reported), ("delay_warned", warned)] {
+                for idx in idxs {
+                    tx.execute(
+                        &format!(
+                            "UPDATE recipients SET {column} = 1 WHERE message = ?1 AND idx = ?2"
+                        ),
+                        params![id, idx],
+                    )?;
+                }
             }
-            tx.commit()
-        })
-    }
-
-    /// Deletes the message if no recipient is pending and every final state is reported.
-    /// Returns whether it is gone (deleted now or before).
-    pub fn delete_if_done(&self, id: &str) -> DbResult<bool> {
-        self.with(|conn| {
-            let open: i64 = conn.query_row(
+            let open: i64 = tx.query_row(
                 "SELECT count(*) FROM recipients WHERE message = ?1
                    AND (state = 'pending' OR reported = 0)",
                 params![id],
                 |r| r.get(0),
             )?;
-            if open > 0 {
-                return Ok(false);
+            let gone = open == 0;
+            if gone {
+                tx.execute("DELETE FROM messages WHERE id = ?1", params![id])?;
             }
-            conn.execute("DELETE FROM messages WHERE id = ?1", params![id])?;
-            Ok(true)
+            tx.commit()?;
+            Ok(gone)
         })
     }
 
@@ -414,4 +401,115 @@ fn load(conn: &Connection, id: &str) -> DbResult<Option<MessageRow>> {
     })?;
     message.recipients = rows.collect::<DbResult<_>>()?;
     Ok(Some(message))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn message(id: &str, now: i64) -> MessageRow {
+        let rcpt = |idx: u32, address: &str| RecipientRow {
+            idx,
+            address: address.into(),
+            domain: "remote.test".into(),
+            notify: None,
+            orcpt: None,
+            state: RcptState::Pending,
+            attempts: 0,
+            next_attempt: now,
+            last_reply: None,
+            remote_mta: None,
+            tls: false,
+            delay_warned: false,
+            reported: false,
+            success_dsn: false,
+        };
+        MessageRow {
+            id: id.into(),
+            txid: "tx".into(),
+            sender: "alice@example.test".into(),
+            envid: None,
+            ret: None,
+            body: "7BIT".into(),
+            smtputf8: false,
+            skip: 20,
+            prepend: b"DKIM-Signature: x\r\n".to_vec(),
+            size: 100,
+            arrival: now,
+            authenticated: None,
+            recipients: vec![rcpt(0, "a@remote.test"), rcpt(1, "b@remote.test")],
+        }
+    }
+
+    fn outcome(idx: u32, state: RcptState, next_attempt: i64) -> RcptUpdate {
+        RcptUpdate {
+            idx,
+            state,
+            next_attempt,
+            last_reply: "450 4.2.0 busy".into(),
+            remote_mta: Some("mx.remote.test".into()),
+            tls: true,
+            attempted: true,
+            success_dsn: false,
+        }
+    }
+
+    #[test]
+    fn an_entry_lives_until_every_recipient_is_final_and_reported() {
+        let tmp = tempfile::tempdir().unwrap();
+        let path = tmp.path().join("queue.db");
+        let db = QueueDb::open(&path).unwrap();
+        db.insert(&message("q1", 1000)).unwrap();
+        assert_eq!(db.due(1000, 10).unwrap(), ["q1"]);
+        db.record(
+            "q1",
+            &[
+                outcome(0, RcptState::Sent, 1000),
+                outcome(1, RcptState::Pending, 2000),
+            ],
+        )
+        .unwrap();
+        // The sent recipient still needs its report; then nothing is due until 2000.
+        assert_eq!(db.due(1001, 10).unwrap(), ["q1"]);
+        assert!(!db.finish("q1", &[0], &[]).unwrap());
+        assert!(db.due(1001, 10).unwrap().is_empty());
+        assert_eq!(db.due(2000, 10).unwrap(), ["q1"]);
+        // Another process's `tern queue retry` (a second connection on the file).
+        let cli = QueueDb::open(&path).unwrap();
+        assert_eq!(cli.retry_now(Some("q1"), 1002).unwrap(), 1);
+        assert_eq!(db.due(1002, 10).unwrap(), ["q1"]);
+        let m = cli.load("q1").unwrap().unwrap();
+        assert_eq!(m.prepend, b"DKIM-Signature: x\r\n");
+        assert_eq!(m.recipients[1].attempts, 1);
+        assert!(m.recipients[1].tls);
+        assert_eq!(
+            m.recipients[1].last_reply.as_deref(),
+            Some("450 4.2.0 busy")
+        );
+        // A final state is never recorded over.
+        db.record("q1", &[outcome(0, RcptState::Pending, 5000)])
+            .unwrap();
+        assert_eq!(
+            db.load("q1").unwrap().unwrap().recipients[0].state,
+            RcptState::Sent
+        );
+        db.record("q1", &[outcome(1, RcptState::Failed, 1003)])
+            .unwrap();
+        assert!(db.finish("q1", &[1], &[]).unwrap());
+        assert!(db.load("q1").unwrap().is_none());
+        assert!(db.list().unwrap().is_empty());
+    }
+
+    #[test]
+    fn delete_and_list() {
+        let tmp = tempfile::tempdir().unwrap();
+        let db = QueueDb::open(&tmp.path().join("queue.db")).unwrap();
+        db.insert(&message("q2", 10)).unwrap();
+        db.insert(&message("q1", 5)).unwrap();
+        let ids: Vec<String> = db.list().unwrap().into_iter().map(|m| m.id).collect();
+        assert_eq!(ids, ["q1", "q2"]);
+        assert!(db.delete("q1").unwrap());
+        assert!(!db.delete("q1").unwrap());
+        assert_eq!(db.ids().unwrap(), ["q2"]);
+    }
 }

@@ -90,12 +90,7 @@ pub async fn report(inner: &Arc<Inner>, id: &str) {
     let key = m.id.clone();
     let reported: Vec<u32> = finals.iter().map(|r| r.idx).collect();
     let warned: Vec<u32> = delayed.iter().map(|r| r.idx).collect();
-    let done = tokio::task::spawn_blocking(move || {
-        db.mark_reported(&key, &reported)?;
-        db.mark_delay_warned(&key, &warned)?;
-        db.delete_if_done(&key)
-    })
-    .await;
+    let done = tokio::task::spawn_blocking(move || db.finish(&key, &reported, &warned)).await;
     match done {
         Ok(Ok(true)) => {
             if let Err(e) = inner.spool.remove(&m.id) {
