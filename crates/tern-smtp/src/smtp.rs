@@ -113,11 +113,11 @@ pub struct SmtpConfig {
     pub gateway: Arc<crate::gateway::Gateway>,
     /// Abuse limits shared by every SMTP listener ([`crate::limits`]).
     pub abuse: Arc<crate::limits::AbuseLimits>,
+    /// What local recipients' Sieve scripts may do ([`crate::sieve`]).
+    pub sieve: crate::sieve::SieveSettings,
 }
 
 impl SmtpConfig {
-    /// What local recipients' Sieve scripts may do ([`crate::sieve`]).
-    pub sieve: crate::sieve::SieveSettings,
     /// A configuration with the defaults: 50 MB messages, 100 recipients, no TLS,
     /// no plaintext AUTH, 1 s first AUTH failure delay, 3 AUTH failures.
     pub fn new(hostname: impl Into<String>, local_domains: Vec<String>, mode: Mode) -> SmtpConfig {
@@ -136,22 +136,22 @@ impl SmtpConfig {
             dkim_keys: None,
             gateway: Arc::default(),
             abuse: crate::limits::AbuseLimits::none(),
+            sieve: crate::sieve::SieveSettings::default(),
         }
     }
 }
 
-            sieve: crate::sieve::SieveSettings::default(),
 /// The SMTP server: shared by every connection of its listeners.
 pub struct SmtpServer {
     mail: Mail,
     config: SmtpConfig,
     limits: SessionLimits,
     outbound: Option<Arc<dyn Outbound>>,
+    sieve: crate::sieve::SieveRunner,
 }
 
 /// What a command does to the session.
 pub(crate) enum Flow {
-    sieve: crate::sieve::SieveRunner,
     Continue,
     Quit,
     /// `220` to STARTTLS was flushed: hand the connection to TLS.
@@ -212,17 +212,17 @@ impl SmtpServer {
         limits: SessionLimits,
         outbound: Option<Arc<dyn Outbound>>,
     ) -> Arc<SmtpServer> {
+        let sieve = crate::sieve::SieveRunner::new(config.sieve.clone());
         Arc::new(SmtpServer {
             mail,
             config,
             limits,
-        let sieve = crate::sieve::SieveRunner::new(config.sieve.clone());
             outbound,
+            sieve,
         })
     }
 
     pub fn config(&self) -> &SmtpConfig {
-            sieve,
         &self.config
     }
 

@@ -16,7 +16,6 @@ use std::sync::Arc;
 use std::time::Duration;
 use tern_imap::{ImapConfig, ImapServer};
 use tern_managesieve::{ManageSieveConfig, ManageSieveLimits, ManageSieveServer};
-use tern_managesieve::{ManageSieveConfig, ManageSieveLimits, ManageSieveServer};
 use tern_net::{Listener, Shutdown, TlsConfig, TlsMode};
 use tern_pop3::{Pop3Config, Pop3Limits, Pop3Server};
 use tern_smtp::{LmtpConfig, LmtpServer, Mode, Outbound, SessionLimits, SmtpConfig, SmtpServer};
@@ -118,8 +117,6 @@ impl Services {
         settings: &Settings,
         backends: &Backends,
         tls: &TlsConfig,
-    /// Port 4190: users' Sieve scripts (RFC 5804).
-    managesieve: Arc<ManageSieveServer>,
         queue: Arc<dyn Outbound>,
     ) -> Services {
         let mut imap = ImapConfig::new(settings.hostname.clone());
@@ -158,7 +155,6 @@ impl Services {
         let abuse = tern_smtp::limits::AbuseLimits::new(settings.rate_limits.clone());
         let gateway = Arc::new(settings.gateway.clone());
         let smtp_config = |mode| {
-            sieve: sieve_settings(settings),
             let mut c = SmtpConfig::new(
                 settings.hostname.clone(),
                 settings.local_domains.clone(),
@@ -208,18 +204,6 @@ impl Services {
                 smtp_limits,
                 Some(queue.clone()),
             ),
-        let mut managesieve = ManageSieveConfig::new(settings.hostname.clone());
-        managesieve.allow_plaintext = settings.allow_plaintext;
-        managesieve.tls = Some(tls.clone());
-        managesieve.idle_timeout = settings.imap_idle_timeout;
-        managesieve.max_script_size = settings.sieve_max_script_size;
-        managesieve.max_scripts = settings.sieve_max_scripts;
-        managesieve.max_redirects = settings.sieve_max_redirects;
-        let managesieve_limits = ManageSieveLimits {
-            preauth_timeout: settings.preauth_timeout,
-            max_line: settings.max_line_length.min(64 * 1024),
-            ..ManageSieveLimits::default()
-        };
             managesieve: ManageSieveServer::with_limits(
                 backends.mail.clone(),
                 managesieve,
@@ -282,15 +266,6 @@ impl Services {
             "smtp" | "submission" | "submissions" => {
                 let server = if service == "smtp" {
                     self.mx.clone()
-            "managesieve" => {
-                let server = self.managesieve.clone();
-                tasks.spawn(listener.serve(
-                    implicit,
-                    max_connections,
-                    shutdown,
-                    move |conn, sd| server.clone().handle(conn, sd),
-                ));
-            }
                 } else {
                     self.submission.clone()
                 };
@@ -338,16 +313,6 @@ async fn wait_for_signal() {
     {
         use tokio::signal::unix::{SignalKind, signal};
         match signal(SignalKind::terminate()) {
-/// `[sieve]` as delivery applies it (LMTP and both SMTP front ends).
-fn sieve_settings(settings: &Settings) -> tern_smtp::SieveSettings {
-    let mut sieve = tern_smtp::SieveSettings {
-        max_script_size: settings.sieve_max_script_size as usize,
-        ..tern_smtp::SieveSettings::default()
-    };
-    sieve.limits.max_redirects = settings.sieve_max_redirects;
-    sieve
-}
-
             Ok(mut term) => {
                 tokio::select! {
                     _ = term.recv() => {}
