@@ -13,7 +13,7 @@ hostname = "mail.example.test"
 colour = "blue"
 [listen]
 imap = ["127.0.0.1:143", "not-an-address"]
-managesieve = ["0.0.0.0:4190"]
+http = ["0.0.0.0:8080"]
 [tls]
 cert = "/nonexistent/cert.pem"
 [quota]
@@ -35,7 +35,7 @@ imap_idle_timeout = "soon"
     for key in [
         "colour",
         "listen.imap[1]",
-        "listen.managesieve[0]",
+        "listen.http[0]",
         "tls.key",
         "tls.cert",
         "quota.default",
@@ -49,7 +49,7 @@ imap_idle_timeout = "soon"
         );
     }
     assert_eq!(lines.len(), 8, "{err}");
-    assert!(err.contains("managesieve is not implemented yet"), "{err}");
+    assert!(err.contains("http is not implemented yet"), "{err}");
     assert!(stdout(&out).is_empty());
 }
 
@@ -123,14 +123,14 @@ fn serve_refuses_a_bad_config_without_touching_the_data_folder() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(
         dir.path().join("tern.toml"),
-        "[listen]\nmanagesieve = [\"127.0.0.1:0\"]\n",
+        "[listen]\nhttp = [\"127.0.0.1:0\"]\n",
     )
     .unwrap();
     let out = run(dir.path(), &["serve"], "");
     assert_eq!(out.status.code(), Some(1));
     assert!(
         stderr(&out)
-            .contains("tern.toml: listen.managesieve[0]: managesieve is not implemented yet")
+            .contains("tern.toml: listen.http[0]: http is not implemented yet")
     );
     assert!(!dir.path().join("tern-data").exists());
 }

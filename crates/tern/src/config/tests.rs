@@ -86,7 +86,7 @@ hostname = 12
 colour = "blue"
 [listen]
 imap = ["127.0.0.1:143", "nonsense"]
-managesieve = ["127.0.0.1:4190"]
+http = ["127.0.0.1:8080"]
 lmtp = "127.0.0.1:24"
 [tls]
 cert = "/nonexistent/cert.pem"
@@ -104,7 +104,7 @@ max_connections = -3
         "t.toml: hostname: expected a string, found the integer 12",
         "t.toml: colour: unknown key",
         "t.toml: listen.imap[1]: \"nonsense\" is not addr:port",
-        "t.toml: listen.managesieve[0]: managesieve is not implemented yet",
+        "t.toml: listen.http[0]: http is not implemented yet",
         "t.toml: listen.lmtp: expected a list of strings",
         "t.toml: tls.key: tls.cert is set but tls.key is missing",
         "t.toml: tls.cert: cannot read /nonexistent/cert.pem",
@@ -175,6 +175,7 @@ fn defaults_listen_on_documented_ports() {
             ("imaps", "0.0.0.0:10993"),
             ("pop3", "0.0.0.0:10110"),
             ("pop3s", "0.0.0.0:10995"),
+            ("managesieve", "0.0.0.0:14190"),
             ("lmtp", "127.0.0.1:10024"),
         ])
     );
@@ -188,6 +189,7 @@ fn defaults_listen_on_documented_ports() {
             ("imaps", "0.0.0.0:993"),
             ("pop3", "0.0.0.0:110"),
             ("pop3s", "0.0.0.0:995"),
+            ("managesieve", "0.0.0.0:4190"),
             ("lmtp", "127.0.0.1:24"),
         ]),
         "LMTP stays on loopback"
