@@ -29,6 +29,9 @@ mod vacation;
 
 use std::sync::Arc;
 
+/// The chrono version [`Environment::now`] uses.
+pub use chrono;
+
 /// Every capability string `require` accepts.
 pub const EXTENSIONS: &[&str] = &[
     "fileinto",

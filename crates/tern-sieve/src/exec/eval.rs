@@ -12,6 +12,10 @@ use crate::date;
 use crate::ir::{AddressPart, BodyTransform, Index, MatchSpec, Test, Zone};
 use crate::match_type::{MatchType, Pattern};
 
+/// How much of the body (`:raw`) or of each part a `body` test looks at: a large
+/// attachment neither defeats the step limit nor makes body rules fail on big messages.
+pub const BODY_BYTES_TESTED: usize = 1024 * 1024;
+
 /// Picks the occurrence `index` selects (RFC 5260 §6), or all.
 fn select<T>(items: Vec<T>, index: Option<Index>) -> Vec<T> {
     match index {
@@ -277,11 +281,13 @@ impl Run<'_, '_> {
     ) -> Result<Vec<String>, RuntimeError> {
         if let BodyTransform::Raw = transform {
             let raw = &self.msg.raw[self.msg.body_offset.min(self.msg.raw.len())..];
+            let raw = &raw[..raw.len().min(BODY_BYTES_TESTED)];
             self.meter.charge_fine(raw.len() as u64)?;
             return Ok(vec![String::from_utf8_lossy(raw).into_owned()]);
         }
         if self.body_parts.is_none() {
-            self.meter.charge_fine(self.msg.raw.len() as u64)?;
+            // MIME parsing and decoding is cheap per byte next to matching: 1 step per KiB.
+            self.meter.charge(self.msg.raw.len() as u64 / 1024)?;
             let mut parts: Vec<BodyPart> = Vec::new();
             if let Some(m) = self.msg.parsed() {
                 message::body_parts(m, &mut parts, 0);
@@ -307,11 +313,15 @@ impl Run<'_, '_> {
                 }),
             };
             if wanted {
-                values.push(if p.is_html && types.is_none() {
+                let mut text = if p.is_html && types.is_none() {
                     mail_parser::decoders::html::html_to_text(&p.text)
                 } else {
                     p.text.clone()
-                });
+                };
+                if text.len() > BODY_BYTES_TESTED {
+                    text = super::vars::truncate(text, BODY_BYTES_TESTED);
+                }
+                values.push(text);
             }
         }
         Ok(values)

@@ -108,3 +108,24 @@ fn scripts_are_send_sync_and_cheap_to_clone() {
     let t = s.clone();
     assert!(std::sync::Arc::ptr_eq(&s.inner, &t.inner));
 }
+
+#[test]
+fn body_rules_work_on_big_messages() {
+    let attachment =
+        "QUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFB\r\n"
+            .repeat(60_000);
+    let msg = format!(
+        "Subject: big\r\nContent-Type: multipart/mixed; boundary=\"b\"\r\n\r\n--b\r\nContent-Type: text/plain\r\n\r\nplease find the report attached\r\n--b\r\nContent-Type: application/pdf\r\nContent-Transfer-Encoding: base64\r\n\r\n{attachment}--b--\r\n"
+    );
+    assert!(msg.len() > 4_000_000);
+    let script = compile(
+        "require [\"body\", \"fileinto\"];\nif body :text :contains \"report\" { fileinto \"reports\"; }\nif body :raw :contains \"nothing-like-this\" { discard; }",
+    )
+    .unwrap();
+    assert_eq!(
+        run_limits(&script, msg.as_bytes(), &Limits::default())
+            .unwrap()
+            .actions,
+        vec![fileinto("reports")]
+    );
+}
