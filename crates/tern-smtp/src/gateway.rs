@@ -24,7 +24,9 @@
 //! ## Invariants
 //! - The filters never see, and their headers never replace, the trace fields this
 //!   server wrote; the verdict comes from the filters only, never from the message's own
-//!   `X-Spam-*` fields.
+//!   `X-Spam-*` fields, and those (`X-Spam-Status`, `X-Spam-Score`, `X-Spamd-Result`,
+//!   `X-Spam`; `X-Virus-Status`) are removed from the client's header section whenever the
+//!   filter that writes them runs, so a forged one is never delivered.
 //! - Nothing is delivered before every configured filter answered or failed by its rule.
 
 use crate::Mode;
@@ -171,6 +173,15 @@ impl Gateway {
         }
         if let (Some(f), Some(r)) = (spam, spam_result) {
             spam_outcome(f, info, r, edits, verdict, &mut refusals);
+        }
+        // Fields named like this gateway's own are the sender's forgeries: never delivered
+        // beside (or instead of) the filters' answer. Last, so a milter's change of one of
+        // them has been recorded first.
+        if spam.is_some() {
+            remove_fields(view, edits, SPAM_FIELDS);
+        }
+        if virus.is_some() {
+            remove_fields(view, edits, VIRUS_FIELDS);
         }
         refusals.decide()
     }
@@ -429,6 +440,44 @@ fn parse_status(text: &str, class: u8) -> Option<[u8; 3]> {
     (parts.next().is_none() && out[0] == class).then_some(out)
 }
 
+/// The fields the spam filter writes (and rspamd's own `X-Spam`), removed from the client's
+/// header section when the spam filter runs.
+const SPAM_FIELDS: &[&str] = &["X-Spam-Status", "X-Spam-Score", "X-Spamd-Result", "X-Spam"];
+/// The field the virus filter writes.
+const VIRUS_FIELDS: &[&str] = &["X-Virus-Status"];
+
+/// Records the removal of every field of the client's header section named in `names`.
+fn remove_fields(view: &MessageView, edits: &mut HeaderEdits, names: &[&str]) {
+    let content = view.content();
+    let (fields, _) = tern_filter::milter::split_message(content);
+    let base = content.as_ptr() as usize;
+    let ranges: Vec<_> = fields
+        .iter()
+        .filter(|(name, _)| {
+            names
+                .iter()
+                .any(|n| name.eq_ignore_ascii_case(n.as_bytes()))
+        })
+        .map(|(name, value)| field_range(content, base, name, value))
+        .collect();
+    for range in ranges {
+        // A range a milter already removed is refused as overlapping: nothing to do.
+        let _ = edits.remove(view, range);
+    }
+}
+
+/// The range of one field found by `split_message`, with its final line end.
+fn field_range(content: &[u8], base: usize, name: &[u8], value: &[u8]) -> std::ops::Range<usize> {
+    let start = name.as_ptr() as usize - base;
+    let mut end = value.as_ptr() as usize - base + value.len();
+    if content[end..].starts_with(b"\r\n") {
+        end += 2;
+    } else if content[end..].starts_with(b"\n") {
+        end += 1;
+    }
+    start..end
+}
+
 /// The byte range of the `index`-th (1-based) field called `name` (case-insensitive) in the
 /// header section of `content`, with its continuation lines and final CRLF.
 fn nth_field(content: &[u8], name: &str, index: u32) -> Option<std::ops::Range<usize>> {
@@ -441,14 +490,7 @@ fn nth_field(content: &[u8], name: &str, index: u32) -> Option<std::ops::Range<u
         }
         seen += 1;
         if seen == index.max(1) {
-            let start = field_name.as_ptr() as usize - base;
-            let mut end = value.as_ptr() as usize - base + value.len();
-            if content[end..].starts_with(b"\r\n") {
-                end += 2;
-            } else if content[end..].starts_with(b"\n") {
-                end += 1;
-            }
-            return Some(start..end);
+            return Some(field_range(content, base, field_name, value));
         }
     }
     None
