@@ -177,6 +177,13 @@ mitkdc_up() { # MIT KDC realm MIT.TEST on 127.0.0.1:10088, principal carol / Car
   kadmin.local -r MIT.TEST -q "addprinc -pw Carol#Pass1 carol" </dev/null >/dev/null 2>&1
   kadmin.local -r MIT.TEST -q "addprinc -randkey imap/mail.mit.test" </dev/null >/dev/null 2>&1
   kadmin.local -r MIT.TEST -q "ktadd -k $K/imap.keytab imap/mail.mit.test" </dev/null >/dev/null 2>&1
+  # Tern's keytab: imap/, smtp/, pop/ for mail.mit.test (tern.keytab); wrong.keytab has the
+  # imap/ principal with the same kvno but a key the KDC never had (the spoofed-KDC case).
+  for s in smtp pop; do kadmin.local -r MIT.TEST -q "addprinc -randkey $s/mail.mit.test" </dev/null >/dev/null 2>&1; done
+  cp "$K/imap.keytab" "$K/tern.keytab"
+  kadmin.local -r MIT.TEST -q "ktadd -k $K/tern.keytab smtp/mail.mit.test pop/mail.mit.test" </dev/null >/dev/null 2>&1
+  local kv; kv=$(klist -k "$K/imap.keytab" | awk '/imap\/mail.mit.test/ {print $1; exit}')
+  printf 'addent -password -p imap/mail.mit.test@MIT.TEST -k %s -e aes256-cts-hmac-sha1-96\nNot#The#Key9\nwkt %s\n' "$kv" "$K/wrong.keytab" | ktutil >/dev/null 2>&1
   bg mitkdc krb5kdc -n -r MIT.TEST -P "$K/krb5kdc.pid"
   KRB5CCNAME=FILE:$K/t.cc waitfor mitkdc 50 sh -c "echo 'Carol#Pass1' | kinit carol@MIT.TEST"
   unset KRB5_CONFIG KRB5_KDC_PROFILE
@@ -356,7 +363,8 @@ packages() {
     slapd krb5-kdc krb5-admin-server dovecot-imapd dovecot-pop3d dovecot-lmtpd \
     postfix swaks isync fetchmail getmail6 rspamd redis-server clamav-daemon clamav-testfiles \
     postgresql bc curl cyrus-common cyrus-admin cyrus-clients sasl2-bin \
-    dnsmasq-base clamav-milter sieve-connect libkrb5-dev libclang-dev pkg-config
+    dnsmasq-base clamav-milter sieve-connect libkrb5-dev libclang-dev pkg-config \
+    libsasl2-modules-gssapi-mit
 }
 stop() { # stop NAME: stop one service this script started (tests restart it with 'start NAME')
   local f=$P/pids/$1; [ -e "$f" ] || return 0; local pid; pid=$(cat "$f"); kill -TERM "$pid" 2>/dev/null || true

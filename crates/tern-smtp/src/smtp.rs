@@ -102,6 +102,9 @@ pub struct SmtpConfig {
     pub auth_failure_delay: Duration,
     /// Failed AUTH attempts per connection before `421 4.7.0` and close.
     pub max_auth_failures: u32,
+    /// The SASL layer for submission AUTH (mechanisms, SCRAM, GSSAPI); `None`: PLAIN and
+    /// LOGIN against the mail's directory.
+    pub sasl: Option<tern_sasl::Authenticator>,
     /// How long a client may take to complete the TLS handshake after STARTTLS.
     pub tls_handshake_timeout: Duration,
     /// MX: SPF/DKIM/DMARC/ARC verification into `Authentication-Results:` (`msgauth`);
@@ -131,6 +134,7 @@ impl SmtpConfig {
             mode,
             auth_failure_delay: Duration::from_secs(1),
             max_auth_failures: 3,
+            sasl: None,
             tls_handshake_timeout: Duration::from_secs(30),
             verifier: None,
             dkim_keys: None,

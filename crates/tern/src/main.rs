@@ -19,6 +19,7 @@ mod backends;
 mod cli;
 mod config;
 mod outbound;
+mod sasl_setup;
 mod serve;
 
 fn main() -> std::process::ExitCode {

@@ -119,6 +119,8 @@ impl Services {
         tls: &TlsConfig,
         queue: Arc<dyn Outbound>,
     ) -> Services {
+        // One SASL layer for IMAP, POP3 and submission (`crate::sasl_setup`).
+        let sasl = crate::sasl_setup::authenticator(settings, backends.mail.directory.clone());
         let mut imap = ImapConfig::new(settings.hostname.clone());
         imap.allow_plaintext = settings.allow_plaintext;
         imap.tls = Some(tls.clone());
@@ -165,6 +167,7 @@ impl Services {
             c.tls = Some(tls.clone());
             c.allow_plaintext = settings.allow_plaintext;
             c.tls_handshake_timeout = settings.tls_handshake_timeout;
+            c.sasl = Some(sasl.clone());
             c.gateway = gateway.clone();
             c.abuse = abuse.clone();
             c.sieve = sieve_settings(settings);
@@ -209,8 +212,8 @@ impl Services {
                 managesieve,
                 managesieve_limits,
             ),
-            imap: ImapServer::new(backends.mail.clone(), imap),
-            pop3: Pop3Server::with_limits(backends.mail.clone(), pop3, pop3_limits),
+            imap: ImapServer::with_sasl(backends.mail.clone(), imap, sasl.clone()),
+            pop3: Pop3Server::with_sasl(backends.mail.clone(), pop3, pop3_limits, sasl.clone()),
             lmtp: LmtpServer::with_options(backends.mail.clone(), lmtp, lmtp_limits, Some(queue)),
         }
     }

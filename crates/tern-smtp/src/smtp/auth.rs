@@ -1,4 +1,4 @@
-//! AUTH (RFC 4954) for submission: SASL PLAIN and LOGIN against the directory.
+//! AUTH (RFC 4954) for submission: the tern-sasl mechanisms against the directory.
 //!
 //! ## Replies
 //! - not submission `503 5.5.1`; before EHLO, after a successful AUTH, or inside a
@@ -17,15 +17,16 @@
 //! Invariant: [`State::auth`] is set here and nowhere else, only after the directory
 //! accepted the credentials, and it is what allows relaying.
 
-use super::sasl::{Exchange, SaslError, Step};
+use super::sasl::mechanism_name;
 use super::{Flow, Mode, SmtpServer, State};
 use crate::reply::Reply;
 use crate::session::{Session, SessionEnd};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use std::time::Duration;
-use tern_directory::AuthOutcome;
+use tern_directory::Account;
 use tern_net::{Conn, Shutdown};
+use tern_sasl::{Authenticator, SaslError, Step};
 
 /// RFC 4954 §4: a server must accept SASL response lines of at least 12288 octets.
 const MAX_RESPONSE_LINE: usize = 12288;
@@ -34,6 +35,8 @@ const MAX_RESPONSE_LINE: usize = 12288;
 enum Abort {
     Reply(Reply),
     End(SessionEnd),
+    /// The exchange ended in a refusal or the directory could not answer.
+    Sasl(SaslError),
 }
 
 impl From<SessionEnd> for Abort {
@@ -55,25 +58,19 @@ impl SmtpServer {
             session.protocol_error(&reply)?;
             return Ok(Flow::Continue);
         }
-        let credentials = match exchange(session, shutdown, mechanism, &initial).await {
-            Ok(credentials) => credentials,
+        let sasl = self.sasl();
+        let outcome = match exchange(session, shutdown, &sasl, mechanism, &initial).await {
+            Ok(account) => Ok(account),
             Err(Abort::Reply(reply)) => {
                 session.reply(&reply);
                 return Ok(Flow::Continue);
             }
             Err(Abort::End(end)) => return Err(end),
-        };
-        let Credentials {
-            authzid,
-            authcid,
-            password,
-        } = credentials;
-        let directory = &self.mail.directory;
-        let outcome = match directory.authenticate(&authcid, &password).await {
-            Ok(AuthOutcome::Ok(account)) if !account.enabled => Err("account disabled".into()),
-            Ok(AuthOutcome::Ok(account)) => Ok(account),
-            Ok(AuthOutcome::Failed { reason }) => Err(reason),
-            Err(e) => {
+            Err(Abort::Sasl(SaslError::Failed { reason })) => Err(reason),
+            Err(Abort::Sasl(SaslError::NotAuthorized { authzid, .. })) => {
+                Err(format!("authorization identity {authzid} refused"))
+            }
+            Err(Abort::Sasl(e)) => {
                 tracing::warn!(error = %e, "SMTP AUTH: directory unavailable");
                 session.reply(&Reply::new(
                     454,
@@ -82,22 +79,6 @@ impl SmtpServer {
                 ));
                 return Ok(Flow::Continue);
             }
-        };
-        let outcome = match (outcome, authzid) {
-            (Ok(account), Some(authz)) => match directory.lookup(&authz).await {
-                Ok(Some(a)) if a.name == account.name => Ok(account),
-                Ok(_) => Err(format!("authorization identity {authz} refused")),
-                Err(e) => {
-                    tracing::warn!(error = %e, "SMTP AUTH: directory unavailable");
-                    session.reply(&Reply::new(
-                        454,
-                        [4, 7, 0],
-                        "Temporary authentication failure",
-                    ));
-                    return Ok(Flow::Continue);
-                }
-            },
-            (outcome, _) => outcome,
         };
         match outcome {
             Ok(account) => {
@@ -109,6 +90,14 @@ impl SmtpServer {
             }
             Err(reason) => self.auth_failed(session, state, shutdown, &reason).await,
         }
+    }
+
+    /// The SASL layer: the configured one, or PLAIN and LOGIN against the directory.
+    pub(super) fn sasl(&self) -> Authenticator {
+        self.config
+            .sasl
+            .clone()
+            .unwrap_or_else(|| Authenticator::new(self.mail.directory.clone()))
     }
 
     /// Why AUTH cannot be used now, if it cannot.
@@ -187,20 +176,16 @@ fn failure_delay(base: Duration, failures: u32) -> Duration {
     base.saturating_mul(1u32 << failures.saturating_sub(1).min(4))
 }
 
-struct Credentials {
-    authzid: Option<String>,
-    authcid: String,
-    password: String,
-}
-
 /// Runs the SASL exchange: `334` challenges and the client's responses.
 async fn exchange(
     session: &mut Session<Conn>,
     shutdown: &mut Shutdown,
+    sasl: &Authenticator,
     mechanism: u64,
     initial: &str,
-) -> Result<Credentials, Abort> {
-    let mut exchange = Exchange::new(mechanism).map_err(|e| Abort::Reply(sasl_reply(&e)))?;
+) -> Result<Account, Abort> {
+    let name = mechanism_name(mechanism).ok_or(Abort::Reply(unknown_mechanism()))?;
+    let mut exchange = sasl.start(name).map_err(sasl_abort)?;
     let mut response = match initial {
         "" => None,
         // RFC 4954 §4: "=" is an initial response of zero length.
@@ -208,8 +193,12 @@ async fn exchange(
         b64 => Some(decode(b64.as_bytes())?),
     };
     loop {
-        match exchange.step(response.as_deref()) {
-            Ok(Step::Challenge(challenge)) => {
+        match exchange
+            .step(response.as_deref())
+            .await
+            .map_err(sasl_abort)?
+        {
+            Step::Challenge(challenge) => {
                 session.reply(&Reply::plain(334, BASE64.encode(challenge)));
                 let Some(line) = session.read_line(shutdown, MAX_RESPONSE_LINE).await? else {
                     return Err(Abort::Reply(Reply::new(
@@ -227,18 +216,7 @@ async fn exchange(
                 }
                 response = Some(decode(&line)?);
             }
-            Ok(Step::Done {
-                authzid,
-                authcid,
-                password,
-            }) => {
-                return Ok(Credentials {
-                    authzid,
-                    authcid,
-                    password,
-                });
-            }
-            Err(e) => return Err(Abort::Reply(sasl_reply(&e))),
+            Step::Done(success) => return Ok(success.account),
         }
     }
 }
@@ -253,14 +231,16 @@ fn decode(b64: &[u8]) -> Result<Vec<u8>, Abort> {
     })
 }
 
-fn sasl_reply(error: &SaslError) -> Reply {
+fn unknown_mechanism() -> Reply {
+    Reply::new(504, [5, 5, 4], "Unrecognized authentication type")
+}
+
+/// Syntax problems become replies here; the outcome of a check goes back to `auth`.
+fn sasl_abort(error: SaslError) -> Abort {
     match error {
-        SaslError::UnknownMechanism => {
-            Reply::new(504, [5, 5, 4], "Unrecognized authentication type")
-        }
-        SaslError::MalformedPlain | SaslError::NotUtf8 => {
-            Reply::new(501, [5, 5, 2], error.to_string())
-        }
+        SaslError::UnknownMechanism => Abort::Reply(unknown_mechanism()),
+        SaslError::Malformed(text) => Abort::Reply(Reply::new(501, [5, 5, 2], text)),
+        other => Abort::Sasl(other),
     }
 }
 

@@ -57,7 +57,7 @@ impl SmtpServer {
             lines.push("STARTTLS".into());
         }
         if self.config.mode == Mode::Submission && self.plaintext_ok(state) {
-            lines.push(format!("AUTH {}", super::sasl::MECHANISMS));
+            lines.push(format!("AUTH {}", self.sasl().mechanism_names().join(" ")));
         }
         lines.extend(["DSN".into(), "CHUNKING".into(), "BINARYMIME".into()]);
         lines

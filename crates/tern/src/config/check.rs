@@ -165,8 +165,11 @@ pub fn check(config: &Config, errors: &mut Vec<KeyError>) {
         }
     }
 
-    if config.kerberos.is_some() {
-        err("kerberos", "Kerberos is not implemented yet".into());
+    if let Some(k) = &config.kerberos {
+        crate::sasl_setup::check_kerberos(k, &mut err);
+    }
+    if let Some(m) = &config.auth.mechanisms {
+        crate::sasl_setup::check_mechanisms(m, config.kerberos.as_ref(), &mut err);
     }
 
     let l = &config.limits;

@@ -166,6 +166,9 @@ pub struct Quota {
 #[serde(deny_unknown_fields, default)]
 pub struct Auth {
     pub allow_plaintext: Option<bool>,
+    /// SASL mechanisms offered, in order (default PLAIN, LOGIN, SCRAM-SHA-256, GSSAPI;
+    /// GSSAPI only with `[kerberos] keytab`).
+    pub mechanisms: Option<Vec<String>>,
 }
 
 #[derive(Clone, Debug, Default, Deserialize, PartialEq)]
@@ -244,6 +247,13 @@ pub struct Kerberos {
     pub realm: Option<String>,
     pub kdcs: Vec<String>,
     pub keytab: Option<PathBuf>,
+    /// Service principals in the keytab (`imap/mail.example.test`); password checks get a
+    /// ticket for the first one to verify the KDC.
+    pub service_principals: Vec<String>,
+    /// `"localpart"` (default: `carol@REALM` logs in as `carol`) or `"principal"`.
+    pub principal_map: Option<String>,
+    /// Bound on each KDC round trip (default 10 s).
+    pub timeout: Option<Dur>,
 }
 
 /// `[limits]`: protection against clients, with defaults in [`Settings::resolve`].
@@ -370,6 +380,10 @@ pub struct Settings {
     pub tls_key: Option<PathBuf>,
     pub default_quota: u64,
     pub allow_plaintext: bool,
+    /// `[auth] mechanisms`, upper-case, checked.
+    pub sasl_mechanisms: Vec<String>,
+    /// `[kerberos]` as written.
+    pub kerberos: Option<Kerberos>,
     pub max_message_size: u64,
     pub max_connections: usize,
     pub max_line_length: usize,
@@ -491,6 +505,15 @@ impl Settings {
                 .default
                 .map_or(tern_directory::DEFAULT_QUOTA_BYTES, |s| s.0),
             allow_plaintext: config.auth.allow_plaintext.unwrap_or(false),
+            sasl_mechanisms: config.auth.mechanisms.clone().map_or_else(
+                || {
+                    ["PLAIN", "LOGIN", "SCRAM-SHA-256", "GSSAPI"]
+                        .map(String::from)
+                        .to_vec()
+                },
+                |m| m.iter().map(|s| s.to_ascii_uppercase()).collect(),
+            ),
+            kerberos: config.kerberos.clone(),
             max_message_size: l.max_message_size.map_or(50_000_000, |s| s.0),
             max_connections: l.max_connections.map_or(10_000, |n| n as usize),
             max_line_length: l.max_line_length.map_or(64 * 1024, |s| s.0 as usize),

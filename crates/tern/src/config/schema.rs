@@ -92,7 +92,13 @@ pub const ROOT: &[Field] = &[
         Kind::Table(&[f("cert", Kind::Path), f("key", Kind::Path)]),
     ),
     f("quota", Kind::Table(&[f("default", Kind::Size)])),
-    f("auth", Kind::Table(&[f("allow_plaintext", Kind::Bool)])),
+    f(
+        "auth",
+        Kind::Table(&[
+            f("allow_plaintext", Kind::Bool),
+            f("mechanisms", Kind::StrList),
+        ]),
+    ),
     f("dns", Kind::Table(&[f("nameservers", Kind::AddrList)])),
     f(
         "sieve",
@@ -139,6 +145,9 @@ pub const ROOT: &[Field] = &[
             f("realm", Kind::Str),
             f("kdcs", Kind::AddrList),
             f("keytab", Kind::Path),
+            f("service_principals", Kind::StrList),
+            f("principal_map", Kind::OneOf(&["localpart", "principal"])),
+            f("timeout", Kind::Duration),
         ]),
     ),
     f(
