@@ -451,6 +451,105 @@ fn unfold_crlf(value: &[u8]) -> Vec<u8> {
 mod tests {
     use super::*;
 
+    /// A scripted milter on loopback: negotiates no HELO and no replies to headers, skips
+    /// the body after the first chunk, then asks for changes and tempfails with its own
+    /// reply. Returns the commands it received.
+    async fn scripted_milter(listener: tokio::net::TcpListener) -> Vec<u8> {
+        let (mut s, _) = listener.accept().await.unwrap();
+        let mut seen = Vec::new();
+        let mut buf = Vec::new();
+        loop {
+            let mut chunk = [0u8; 4096];
+            let n = s.read(&mut chunk).await.unwrap();
+            if n == 0 {
+                return seen;
+            }
+            buf.extend_from_slice(&chunk[..n]);
+            while buf.len() >= 4 {
+                let len = u32::from_be_bytes([buf[0], buf[1], buf[2], buf[3]]) as usize;
+                if buf.len() < 4 + len {
+                    break;
+                }
+                let cmd = buf[4];
+                buf.drain(..4 + len);
+                seen.push(cmd);
+                let reply: Vec<u8> = match cmd {
+                    b'O' => {
+                        let mut d = Vec::new();
+                        d.extend_from_slice(&6u32.to_be_bytes());
+                        d.extend_from_slice(&wire::SMFIF_ADDHDRS.to_be_bytes());
+                        let p = wire::SMFIP_NOHELO | wire::SMFIP_NR_HDR;
+                        d.extend_from_slice(&p.to_be_bytes());
+                        wire::packet(b'O', &d)
+                    }
+                    b'D' | b'L' => Vec::new(),
+                    b'B' => [wire::packet(b'p', b""), wire::packet(b's', b"")].concat(),
+                    b'E' => [
+                        wire::packet(b'h', b"X-Test\0yes\0"),
+                        wire::packet(b'q', b"held\0"),
+                        wire::packet(b'y', b"451 4.7.1 Later\0"),
+                    ]
+                    .concat(),
+                    b'Q' => return seen,
+                    _ => wire::packet(b'c', b""),
+                };
+                s.write_all(&reply).await.unwrap();
+            }
+        }
+    }
+
+    #[tokio::test]
+    async fn session_follows_the_negotiated_protocol() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap().to_string();
+        let milter = tokio::spawn(scripted_milter(listener));
+        let info = MessageInfo {
+            peer: Some("192.0.2.1:4000".parse().unwrap()),
+            helo: "client.test".into(),
+            from: "a@b.test".into(),
+            recipients: vec!["c@d.test".into(), "e@d.test".into()],
+            hostname: "mx.test".into(),
+            user: None,
+            queue_id: "Q1".into(),
+        };
+        let body = "x".repeat(wire::BODY_CHUNK + 10);
+        let message = format!("Subject: s\r\nX-A: 1\r\n\r\n{body}");
+        let m = Milter {
+            addr,
+            timeout: Duration::from_secs(30),
+        };
+        let r = m.check(&info, message.as_bytes()).await.unwrap();
+        assert_eq!(
+            r.decision,
+            Decision::Tempfail(Some((451, "4.7.1 Later".into())))
+        );
+        assert_eq!(
+            r.modifications,
+            vec![Modification::Add {
+                name: "X-Test".into(),
+                value: "yes".into()
+            }]
+        );
+        assert_eq!(r.quarantine.as_deref(), Some("held"));
+        let seen: String = milter.await.unwrap().into_iter().map(char::from).collect();
+        // No HELO (negotiated away); two RCPTs; both headers; one body chunk (then skip).
+        let commands: String = seen.chars().filter(|c| *c != 'D').collect();
+        assert_eq!(commands, "OCMRRTLLNBEQ");
+    }
+
+    #[tokio::test]
+    async fn unreachable_milter_is_unavailable() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap().to_string();
+        drop(listener);
+        let m = Milter {
+            addr,
+            timeout: Duration::from_secs(5),
+        };
+        let e = m.check(&MessageInfo::default(), b"A: b\r\n\r\n").await;
+        assert!(matches!(e, Err(FilterError::Unavailable(_))), "{e:?}");
+    }
+
     #[test]
     fn splits_header_and_body() {
         let m = b"Received: from x\r\n\tby y\r\nSubject: hi\r\n\r\nbody\r\n";
