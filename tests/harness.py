@@ -79,6 +79,11 @@ class TernServer:
         self.stdout_lines = []
         self.proc = None
         listen = "\n".join(f'{svc} = ["127.0.0.1:0"]' for svc in services)
+        # The MX verifies SPF/DKIM/DMARC by default, which needs DNS: a test that does not
+        # configure its own [auth_results] (and a loopback [dns], tests/dnsserver.py) gets
+        # verification off, so that nothing ever asks the machine's resolver.
+        if "[auth_results]" not in extra_config:
+            extra_config += "\n[auth_results]\nverify = false\n"
         with open(self.config_path, "w") as f:
             f.write(
                 f'hostname = "mail.{DOMAIN}"\n'

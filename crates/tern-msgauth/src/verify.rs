@@ -23,12 +23,13 @@
 use crate::fields::forged_results;
 use crate::resolver::{ResolverError, authenticator};
 use mail_auth::common::headers::HeaderWriter as _;
+use mail_auth::dkim::DkimError;
 use mail_auth::dmarc::Policy;
 use mail_auth::dmarc::verify::DmarcParameters;
 use mail_auth::spf::verify::SpfParameters;
 use mail_auth::{
-    AuthenticatedMessage, AuthenticationResults, DkimResult, DmarcResult, MessageAuthenticator,
-    SpfResult,
+    AuthenticatedMessage, AuthenticationResults, DkimOutput, DkimResult, DmarcResult, Error,
+    MessageAuthenticator, SpfResult,
 };
 use std::net::{IpAddr, SocketAddr};
 use std::ops::Range;
@@ -196,18 +197,27 @@ impl Verifier {
                 },
             };
         };
-        let dkim = auth.verify_dkim(&parsed).await;
+        let verified = auth.verify_dkim(&parsed).await;
+        let dkim: Vec<DkimOutput<'_>> = verified.iter().map(body_hash_mismatch_fails).collect();
         let arc = auth.verify_arc(&parsed).await;
         let dmarc = auth
             .verify_dmarc(DmarcParameters::new(&parsed, &dkim, mail_from_domain, &spf))
             .await;
         let header_from = parsed.from.first().map(String::as_str).unwrap_or("");
-        let header = AuthenticationResults::new(hostname)
+        let mut header = AuthenticationResults::new(hostname)
             .with_dkim_results(&dkim, header_from)
             .with_spf_mailfrom_result(&spf, client.ip, mail_from, helo)
             .with_arc_result(&arc, client.ip)
             .with_dmarc_result(&dmarc)
             .to_header();
+        if dkim.is_empty() {
+            // RFC 8601 §2.7.1: "none" when the message has no signature (mail-auth writes
+            // nothing then).
+            let at = "Authentication-Results: ".len() + hostname.len();
+            if header.get(..at).is_some() {
+                header.insert_str(at, ";\r\n\tdkim=none");
+            }
+        }
 
         let dkim_word = dkim_summary(dkim.iter().map(|d| d.result()));
         let arc_word = dkim_word_of(arc.result());
@@ -256,6 +266,17 @@ impl Verifier {
                 from_domain,
             },
         }
+    }
+}
+
+/// RFC 6376 §6.1.3: a body hash that does not match fails the signature (PERMFAIL, RFC 8601
+/// `dkim=fail`); mail-auth reports it as `neutral`.
+fn body_hash_mismatch_fails<'a>(output: &'a DkimOutput<'a>) -> DkimOutput<'a> {
+    match (output.result(), output.signature()) {
+        (DkimResult::Neutral(e @ Error::Dkim(DkimError::FailedBodyHashMatch)), Some(signature)) => {
+            DkimOutput::fail(e.clone()).with_signature(signature)
+        }
+        _ => output.clone(),
     }
 }
 

@@ -9,6 +9,7 @@
 //! - [`serve`]: `tern serve`: listeners, protocol servers, signals, background tasks.
 //! - [`backends`]: opening the store and the directory named by the config.
 //! - [`outbound`]: the outbound queue's config and opening it.
+//! - [`msgauth`]: SPF/DKIM/DMARC verification for the MX, DKIM keys for submission.
 //!
 //! ## Invariants
 //! - Every listener is bound before `tern: ready` is printed on stdout.
@@ -18,6 +19,7 @@
 mod backends;
 mod cli;
 mod config;
+mod msgauth;
 mod outbound;
 mod sasl_setup;
 mod serve;

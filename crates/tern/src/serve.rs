@@ -56,7 +56,14 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
     }
 
     let (stop, shutdown) = Shutdown::new();
-    let services = Services::new(&settings, &backends, &tls, Arc::new(queue.clone()));
+    let msgauth = crate::msgauth::setup(&settings)?;
+    let services = Services::new(
+        &settings,
+        &backends,
+        &tls,
+        Arc::new(queue.clone()),
+        &msgauth,
+    );
     let mut listeners = JoinSet::new();
     for (service, listener) in bound {
         println!("{service} listening on {}", listener.local_addr);
@@ -118,6 +125,7 @@ impl Services {
         backends: &Backends,
         tls: &TlsConfig,
         queue: Arc<dyn Outbound>,
+        msgauth: &crate::msgauth::MsgAuth,
     ) -> Services {
         // One SASL layer for IMAP, POP3 and submission (`crate::sasl_setup`).
         let sasl = crate::sasl_setup::authenticator(settings, backends.mail.directory.clone());
@@ -171,6 +179,10 @@ impl Services {
             c.gateway = gateway.clone();
             c.abuse = abuse.clone();
             c.sieve = sieve_settings(settings);
+            match mode {
+                Mode::Mx => c.verifier = msgauth.verifier.clone(),
+                Mode::Submission => c.dkim_keys = msgauth.keys.clone(),
+            }
             c
         };
         // RFC 5321 §4.5.3.2: every server timeout at least 5 minutes (the default).

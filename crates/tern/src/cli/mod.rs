@@ -13,6 +13,7 @@
 //! tern directory lookup LOGIN|ADDRESS [--json] | tern directory auth LOGIN --password-stdin
 //! tern directory flush [LOGIN] | tern directory stats [--json]
 //! tern queue list [--json] | tern queue show ID [--json] | tern queue retry ID|--all | tern queue delete ID
+//! tern dkim generate DOMAIN [--selector S] [--algorithm rsa|ed25519] [--bits N] | tern dkim list [--json] | tern dkim show DOMAIN
 //! ```
 //!
 //! `--config` and `--data-dir` are accepted by every command, before or after its name.
@@ -22,6 +23,7 @@ mod import;
 mod migrate;
 mod migrate_progress;
 mod directory;
+mod dkim;
 mod queue;
 mod serve_cmd;
 mod sieve;
@@ -68,6 +70,9 @@ enum Command {
     /// Inspect and manage the outbound queue.
     #[command(subcommand)]
     Queue(queue::QueueCommand),
+    /// DKIM signing keys: generate one and print its DNS record, list, show.
+    #[command(subcommand)]
+    Dkim(dkim::DkimCommand),
 }
 
 /// Global options every command receives.
@@ -104,6 +109,7 @@ pub fn run() -> ExitCode {
         Command::Directory(cmd) => directory::run(&globals, cmd),
         Command::Queue(cmd) => queue::run(&globals, cmd),
         Command::Sieve(cmd) => sieve::run(&globals, cmd),
+        Command::Dkim(cmd) => dkim::run(&globals, cmd),
     };
     match result {
         Ok(code) => code,

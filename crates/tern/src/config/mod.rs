@@ -13,6 +13,7 @@
 //! - Relative paths in the file are relative to the current directory, like `./tern-data`.
 pub mod check;
 pub mod gateway;
+pub mod msgauth;
 pub mod schema;
 pub mod units;
 
@@ -113,6 +114,10 @@ pub struct Config {
     pub milter: Option<gateway::MilterTable>,
     /// `[ratelimit]`: SMTP abuse limits ([`gateway`]).
     pub ratelimit: gateway::RateLimit,
+    /// `[auth_results]`: SPF/DKIM/DMARC/ARC verification on the MX ([`msgauth`]).
+    pub auth_results: msgauth::AuthResults,
+    /// `[dkim]`: DKIM signing of submissions ([`msgauth`]).
+    pub dkim: msgauth::Dkim,
 }
 
 /// `[listen]`: each service a list of `addr:port`; an absent service is off.
@@ -413,6 +418,8 @@ pub struct Settings {
     pub outbound: Outbound,
     /// `[dns] nameservers`; empty: the system's resolver.
     pub nameservers: Vec<String>,
+    /// `[auth_results]` and `[dkim]` with defaults.
+    pub msgauth: msgauth::MsgAuthSettings,
 }
 
 /// Defaults for the listeners when the file has no `[listen]` table: the standard ports as
@@ -485,12 +492,14 @@ impl Settings {
             ),
             None => (default_listeners(running_as_root()), true),
         };
+        let data_dir = data_dir
+            .map(Path::to_path_buf)
+            .or_else(|| config.data_dir.clone())
+            .unwrap_or_else(|| PathBuf::from("tern-data"));
         Settings {
             hostname: config.hostname.clone().unwrap_or_else(system_hostname),
-            data_dir: data_dir
-                .map(Path::to_path_buf)
-                .or_else(|| config.data_dir.clone())
-                .unwrap_or_else(|| PathBuf::from("tern-data")),
+            msgauth: msgauth::resolve(&config.auth_results, &config.dkim, &data_dir),
+            data_dir,
             local_domains: config
                 .local_domains
                 .iter()

@@ -83,6 +83,8 @@ pub const ROOT: &[Field] = &[
     f("virus", Kind::Table(super::gateway::VIRUS)),
     f("milter", Kind::Table(super::gateway::MILTER)),
     f("ratelimit", Kind::Table(super::gateway::RATELIMIT)),
+    f("auth_results", Kind::Table(super::msgauth::AUTH_RESULTS)),
+    f("dkim", Kind::Table(super::msgauth::DKIM)),
     f("hostname", Kind::Str),
     f("data_dir", Kind::Path),
     f("local_domains", Kind::StrList),

@@ -53,12 +53,19 @@ pub fn port0_config(dir: &Path, data_dir: Option<&Path>, extra: &str) -> PathBuf
     let data = data_dir
         .map(|d| format!("data_dir = {:?}\n", d.display().to_string()))
         .unwrap_or_default();
+    // The MX verifies SPF/DKIM/DMARC by default, which needs DNS: off unless the test
+    // configures it, so that nothing asks the machine's resolver.
+    let msgauth = if extra.contains("[auth_results]") {
+        ""
+    } else {
+        "[auth_results]\nverify = false\n"
+    };
     let text = format!(
         "hostname = \"mail.example.test\"\n{data}local_domains = [\"example.test\"]\n\
          [listen]\nsmtp = [\"127.0.0.1:0\"]\nsubmission = [\"127.0.0.1:0\"]\n\
          submissions = [\"127.0.0.1:0\"]\nimap = [\"127.0.0.1:0\"]\nimaps = [\"127.0.0.1:0\"]\n\
          pop3 = [\"127.0.0.1:0\"]\npop3s = [\"127.0.0.1:0\"]\nlmtp = [\"127.0.0.1:0\"]\n\
-         [auth]\nallow_plaintext = true\n{extra}"
+         [auth]\nallow_plaintext = true\n{msgauth}{extra}"
     );
     let path = dir.join("test.toml");
     std::fs::write(&path, text).unwrap();
