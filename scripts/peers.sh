@@ -4,6 +4,7 @@
 #   scripts/peers.sh up  [NAME...]    # start the named ones (default: all)
 #   scripts/peers.sh down             # stop exactly the PIDs this script started
 #   scripts/peers.sh stop NAME... / start NAME...   # stop one service, start it again unchanged (samba, slapd)
+#   scripts/peers.sh stop NAME... / start NAME...   # stop one service, start it again unchanged (samba, slapd)
 #   scripts/peers.sh packages         # the Debian packages they need (scripts/test.sh installs them)
 # Every daemon runs in the foreground under '&'; its PID goes to $P/pids/NAME; 'down' kills
 # those PIDs only. State lives in $P (default: .peers/ in the repository, git-ignored).
@@ -53,7 +54,7 @@ samba_up() { # Samba AD DC on 127.0.0.2 (389/636/3268/88/464/445/135...), realm 
 samba_start() { # start an already provisioned Samba again (after 'peers.sh stop samba')
   local S=$P/samba; bg samba samba -s "$S/etc/smb.conf" -F --debug-stdout -d1
   waitfor samba 300 ldapsearch -H ldap://127.0.0.2 -x -s base -b "" dnsHostName
-  waitfor samba-bind 100 ldapwhoami -H ldap://127.0.0.2 -x -D 'CN=Administrator,CN=Users,DC=example,DC=test' -w 'Passw0rd!Adm'
+  waitfor samba-bind 100 ldapsearch -H ldap://127.0.0.2 -x -D 'CN=Administrator,CN=Users,DC=example,DC=test' -w 'Passw0rd!Adm' -s base -b '' dnsHostName
 }
 slapd_start() { local L=$P/slapd; bg slapd slapd -f "$L/slapd.conf" -h "ldap://127.0.0.1:10389/ ldaps://127.0.0.1:10636/" -d 0
   waitfor slapd 100 ldapsearch -H ldap://127.0.0.1:10389 -x -s base -b "" namingContexts; }
@@ -94,6 +95,10 @@ include $L/tern-test.schema
 TLSCACertificateFile $L/ca.pem
 TLSCertificateFile $L/server.pem
 TLSCertificateKeyFile $L/server.key
+include $L/tern-test.schema
+TLSCACertificateFile $L/ca.pem
+TLSCertificateFile $L/server.pem
+TLSCertificateKeyFile $L/server.key
 modulepath /usr/lib/ldap
 moduleload back_mdb
 pidfile $L/slapd.pid
@@ -103,10 +108,12 @@ suffix "dc=example,dc=test"
 rootdn "cn=admin,dc=example,dc=test"
 rootpw secret
 directory $L/db
+sizelimit size.soft=100 size.hard=100 size.prtotal=unlimited
 index objectClass,uid,mail eq
 access to attrs=userPassword by self write by anonymous auth by * none
 access to * by * read
 EOF
+  slapd_tls_and_schema "$L"
   slapd_tls_and_schema "$L"
   cat >"$L/base.ldif" <<EOF
 dn: dc=example,dc=test
@@ -370,10 +377,16 @@ stop() { # stop NAME: stop one service this script started (tests restart it wit
   local f=$P/pids/$1; [ -e "$f" ] || return 0; local pid; pid=$(cat "$f"); kill -TERM "$pid" 2>/dev/null || true
   for _ in $(seq 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
   kill -0 "$pid" 2>/dev/null && kill -KILL "$pid"; rm -f "$f"; }
+stop() { # stop NAME: stop one service this script started (tests restart it with 'start NAME')
+  local f=$P/pids/$1; [ -e "$f" ] || return 0; local pid; pid=$(cat "$f"); kill -TERM "$pid" 2>/dev/null || true
+  for _ in $(seq 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+  kill -0 "$pid" 2>/dev/null && kill -KILL "$pid"; rm -f "$f"; }
 cmd=${1:-up}; shift || true
 case $cmd in
   packages) packages;;
   up) for s in ${@:-samba slapd mitkdc dovecot cyrus sink rspamd clamd pg}; do t=$(now); ${s}_up; printf '%-8s up in %5.1fs\n' "$s" "$(echo "$(now)-$t" | bc)"; done;;
+  stop) for s in "$@"; do stop "$s"; done;;
+  start) for s in "$@"; do ${s}_start; done;;
   stop) for s in "$@"; do stop "$s"; done;;
   start) for s in "$@"; do ${s}_start; done;;
   down) t=$(now); down; printf 'all down in %.1fs\n' "$(echo "$(now)-$t" | bc)";;

@@ -1,5 +1,5 @@
-//! `tern directory ...`: what Tern sees in the directory, a dry login, and the cache of a
-//! running server.
+//! `tern directory ...`: what Tern sees in the directory (one login, or the whole listing), a
+//! dry login, and the cache of a running server.
 //!
 //! `lookup` and `auth` ask the directory itself (no cache: the answer is the directory's
 //! now); `flush` and `stats` talk to a running `tern serve` through its data folder (see
@@ -30,6 +30,11 @@ pub enum DirectoryCommand {
         login: String,
         #[arg(long, required = true)]
         password_stdin: bool,
+    },
+    /// Every account the directory lists (paged searches over large containers).
+    List {
+        #[arg(long)]
+        json: bool,
     },
     /// Make a running server forget what its cache holds (about LOGIN, or everything).
     Flush { login: Option<String> },
@@ -100,6 +105,23 @@ async fn ask(settings: &Settings, cmd: DirectoryCommand) -> anyhow::Result<ExitC
                     Ok(ExitCode::FAILURE)
                 }
             }
+        }
+        DirectoryCommand::List { json } => {
+            let mut accounts = dir.accounts().await.context("cannot list the directory")?;
+            accounts.sort_by(|a, b| a.name.cmp(&b.name));
+            if json {
+                println!("{}", serde_json::to_string_pretty(&accounts)?);
+            } else {
+                for a in &accounts {
+                    let state = match (&a.enabled, &a.disabled_reason) {
+                        (true, _) => "enabled".to_string(),
+                        (false, Some(why)) => format!("disabled: {why}"),
+                        (false, None) => "disabled".to_string(),
+                    };
+                    println!("{}\t{}\t{}", a.name, state, a.addresses.join(", "));
+                }
+            }
+            Ok(ExitCode::SUCCESS)
         }
         DirectoryCommand::Flush { .. } | DirectoryCommand::Stats { .. } => unreachable!(),
     }
