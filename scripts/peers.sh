@@ -4,7 +4,6 @@
 #   scripts/peers.sh up  [NAME...]    # start the named ones (default: all)
 #   scripts/peers.sh down             # stop exactly the PIDs this script started
 #   scripts/peers.sh stop NAME... / start NAME...   # stop one service, start it again unchanged (samba, slapd)
-#   scripts/peers.sh stop NAME... / start NAME...   # stop one service, start it again unchanged (samba, slapd)
 #   scripts/peers.sh packages         # the Debian packages they need (scripts/test.sh installs them)
 # Every daemon runs in the foreground under '&'; its PID goes to $P/pids/NAME; 'down' kills
 # those PIDs only. State lives in $P (default: .peers/ in the repository, git-ignored).
@@ -95,10 +94,6 @@ include $L/tern-test.schema
 TLSCACertificateFile $L/ca.pem
 TLSCertificateFile $L/server.pem
 TLSCertificateKeyFile $L/server.key
-include $L/tern-test.schema
-TLSCACertificateFile $L/ca.pem
-TLSCertificateFile $L/server.pem
-TLSCertificateKeyFile $L/server.key
 modulepath /usr/lib/ldap
 moduleload back_mdb
 pidfile $L/slapd.pid
@@ -113,7 +108,6 @@ index objectClass,uid,mail eq
 access to attrs=userPassword by self write by anonymous auth by * none
 access to * by * read
 EOF
-  slapd_tls_and_schema "$L"
   slapd_tls_and_schema "$L"
   cat >"$L/base.ldif" <<EOF
 dn: dc=example,dc=test
@@ -377,16 +371,10 @@ stop() { # stop NAME: stop one service this script started (tests restart it wit
   local f=$P/pids/$1; [ -e "$f" ] || return 0; local pid; pid=$(cat "$f"); kill -TERM "$pid" 2>/dev/null || true
   for _ in $(seq 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
   kill -0 "$pid" 2>/dev/null && kill -KILL "$pid"; rm -f "$f"; }
-stop() { # stop NAME: stop one service this script started (tests restart it with 'start NAME')
-  local f=$P/pids/$1; [ -e "$f" ] || return 0; local pid; pid=$(cat "$f"); kill -TERM "$pid" 2>/dev/null || true
-  for _ in $(seq 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-  kill -0 "$pid" 2>/dev/null && kill -KILL "$pid"; rm -f "$f"; }
 cmd=${1:-up}; shift || true
 case $cmd in
   packages) packages;;
   up) for s in ${@:-samba slapd mitkdc dovecot cyrus sink rspamd clamd pg}; do t=$(now); ${s}_up; printf '%-8s up in %5.1fs\n' "$s" "$(echo "$(now)-$t" | bc)"; done;;
-  stop) for s in "$@"; do stop "$s"; done;;
-  start) for s in "$@"; do ${s}_start; done;;
   stop) for s in "$@"; do stop "$s"; done;;
   start) for s in "$@"; do ${s}_start; done;;
   down) t=$(now); down; printf 'all down in %.1fs\n' "$(echo "$(now)-$t" | bc)";;
