@@ -41,6 +41,9 @@ pub struct Splitter {
     line: Vec<u8>,
     /// The current line passed `MAX_LINE` and is being passed through.
     long_line: bool,
+    /// The last byte passed through of a long line was `\r` (so a following `\n` is
+    /// already a CRLF).
+    long_cr: bool,
     in_message: bool,
     /// An empty line seen and held back (it may precede a From_ line).
     held_blank: bool,
@@ -57,6 +60,7 @@ impl Splitter {
             format,
             line: Vec::new(),
             long_line: false,
+            long_cr: false,
             in_message: false,
             held_blank: false,
             after_blank: true,
@@ -73,8 +77,10 @@ impl Splitter {
                     let (line, rest) = chunk.split_at(i + 1);
                     chunk = rest;
                     if self.long_line {
-                        self.emit_data(Cow::Borrowed(line), true, out);
+                        let crlf_already = line == b"\n" && self.long_cr;
+                        self.emit_data(Cow::Borrowed(line), !crlf_already, out);
                         self.long_line = false;
+                        self.long_cr = false;
                         self.after_blank = false;
                     } else if self.line.is_empty() {
                         self.on_line(line, out);
@@ -88,13 +94,16 @@ impl Splitter {
                 }
                 None => {
                     if self.long_line {
+                        self.long_cr = chunk.ends_with(b"\r");
                         self.emit_data(Cow::Borrowed(chunk), false, out);
                     } else {
                         self.line.extend_from_slice(chunk);
                         if self.line.len() > MAX_LINE {
                             self.long_line = true;
                             let held = std::mem::take(&mut self.line);
+                            self.long_cr = held.ends_with(b"\r");
                             self.release_blank(out);
+                            self.after_blank = false;
                             self.emit_data(Cow::Owned(held), false, out);
                         }
                     }
@@ -111,9 +120,11 @@ impl Splitter {
             last.push(b'\n');
             self.on_line(&last, out);
         } else if self.long_line && self.in_message {
-            out(Event::Data(Cow::Borrowed(b"\r\n")));
+            let end: &[u8] = if self.long_cr { b"\n" } else { b"\r\n" };
+            out(Event::Data(Cow::Borrowed(end)));
         }
         self.long_line = false;
+        self.long_cr = false;
         // The held blank line at the end of the file is the mbox's own.
         self.held_blank = false;
         if self.in_message {
@@ -148,6 +159,13 @@ impl Splitter {
     }
 
     fn on_line(&mut self, line: &[u8], out: &mut dyn FnMut(Event<'_>)) {
+        if line.len() > MAX_LINE + 1 {
+            // Too long to be a From_ line or quoted: passed through as a long line would be.
+            self.release_blank(out);
+            self.after_blank = false;
+            self.emit_data(Cow::Borrowed(line), true, out);
+            return;
+        }
         let content = strip_eol(line);
         if content.is_empty() {
             // Hold it: an empty line before a From_ line is the separator.
@@ -320,6 +338,29 @@ mod tests {
             let (msgs, _) = split_all(&data, MboxFormat::Mboxrd, chunk);
             assert_eq!(msgs[0].1.len(), MAX_LINE * 3 + 2 + 5);
             assert!(msgs[0].1.ends_with(b"x\r\nend\r\n"));
+        }
+    }
+
+    #[test]
+    fn chunking_does_not_matter() {
+        let mut data = BOX.to_vec();
+        data.extend_from_slice(b"From c@x Wed Dec  4 19:06:06 2026\n>From q\r\n");
+        data.extend(std::iter::repeat_n(b'y', MAX_LINE + 1));
+        data.extend_from_slice(b"\r\n\nFrom d@x Wed Dec  4 19:06:06 2026\n");
+        data.extend(std::iter::repeat_n(b'z', MAX_LINE));
+        data.extend_from_slice(b"\r");
+        let whole = split_all(&data, MboxFormat::Mboxrd, data.len());
+        for chunk in [1, 2, 3, 7, 64, 4096, MAX_LINE - 1, MAX_LINE, MAX_LINE + 1] {
+            assert_eq!(
+                split_all(&data, MboxFormat::Mboxrd, chunk),
+                whole,
+                "chunk {chunk}"
+            );
+        }
+        for (_, body) in &whole.0 {
+            for (i, b) in body.iter().enumerate() {
+                assert!(*b != b'\n' || (i > 0 && body[i - 1] == b'\r'));
+            }
         }
     }
 

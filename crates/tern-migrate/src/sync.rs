@@ -18,7 +18,7 @@ use crate::names::{self, Translated};
 use crate::profile::{Profile, UidlFormat};
 use crate::rate::RateLimiter;
 use crate::report::{FolderReport, UserReport};
-use crate::source::{Credentials, Endpoint, Source, SourceFolder, SourceMessage};
+use crate::source::{Credentials, Endpoint, Source, SourceFolder};
 use crate::state::{FolderState, State};
 use crate::target;
 use sha2::{Digest, Sha256};
@@ -548,6 +548,9 @@ impl FolderSync<'_> {
             let mut pairs = Vec::new();
             let mut news = Vec::new();
             let mut news_uids = Vec::new();
+            // UIDs are decided in order; the blobs are then written (and fsync'd)
+            // concurrently, and the batch committed once.
+            let mut todo = Vec::with_capacity(messages.len());
             for m in messages {
                 self.ctx.rate.acquire().await;
                 let blob = BlobId(Sha256::digest(&m.body).into());
@@ -557,13 +560,39 @@ impl FolderSync<'_> {
                     pairs.push((m.uid, list.remove(pos)));
                     continue;
                 }
-                match self
-                    .stage(fs, mailbox, uidvalidity, &m, &mut uidnext, is_inbox)
-                    .await
-                {
-                    Ok(n) => {
+                let import_uid = (fs.preserve_uids && m.uid >= uidnext).then_some(m.uid);
+                uidnext = import_uid.map_or(uidnext + 1, |u| u + 1);
+                // The source's own UIDL (from its UIDVALIDITY and UID), whatever UID the
+                // message gets here: that is what POP3 clients remember.
+                let uidl = if is_inbox {
+                    self.uidl.map(|f| f.render(uidvalidity, m.uid))
+                } else {
+                    None
+                };
+                todo.push((m, import_uid, uidl));
+            }
+            let mail = &self.ctx.mail;
+            let staged = futures_util::future::join_all(
+                todo.iter()
+                    .map(|(m, _, _)| mail.stage_bytes(&m.body, MESSAGE_LIMIT)),
+            )
+            .await;
+            for ((m, import_uid, pop3_uidl), st) in todo.into_iter().zip(staged) {
+                match st {
+                    Ok(staged) => {
                         news_uids.push(m.uid);
-                        news.push(n);
+                        news.push(NewMessage {
+                            mailbox,
+                            blob: staged.blob,
+                            size: staged.size,
+                            flags: m.flags.clone(),
+                            internaldate: m.internaldate,
+                            meta: staged.meta,
+                            quota_bytes: None,
+                            import_uid,
+                            import_modseq: if fs.preserve_uids { m.modseq } else { None },
+                            pop3_uidl,
+                        });
                     }
                     Err(e) => {
                         self.report.skipped += 1;
@@ -614,47 +643,6 @@ impl FolderSync<'_> {
             .await
             .map_err(|e| format!("FETCH SIZE: {e}"))?;
         Ok(flags.into_iter().collect())
-    }
-
-    async fn stage(
-        &self,
-        fs: &FolderState,
-        mailbox: MailboxId,
-        uidvalidity: u32,
-        m: &SourceMessage,
-        uidnext: &mut u32,
-        is_inbox: bool,
-    ) -> Result<NewMessage, String> {
-        let staged = self
-            .ctx
-            .mail
-            .stage_bytes(&m.body, MESSAGE_LIMIT)
-            .await
-            .map_err(|e| e.to_string())?;
-        let import_uid = (fs.preserve_uids && m.uid >= *uidnext).then_some(m.uid);
-        *uidnext = match import_uid {
-            Some(u) => u + 1,
-            None => *uidnext + 1,
-        };
-        // The source's own UIDL (from the source's UIDVALIDITY and UID), whatever UID the
-        // message gets here: that is what POP3 clients remember.
-        let pop3_uidl = if is_inbox {
-            self.uidl.map(|f| f.render(uidvalidity, m.uid))
-        } else {
-            None
-        };
-        Ok(NewMessage {
-            mailbox,
-            blob: staged.blob,
-            size: staged.size,
-            flags: m.flags.clone(),
-            internaldate: m.internaldate,
-            meta: staged.meta,
-            quota_bytes: None,
-            import_uid,
-            import_modseq: if fs.preserve_uids { m.modseq } else { None },
-            pop3_uidl,
-        })
     }
 
     async fn sync_flags(
