@@ -334,7 +334,7 @@ mod tests {
         let a = Some(ip("192.0.2.1"));
         assert_eq!(l.bad_recipient(a, 1), (Duration::from_secs(2), false));
         assert_eq!(l.bad_recipient(a, 2), (Duration::from_secs(4), false));
-        assert_eq!(l.bad_recipient(a, 3).1, true);
+        assert!(l.bad_recipient(a, 3).1);
         assert_eq!(l.bad_recipient(a, 100).0, MAX_TARPIT);
         let none = AbuseLimits::none();
         assert_eq!(none.bad_recipient(a, 100), (Duration::ZERO, false));

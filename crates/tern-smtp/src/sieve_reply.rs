@@ -130,6 +130,8 @@ mod tests {
             enabled: true,
             display_name: None,
             groups: vec![],
+            disabled_reason: None,
+            attributes: Default::default(),
         }
     }
 

@@ -5,9 +5,7 @@
 use crate::codec::mailbox_name;
 use crate::readers::Readers;
 use crate::writer::{Writer, WriterStats};
-use crate::{
-    ops_extras, ops_flags, ops_mailboxes, ops_messages, queries, schema, sieve, watcher,
-};
+use crate::{ops_extras, ops_flags, ops_mailboxes, ops_messages, queries, schema, sieve, watcher};
 use async_trait::async_trait;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;

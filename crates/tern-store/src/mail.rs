@@ -194,8 +194,11 @@ pub trait MailStore: Send + Sync + 'static {
     async fn sieve_scripts(&self, account: AccountId) -> StoreResult<Vec<SieveScriptInfo>>;
 
     /// One script with its source; `None` if the account has none of that name.
-    async fn sieve_script(&self, account: AccountId, name: &str)
-    -> StoreResult<Option<SieveScript>>;
+    async fn sieve_script(
+        &self,
+        account: AccountId,
+        name: &str,
+    ) -> StoreResult<Option<SieveScript>>;
 
     /// Creates or replaces a script (a replaced script keeps its active flag). Limits on
     /// size and count are the caller's (config); the store refuses only an empty name.
@@ -211,14 +214,21 @@ pub trait MailStore: Send + Sync + 'static {
 
     /// Renames a script, keeping its active flag: `NoSuchScript` if `old` is absent,
     /// `ScriptExists` if `new` is taken (renaming a script onto itself succeeds).
-    async fn rename_sieve_script(&self, account: AccountId, old: &str, new: &str)
-    -> StoreResult<()>;
+    async fn rename_sieve_script(
+        &self,
+        account: AccountId,
+        old: &str,
+        new: &str,
+    ) -> StoreResult<()>;
 
     /// Makes `name` the one active script (`None`: no script is active). `NoSuchScript` if
     /// it does not exist; the previously active script, if any, becomes inactive in the
     /// same commit, so at most one script is ever active.
-    async fn set_active_sieve_script(&self, account: AccountId, name: Option<&str>)
-    -> StoreResult<()>;
+    async fn set_active_sieve_script(
+        &self,
+        account: AccountId,
+        name: Option<&str>,
+    ) -> StoreResult<()>;
 
     /// The active script, if any.
     async fn active_sieve_script(&self, account: AccountId) -> StoreResult<Option<SieveScript>>;

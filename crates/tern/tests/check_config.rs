@@ -19,7 +19,7 @@ cert = "/nonexistent/cert.pem"
 [quota]
 default = "ten gigabytes"
 [directory]
-kind = "ldap"
+kind = "nis"
 urls = ["ldaps://dc1.example.test"]
 base_dn = "DC=example,DC=test"
 [limits]
@@ -128,9 +128,6 @@ fn serve_refuses_a_bad_config_without_touching_the_data_folder() {
     .unwrap();
     let out = run(dir.path(), &["serve"], "");
     assert_eq!(out.status.code(), Some(1));
-    assert!(
-        stderr(&out)
-            .contains("tern.toml: listen.http[0]: http is not implemented yet")
-    );
+    assert!(stderr(&out).contains("tern.toml: listen.http[0]: http is not implemented yet"));
     assert!(!dir.path().join("tern-data").exists());
 }

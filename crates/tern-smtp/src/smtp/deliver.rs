@@ -20,10 +20,10 @@ use super::checks::{CheckInput, Checked};
 use super::transaction::{RcptKind, SmtpRcpt, Transaction};
 use super::{SmtpServer, State};
 use crate::body::{Finished, MessageBody};
+use crate::envelope::Envelope;
 use crate::queue::{QueuedEnvelope, QueuedMessage};
 use crate::reply::Reply;
 use crate::session::Session;
-use crate::envelope::Envelope;
 use crate::verdict::Verdict;
 use tern_directory::Account;
 use tern_mail::DeliveryError;
@@ -88,13 +88,7 @@ impl SmtpServer {
         };
         if !tx.targets.is_empty()
             && let Err(reply) = self
-                .deliver_local(
-                    &tx.id,
-                    &tx.targets,
-                    &tx.envelope,
-                    &finished,
-                    &verdict,
-                )
+                .deliver_local(&tx.id, &tx.targets, &tx.envelope, &finished, &verdict)
                 .await
         {
             return reply;

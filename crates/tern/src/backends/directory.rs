@@ -227,7 +227,7 @@ pub fn spawn_control(
         let mut tick: u64 = 0;
         while crate::serve::tick(Duration::from_secs(1), &mut shutdown).await {
             apply_flushes(&cache, &flush);
-            if tick % 5 == 0 {
+            if tick.is_multiple_of(5) {
                 write_stats(&cache, &data_dir);
             }
             if tick % 300 == 299 {

@@ -19,11 +19,11 @@
 //! `--config` and `--data-dir` are accepted by every command, before or after its name.
 //! Exit status: 0 success, 1 failure (the reason on stderr), 2 usage error.
 mod check_config;
+mod directory;
+mod dkim;
 mod import;
 mod migrate;
 mod migrate_progress;
-mod directory;
-mod dkim;
 mod queue;
 mod serve_cmd;
 mod sieve;
@@ -57,7 +57,7 @@ enum Command {
     /// Check the config file and report every problem at once.
     CheckConfig,
     /// Copy mail from a live IMAP server, keeping UIDs (`tern migrate verify` compares).
-    Migrate(migrate::MigrateCommand),
+    Migrate(Box<migrate::MigrateCommand>),
     /// Import mail from files (mbox, Maildir).
     #[command(subcommand)]
     Import(import::ImportCommand),
@@ -104,7 +104,7 @@ pub fn run() -> ExitCode {
         Command::Serve => serve_cmd::run(&globals),
         Command::User(cmd) => user::run(&globals, cmd),
         Command::CheckConfig => check_config::run(&globals),
-        Command::Migrate(cmd) => migrate::run(&globals, cmd),
+        Command::Migrate(cmd) => migrate::run(&globals, *cmd),
         Command::Import(cmd) => import::run(&globals, cmd),
         Command::Directory(cmd) => directory::run(&globals, cmd),
         Command::Queue(cmd) => queue::run(&globals, cmd),

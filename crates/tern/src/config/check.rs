@@ -29,6 +29,8 @@ pub fn check(config: &Config, errors: &mut Vec<KeyError>) {
         config.milter.as_ref(),
         errors,
     );
+    // A kind the schema already refused leaves nothing sound to check the rest against.
+    let kind_refused = errors.iter().any(|e| e.key == "directory.kind");
     let mut err = |key: &str, reason: String| {
         errors.push(KeyError {
             key: key.to_string(),
@@ -98,7 +100,7 @@ pub fn check(config: &Config, errors: &mut Vec<KeyError>) {
         err("quota.default", "must be larger than 0".into());
     }
 
-    if let Some(dir) = &config.directory {
+    if let Some(dir) = config.directory.as_ref().filter(|_| !kind_refused) {
         let kind = dir.kind.as_deref().unwrap_or("internal");
         if dir.kind.is_none() {
             err(
@@ -108,7 +110,7 @@ pub fn check(config: &Config, errors: &mut Vec<KeyError>) {
         } else if !IMPLEMENTED_DIRECTORIES.contains(&kind) {
             err(
                 "directory.kind",
-                format!("{kind:?} is not supported yet (only \"internal\" for now)"),
+                format!("{kind:?} is not a directory kind (internal, ldap or active-directory)"),
             );
         }
         if kind == "internal" {
@@ -238,7 +240,10 @@ fn check_outbound(o: &super::Outbound, err: &mut impl FnMut(&str, String)) {
         );
     }
     if o.smarthost_user.is_some() && o.smarthost.is_none() {
-        err("outbound.smarthost_user", "credentials without a smarthost".into());
+        err(
+            "outbound.smarthost_user",
+            "credentials without a smarthost".into(),
+        );
     }
     if o.smarthost_user.is_some() && o.smarthost_tls.as_deref() == Some("none") {
         err(

@@ -60,12 +60,18 @@ pub fn port0_config(dir: &Path, data_dir: Option<&Path>, extra: &str) -> PathBuf
     } else {
         "[auth_results]\nverify = false\n"
     };
+    // The outbound queue resolves through a port where nothing answers (mail waits).
+    let dns = if extra.contains("[dns]") {
+        ""
+    } else {
+        "[dns]\nnameservers = [\"127.0.0.1:9\"]\n"
+    };
     let text = format!(
         "hostname = \"mail.example.test\"\n{data}local_domains = [\"example.test\"]\n\
          [listen]\nsmtp = [\"127.0.0.1:0\"]\nsubmission = [\"127.0.0.1:0\"]\n\
          submissions = [\"127.0.0.1:0\"]\nimap = [\"127.0.0.1:0\"]\nimaps = [\"127.0.0.1:0\"]\n\
          pop3 = [\"127.0.0.1:0\"]\npop3s = [\"127.0.0.1:0\"]\nlmtp = [\"127.0.0.1:0\"]\n\
-         [auth]\nallow_plaintext = true\n{msgauth}{extra}"
+         [auth]\nallow_plaintext = true\n{msgauth}{dns}{extra}"
     );
     let path = dir.join("test.toml");
     std::fs::write(&path, text).unwrap();
