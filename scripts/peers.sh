@@ -180,9 +180,11 @@ mitkdc_up() { # MIT KDC realm MIT.TEST on 127.0.0.1:10088, principal carol / Car
   kadmin.local -r MIT.TEST -q "ktadd -k $K/imap.keytab imap/mail.mit.test" </dev/null >/dev/null 2>&1
   # Tern's keytab: imap/, smtp/, pop/ for mail.mit.test (tern.keytab); wrong.keytab has the
   # imap/ principal with the same kvno but a key the KDC never had (the spoofed-KDC case).
-  for s in smtp pop; do kadmin.local -r MIT.TEST -q "addprinc -randkey $s/mail.mit.test" </dev/null >/dev/null 2>&1; done
+  # imap/, pop/, smtp/localhost: what a client on this machine asks for when it connects to
+  # "localhost" (imtest, pop3test, smtptest), with dns_canonicalize_hostname = false.
+  local sp; for sp in smtp/mail.mit.test pop/mail.mit.test imap/localhost pop/localhost smtp/localhost; do kadmin.local -r MIT.TEST -q "addprinc -randkey $sp" </dev/null >/dev/null 2>&1; done
   cp "$K/imap.keytab" "$K/tern.keytab"
-  kadmin.local -r MIT.TEST -q "ktadd -k $K/tern.keytab smtp/mail.mit.test pop/mail.mit.test" </dev/null >/dev/null 2>&1
+  kadmin.local -r MIT.TEST -q "ktadd -k $K/tern.keytab smtp/mail.mit.test pop/mail.mit.test imap/localhost pop/localhost smtp/localhost" </dev/null >/dev/null 2>&1
   local kv; kv=$(klist -k "$K/imap.keytab" | awk '/imap\/mail.mit.test/ {print $1; exit}')
   printf 'addent -password -p imap/mail.mit.test@MIT.TEST -k %s -e aes256-cts-hmac-sha1-96\nNot#The#Key9\nwkt %s\n' "$kv" "$K/wrong.keytab" | ktutil >/dev/null 2>&1
   bg mitkdc krb5kdc -n -r MIT.TEST -P "$K/krb5kdc.pid"

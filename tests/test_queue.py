@@ -8,6 +8,7 @@ ones `tern queue retry` asks for, and every wait is a poll with a generous bound
 """
 
 import email
+import email.parser
 import email.policy
 import imaplib
 import json
@@ -191,9 +192,18 @@ def delivery_status(dsn):
     assert dsn.get_content_type() == "multipart/report"
     assert dsn.get_param("report-type") == "delivery-status"
     parts = dsn.get_payload()
-    status = next(p for p in parts if p.get_content_type() == "message/delivery-status")
-    # compat32 parses message/delivery-status into a list of field blocks.
-    return [dict(block.items()) for block in status.get_payload()]
+    status = next(p for p in parts if p.get_content_type() in (
+        "message/delivery-status", "message/global-delivery-status"))
+    if status.get_content_type() == "message/delivery-status":
+        # compat32 parses message/delivery-status into a list of field blocks.
+        return [dict(block.items()) for block in status.get_payload()]
+    # RFC 6533's global report: compat32 parses its first field block as the header of an
+    # inner message whose body holds the per-recipient blocks (UTF-8, surrogate-escaped).
+    (inner,) = status.get_payload()
+    rest = inner.get_payload(decode=True).decode("utf-8")
+    parser = email.parser.HeaderParser(policy=email.policy.compat32)
+    blocks = [b for b in rest.replace("\r\n", "\n").strip("\n").split("\n\n") if b]
+    return [dict(inner.items())] + [dict(parser.parsestr(b + "\n").items()) for b in blocks]
 
 
 def test_delivers_to_the_mx_with_trace_fields_and_no_return_path(mta, sinks, sink_port):
@@ -353,19 +363,22 @@ def test_kill_9_loses_nothing_and_delivers_once(mta, sinks, sink_port):
     assert subjects == sorted(f"Subject: crash {i}" for i in range(n))
 
 
-def test_smarthost_with_auth_over_starttls(make_server, dns, sinks, sink_port, tmp_path):
+@pytest.mark.parametrize("mode,service", [("starttls", "submission"), ("tls", "submissions")])
+def test_smarthost_with_auth_over_tls(make_server, dns, sinks, sink_port, tmp_path, mode,
+                                      service):
     sink = sinks(sink_port)
-    relay = make_server(services=("submission",), extra_config=outbound_config(dns, sink_port))
+    relay = make_server(services=("submission", "submissions"),
+                        extra_config=outbound_config(dns, sink_port))
     relay_user = relay.add_user("alice")
     cert = relay.cert_path()
     assert cert
     secret = tmp_path / "relay.secret"
     secret.write_text(relay_user.password + "\n")
     mta = make_server(services=("submission", "imap"), extra_config=outbound_config(
-        dns, 9, f'smarthost = "127.0.0.1:{relay.port("submission")}"\n'
+        dns, 9, f'smarthost = "127.0.0.1:{relay.port(service)}"\n'
                 f'smarthost_user = "{relay_user.address}"\n'
                 f'smarthost_password_file = "{secret}"\n'
-                f'smarthost_tls = "starttls"\n'
+                f'smarthost_tls = "{mode}"\n'
                 f'smarthost_ca_file = "{cert}"\n'))
     alice = mta.add_user("alice")
     submit(mta, alice, ["bob@remote.test"], make_message(alice, "via relay"))
@@ -467,3 +480,33 @@ def test_null_mx_and_unknown_domain_bounce_at_once(mta, sinks, sink_port):
     wait_for(lambda: queue_list(mta) == [], "an empty queue")
     # The good recipient was delivered, alone in its transaction.
     assert [m[1] for m in sink.messages()] == [["<bob@remote.test>"]]
+
+
+def test_no_downgrade_smtputf8_and_8bit_bounce(mta, sinks, sink_port):
+    # smtp-sink never offers SMTPUTF8; -8 also hides 8BITMIME.
+    sink = sinks(sink_port, "-8")
+    alice = mta.add_user("alice")
+    utf8 = make_message(alice, "utf8", to="bøb@remote.test", body="Grüße\r\n")
+    with smtplib.SMTP("127.0.0.1", mta.port("submission"), timeout=IO_TIMEOUT) as s:
+        s.ehlo("client.example.test")
+        s.starttls(context=unverified_tls_context())
+        s.ehlo("client.example.test")
+        s.login(alice.address, alice.password)
+        assert s.sendmail(alice.address, ["bøb@remote.test"], utf8,
+                          mail_options=["SMTPUTF8", "BODY=8BITMIME"]) == {}
+    submit(mta, alice, ["carol@remote.test"],
+           make_message(alice, "8bit", to="carol@remote.test", body="Grüße\r\n"),
+           mail_options=["BODY=8BITMIME"])
+    dsns = inbox(mta, alice, 2)
+    status = {str(delivery_status(d)[1]["Final-Recipient"]): delivery_status(d)[1]
+              for d in dsns}
+    # RFC 6533: the SMTPUTF8 message's DSN is a global one, the other a plain RFC 3464 one.
+    kinds = sorted(d.get_payload()[1].get_content_type() for d in dsns)
+    assert kinds == ["message/delivery-status", "message/global-delivery-status"]
+    originals = sorted(d.get_payload()[2].get_content_type() for d in dsns)
+    assert originals == ["message/global", "message/rfc822"]
+    assert status["utf-8; bøb@remote.test"]["Status"] == "5.6.7"
+    assert status["rfc822; carol@remote.test"]["Status"] == "5.6.3"
+    assert all("Remote-MTA" in r for r in status.values())
+    wait_for(lambda: queue_list(mta) == [], "an empty queue")
+    assert sink.messages() == []

@@ -6,6 +6,10 @@
 //! Action, Status, Remote-MTA, Diagnostic-Code, Last-Attempt-Date, Will-Retry-Until) and the
 //! original message (`message/rfc822`) or its header (`text/rfc822-headers`) as RET asks.
 //!
+//! A message sent with SMTPUTF8 gets an internationalized DSN (RFC 6533): its report is
+//! `message/global-delivery-status`, a non-ASCII address is written raw with the `utf-8`
+//! address type, and the original is `message/global` (or `message/global-headers`).
+//!
 //! Invariants (enforced by the caller, [`crate::report`]): never a DSN about a message from
 //! the null sender, never one a recipient's NOTIFY does not ask for; a DSN itself is sent
 //! from `<>`.
@@ -79,6 +83,8 @@ pub struct DsnInput<'a> {
     pub now: i64,
     /// Makes the boundary and Message-ID unique.
     pub unique: &'a str,
+    /// The original was sent with SMTPUTF8: an RFC 6533 internationalized DSN.
+    pub global: bool,
 }
 
 /// The status for a reply: its enhanced code, else one derived from its class.
@@ -102,6 +108,27 @@ fn clean(s: &str, max: usize) -> String {
         .map(|c| if c.is_control() { ' ' } else { c })
         .take(max)
         .collect()
+}
+
+/// `TYPE; address` for Final-/Original-Recipient: `rfc822` for an ASCII address, `utf-8`
+/// for a non-ASCII one (RFC 6533 §3; raw in a global report, else `\x{HEX}` escaped).
+fn typed_address(address: &str, global: bool) -> String {
+    let address = clean(address, 512);
+    if address.is_ascii() {
+        return format!("rfc822; {address}");
+    }
+    if global {
+        return format!("utf-8; {address}");
+    }
+    let mut escaped = String::with_capacity(address.len() + 16);
+    for c in address.chars() {
+        if c.is_ascii() && c != '\\' {
+            escaped.push(c);
+        } else {
+            escaped.push_str(&format!("\\x{{{:X}}}", c as u32));
+        }
+    }
+    format!("utf-8; {escaped}")
 }
 
 /// The header section of a message (up to and including the empty line), or all of it.
@@ -170,7 +197,11 @@ pub fn build(input: &DsnInput<'_>) -> Vec<u8> {
     // 2. For programs (RFC 3464 §2.2, §2.3).
     out.push_str(&format!("--{boundary}\r\n"));
     out.push_str("Content-Description: Delivery report\r\n");
-    out.push_str("Content-Type: message/delivery-status\r\n\r\n");
+    out.push_str(if input.global {
+        "Content-Type: message/global-delivery-status\r\n\r\n"
+    } else {
+        "Content-Type: message/delivery-status\r\n\r\n"
+    });
     out.push_str(&format!("Reporting-MTA: dns; {host}\r\n"));
     if let Some(envid) = input.original.envid {
         out.push_str(&format!("Original-Envelope-Id: {}\r\n", clean(envid, 100)));
@@ -182,13 +213,13 @@ pub fn build(input: &DsnInput<'_>) -> Vec<u8> {
     for r in input.recipients {
         out.push_str("\r\n");
         out.push_str(&format!(
-            "Final-Recipient: rfc822; {}\r\n",
-            clean(&r.address, 512)
+            "Final-Recipient: {}\r\n",
+            typed_address(&r.address, input.global)
         ));
         if let Some(orcpt) = &r.orcpt {
             out.push_str(&format!(
-                "Original-Recipient: rfc822; {}\r\n",
-                clean(orcpt, 512)
+                "Original-Recipient: {}\r\n",
+                typed_address(orcpt, input.global)
             ));
         }
         out.push_str(&format!("Action: {}\r\n", input.kind.action()));
@@ -224,11 +255,19 @@ pub fn build(input: &DsnInput<'_>) -> Vec<u8> {
     bytes.extend_from_slice(format!("--{boundary}\r\n").as_bytes());
     if full {
         bytes.extend_from_slice(b"Content-Description: Undelivered Message\r\n");
-        bytes.extend_from_slice(b"Content-Type: message/rfc822\r\n\r\n");
+        bytes.extend_from_slice(if input.global {
+            b"Content-Type: message/global\r\n\r\n"
+        } else {
+            b"Content-Type: message/rfc822\r\n\r\n"
+        });
         bytes.extend_from_slice(input.original.content);
     } else {
         bytes.extend_from_slice(b"Content-Description: Message Headers\r\n");
-        bytes.extend_from_slice(b"Content-Type: text/rfc822-headers\r\n\r\n");
+        bytes.extend_from_slice(if input.global {
+            b"Content-Type: message/global-headers\r\n\r\n"
+        } else {
+            b"Content-Type: text/rfc822-headers\r\n\r\n"
+        });
         bytes.extend_from_slice(header_section(input.original.content));
     }
     if !bytes.ends_with(b"\r\n") {
@@ -257,6 +296,7 @@ mod tests {
             will_retry_until: None,
             now: 1_700_000_100,
             unique: "q1",
+            global: false,
         }
     }
 
@@ -269,6 +309,36 @@ mod tests {
             diagnostic: Some("550 5.1.1 no such user".into()),
             last_attempt: Some(1_700_000_050),
         }
+    }
+
+    #[test]
+    fn an_smtputf8_message_gets_an_rfc_6533_global_report() {
+        let mut r = rcpt();
+        r.address = "bøb@remote.test".into();
+        r.orcpt = None;
+        let rcpts = [r, rcpt()];
+        let mut i = input(DsnKind::Failed, None, &rcpts);
+        i.global = true;
+        let text = String::from_utf8(build(&i)).unwrap();
+        for want in [
+            "Content-Type: message/global-delivery-status\r\n",
+            "Final-Recipient: utf-8; bøb@remote.test\r\n",
+            "Final-Recipient: rfc822; bob@remote.test\r\n",
+            "Content-Type: message/global\r\n",
+        ] {
+            assert!(text.contains(want), "{want:?} missing in:\n{text}");
+        }
+        i.original.ret = Some("HDRS");
+        let text = String::from_utf8(build(&i)).unwrap();
+        assert!(
+            text.contains("Content-Type: message/global-headers\r\n"),
+            "{text}"
+        );
+        // Outside a global report a non-ASCII address is escaped (RFC 6533 §3).
+        assert_eq!(
+            typed_address("bøb@remote.test", false),
+            "utf-8; b\\x{F8}b@remote.test"
+        );
     }
 
     #[test]

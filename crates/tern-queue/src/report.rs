@@ -184,6 +184,7 @@ async fn issue(
             .then(|| m.arrival + inner.config.max_lifetime.as_secs() as i64),
         now: at,
         unique: &unique,
+        global: m.smtputf8,
     });
     deliver(inner, &m.sender, bytes).await?;
     tracing::info!(id = %m.id, to = %m.sender, action = kind_tag(kind),
