@@ -5,6 +5,8 @@
 //!   (envelope, body structure with byte ranges, SORT/THREAD keys, preview).
 //! - [`Mail`]: the ingest path (stream bytes into a blob, analyze, commit into mailboxes
 //!   with quota), account opening with default folders, quota state.
+//! - [`homes`]: migration mode: whether an account is served by Tern or by the legacy
+//!   server it is moving from.
 //! - [`quota`]: sizes as people write them (`200MB`, `1GiB`, `unlimited`), for config and CLI.
 //!
 //! ## Invariants
@@ -14,11 +16,13 @@
 #![forbid(unsafe_code)]
 
 pub mod analyze;
+pub mod homes;
 pub mod ingest;
 pub mod mailboxes;
 pub mod quota;
 
 pub use analyze::analyze;
+pub use homes::{Home, Homes};
 pub use ingest::{DeliveryError, IngestError, Mail, Recipient, Staged, Stager};
 pub use mailboxes::DEFAULT_MAILBOXES;
 pub use quota::{SizeError, format_quota, format_size, parse_quota, parse_size};
