@@ -403,3 +403,107 @@ def test_scram_with_a_real_client(msserver):
     assert '"via-sivtest"' in out, out
     out = sivtest(port, "-m", "SCRAM-SHA-256", "-a", user.address, "-w", "Wrong#Pass1")
     assert "Authenticated." not in out and 'NO "Authentication failed"' in out, out
+
+
+# ---- Kerberos: GSSAPI and KDC-checked passwords (the real MIT KDC peer) -------------------
+
+CAROL_PW = "Carol#Pass1"
+
+
+@pytest.fixture(scope="module")
+def krb(tmp_path_factory):
+    """A ManageSieve server with `[kerberos]` (realm MIT.TEST, tern.keytab with sieve/ keys),
+    plaintext refused before TLS, and carol as an internal account without a password."""
+    from harness import TernServer
+    from peers import peer
+
+    kdc = peer("mitkdc")
+    config = ("[kerberos]\n"
+              'realm = "MIT.TEST"\n'
+              'kdcs = ["127.0.0.1:10088"]\n'
+              f'keytab = "{os.path.join(kdc, "tern.keytab")}"\n'
+              'service_principals = ["sieve/mail.mit.test"]\n')
+    s = TernServer(str(tmp_path_factory.mktemp("ms-krb")), services=("managesieve",),
+                   allow_plaintext=False, extra_config=config).start()
+    s.cli("user", "add", f"carol@{DOMAIN}")
+    s.kdc = kdc
+    yield s
+    s.stop()
+
+
+@pytest.fixture(scope="module")
+def ticket(krb, tmp_path_factory):
+    """carol's TGT from kinit, in a file cache of this module: the client environment."""
+    cache = os.path.join(str(tmp_path_factory.mktemp("ms-ccache")), "cc")
+    env = dict(os.environ, KRB5_CONFIG=os.path.join(krb.kdc, "krb5.conf"),
+               KRB5CCNAME=f"FILE:{cache}")
+    subprocess.run(["kinit", "carol@MIT.TEST"], input=CAROL_PW + "\n", text=True, env=env,
+                   check=True, capture_output=True, timeout=IO_TIMEOUT)
+    return env
+
+
+def carol_scripts(krb):
+    out = krb.cli("sieve", "list", f"carol@{DOMAIN}", "--json").stdout
+    return {s["name"]: s["active"] for s in json.loads(out)}
+
+
+def test_gssapi_offered_before_and_after_starttls(krb):
+    c = Sieve(krb.port("managesieve"))
+    try:
+        assert caps(c.greeting[3])["SASL"] == "SCRAM-SHA-256 GSSAPI"
+        assert caps(c.starttls()[3])["SASL"] == "PLAIN LOGIN SCRAM-SHA-256 GSSAPI"
+    finally:
+        c.close()
+
+
+def test_gssapi_with_a_kinit_ticket_lands_in_carols_account(krb, ticket):
+    """sivtest (Cyrus SASL's GSSAPI client) asks the KDC for sieve/localhost with carol's
+    TGT; Tern accepts the ticket with its keytab and logs carol in, before TLS."""
+    out = sivtest(krb.port("managesieve"), "-m", "GSSAPI", env=ticket,
+                  script='PUTSCRIPT "kerberos" {7+}\r\nkeep;\r\n\r\n'
+                         'SETACTIVE "kerberos"\r\nLOGOUT\r\n')
+    assert "Authenticated." in out, out
+    assert out.count('OK "') >= 2 and "NO " not in out.split("Authenticated.")[1], out
+    assert carol_scripts(krb).get("kerberos") is True
+    assert f"ManageSieve login peer=127.0.0.1" in krb.log_tail(200)
+    assert f"user=carol@{DOMAIN}" in krb.log_tail(200)
+
+
+def test_gssapi_with_sieve_connect(krb, ticket, tmp_path):
+    """sieve-connect's GSSAPI (Authen::SASL::Perl::GSSAPI on libgssapi-perl), after its
+    STARTTLS: uploads into carol's account."""
+    script = tmp_path / "perl.sieve"
+    script.write_bytes(b'require "fileinto";\r\nfileinto "Perl";\r\n')
+    r = subprocess.run(["sieve-connect", "--server", "localhost",
+                        "--port", str(krb.port("managesieve")), "--authmech", "GSSAPI",
+                        "--notlsverify", "--upload", "--localsieve", str(script),
+                        "--remotesieve", "from-perl"],
+                       env=ticket, stdin=subprocess.DEVNULL, capture_output=True, text=True,
+                       timeout=IO_TIMEOUT)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert carol_scripts(krb).get("from-perl") is False
+    assert krb.cli("sieve", "get", f"carol@{DOMAIN}", "from-perl").stdout == \
+        script.read_bytes()
+
+
+def test_gssapi_without_a_ticket_fails(krb, tmp_path):
+    env = dict(os.environ, KRB5_CONFIG=os.path.join(krb.kdc, "krb5.conf"),
+               KRB5CCNAME=f"FILE:{tmp_path}/empty")
+    out = sivtest(krb.port("managesieve"), "-m", "GSSAPI", env=env)
+    assert "Authenticated." not in out, out
+
+
+def test_password_login_checked_by_the_kdc(krb):
+    """PLAIN goes through the same Authenticator as IMAP: with [kerberos] the KDC checks the
+    password (carol has none of her own), verified with the sieve/ key of the keytab."""
+    c = Sieve(krb.port("managesieve"))
+    try:
+        c.starttls()
+        bad = base64.b64encode(b"\0carol\0Carol#Pass2").decode()
+        assert c.cmd("AUTHENTICATE", '"PLAIN"', f'"{bad}"')[:3] == (
+            "NO", None, "Authentication failed")
+        good = base64.b64encode(f"\0carol\0{CAROL_PW}".encode()).decode()
+        assert c.cmd("AUTHENTICATE", '"PLAIN"', f'"{good}"')[0] == "OK"
+        assert caps(c.cmd("CAPABILITY")[3])["OWNER"] == f"carol@{DOMAIN}"
+    finally:
+        c.close()
