@@ -507,3 +507,20 @@ def test_password_login_checked_by_the_kdc(krb):
         assert caps(c.cmd("CAPABILITY")[3])["OWNER"] == f"carol@{DOMAIN}"
     finally:
         c.close()
+
+
+def test_unknown_extensions_refused_and_unauthenticate(msserver, client):
+    user = msserver.add_user()
+    assert client.login(user)[0] == "OK"
+    script = 'require ["fileinto", "x-frobnicate"];\r\nkeep;\r\n'
+    status, _, text, _ = client.literal_cmd('PUTSCRIPT "unknown"', script)
+    assert status == "NO" and re.match(r"line 1, column \d+: ", text), text
+    assert "x-frobnicate" in text, text
+    assert client.literal_cmd("CHECKSCRIPT", script)[2] == text
+    assert client.cmd("LISTSCRIPTS")[3] == [], "nothing stored"
+    # UNAUTHENTICATE (RFC 5804 §2.14): back to the non-authenticated state, same connection.
+    assert client.cmd("UNAUTHENTICATE")[0] == "OK"
+    assert client.cmd("LISTSCRIPTS")[0] == "NO"
+    assert "OWNER" not in caps(client.cmd("CAPABILITY")[3])
+    assert client.login(user)[0] == "OK"
+    assert client.cmd("LISTSCRIPTS")[0] == "OK"
