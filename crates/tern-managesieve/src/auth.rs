@@ -56,7 +56,7 @@ pub(crate) async fn authenticate(
                 }
                 response = Some(decode(&reply)?);
             }
-            Step::Done(success) => return logged_in(s, success).await,
+            Step::Done(success) => return logged_in(s, *success).await,
         }
     }
 }
@@ -90,7 +90,7 @@ pub(crate) fn offered(s: &Session) -> Vec<&'static str> {
 
 /// A finished exchange: open the store account and enter the authenticated state.
 async fn logged_in(s: &mut Session, success: Success) -> CmdResult {
-    let Success { account, data } = success;
+    let Success { account, data, .. } = success;
     let id = s.server.mail.open_account(&account).await?;
     tracing::info!(peer = %s.peer(), user = %account.name, "ManageSieve login");
     s.state = State::Authenticated(Box::new(Login { account, id }));
