@@ -193,7 +193,8 @@ mitkdc_up() { # MIT KDC realm MIT.TEST on 127.0.0.1:10088, principal carol / Car
   unset KRB5_CONFIG KRB5_KDC_PROFILE
 }
 dovecot_up() { # Dovecot IMAP 10143, POP3 10110, LMTP 10024; users dave@example.test / Dave#Pass1,
-  # frank@example.test / Frank#Pass1, gina@example.test / Gina#Pass1, hank@example.test / Hank#Pass1; master user migrator / Master#Pass1
+  # frank@example.test / Frank#Pass1, gina@example.test / Gina#Pass1, hank@example.test / Hank#Pass1,
+  # ivy, jack, kim @example.test / Ivy#Pass1, Jack#Pass1, Kim#Pass1 (cutover tests); master user migrator / Master#Pass1
   # (LOGIN user*migrator, or SASL PLAIN authzid=user authcid=migrator); "Sent Items" is \Sent, "Trash" \Trash
   local D=$P/dovecot; rm -rf "$D"; mkdir -p "$D/run" "$D/state" "$D/mail"; chmod 755 "$P" "$D"; chown nobody:nogroup "$D/mail"
   cat >"$D/dovecot.conf" <<EOF
@@ -259,7 +260,7 @@ protocol lmtp {
   postmaster_address = postmaster@example.test
 }
 EOF
-  printf 'dave@example.test:{PLAIN}Dave#Pass1\nfrank@example.test:{PLAIN}Frank#Pass1\ngina@example.test:{PLAIN}Gina#Pass1\nhank@example.test:{PLAIN}Hank#Pass1\n' >"$D/users"; chmod 644 "$D/users"
+  printf 'dave@example.test:{PLAIN}Dave#Pass1\nfrank@example.test:{PLAIN}Frank#Pass1\ngina@example.test:{PLAIN}Gina#Pass1\nhank@example.test:{PLAIN}Hank#Pass1\nivy@example.test:{PLAIN}Ivy#Pass1\njack@example.test:{PLAIN}Jack#Pass1\nkim@example.test:{PLAIN}Kim#Pass1\n' >"$D/users"; chmod 644 "$D/users"
   printf 'migrator:{PLAIN}Master#Pass1\n' >"$D/masters"; chmod 644 "$D/masters"
   bg dovecot dovecot -c "$D/dovecot.conf" -F
   waitfor dovecot 100 tcp 127.0.0.1 10143

@@ -341,9 +341,10 @@ impl LiveHomes {
         }))
     }
 
-    /// Keeps the cache current and the heartbeat going until `stop` fires; unregisters at
-    /// the end.
-    pub async fn run(self: Arc<Self>, mut stop: watch::Receiver<bool>) {
+    /// Keeps the cache current and the heartbeat going until `stop` completes;
+    /// unregisters at the end.
+    pub async fn run(self: Arc<Self>, stop: impl std::future::Future<Output = ()>) {
+        tokio::pin!(stop);
         let mut seen = *self.tx.borrow();
         loop {
             match self.apply(seen) {
@@ -356,7 +357,7 @@ impl LiveHomes {
                         tokio::select! {
                             _ = &mut drained => break,
                             _ = tokio::time::sleep(POLL_EVERY) => self.beat(seen),
-                            _ = stop.changed() => return self.stop(),
+                            _ = &mut stop => return self.stop(),
                         }
                     }
                     seen = top;
@@ -366,7 +367,7 @@ impl LiveHomes {
             self.beat(seen);
             tokio::select! {
                 _ = tokio::time::sleep(POLL_EVERY) => {}
-                _ = stop.changed() => return self.stop(),
+                _ = &mut stop => return self.stop(),
             }
         }
     }
@@ -478,8 +479,10 @@ mod tests {
         let live = LiveHomes::load(db.clone(), Home::Legacy).unwrap();
         assert_eq!(live.home("carol@x.test").await.unwrap(), Home::Legacy);
         let guard = live.relay("Carol@x.test");
-        let (stop_tx, stop) = watch::channel(false);
-        let task = tokio::spawn(live.clone().run(stop));
+        let (stop_tx, mut stop) = watch::channel(false);
+        let task = tokio::spawn(live.clone().run(async move {
+            let _ = stop.changed().await;
+        }));
         let mut changes = live.changes();
         let g = db.set_home("carol@x.test", Home::Moving).unwrap();
         changes.changed().await.unwrap();

@@ -92,6 +92,15 @@ impl State {
         })
     }
 
+    /// Every account a migration has copied folders for.
+    pub fn accounts(&self) -> R<Vec<String>> {
+        self.with(|c| {
+            let mut st = c.prepare("SELECT DISTINCT account FROM folders ORDER BY account")?;
+            let rows = st.query_map([], |r| r.get(0))?;
+            rows.collect()
+        })
+    }
+
     pub fn folders(&self, account: &str) -> R<Vec<(String, FolderState)>> {
         self.with(|c| {
             let mut st = c.prepare(

@@ -75,6 +75,9 @@ impl Outcome {
 pub enum Destination {
     Domain(String),
     Smarthost,
+    /// Migration mode: local accounts, delivered wherever each one's home is
+    /// ([`crate::home`]).
+    Home,
 }
 
 impl Destination {
@@ -82,12 +85,13 @@ impl Destination {
         match self {
             Destination::Domain(d) => d.clone(),
             Destination::Smarthost => "[smarthost]".into(),
+            Destination::Home => crate::HOME_DOMAIN.into(),
         }
     }
 }
 
 /// Why one host did not take the transaction.
-enum HostResult {
+pub(crate) enum HostResult {
     Done(Vec<Outcome>),
     Next { reason: String, mta: String },
 }
@@ -100,6 +104,9 @@ pub async fn attempt(
     dest: &Destination,
 ) -> Vec<Outcome> {
     let all = |o: Outcome| vec![o; rcpts.len()];
+    if *dest == Destination::Home {
+        return crate::home::attempt(inner, message, rcpts).await;
+    }
     // Hosts to try, each with the TLS policy and credentials that go with it.
     let (hosts, port, smarthost) = match dest {
         Destination::Smarthost => {
@@ -108,6 +115,7 @@ pub async fn attempt(
             };
             (vec![sh.host.clone()], sh.port, Some(sh))
         }
+        Destination::Home => unreachable!("handled above"),
         Destination::Domain(domain) => match inner.dns.mail_hosts(domain).await {
             Ok(hosts) => (hosts, inner.config.remote_port, None),
             Err(DnsError::Permanent { status, text }) => {
@@ -185,7 +193,7 @@ pub async fn attempt(
     all(last.unwrap_or_else(|| temporary("4.4.4 no host to deliver to".into())))
 }
 
-fn temporary(reason: String) -> Outcome {
+pub(crate) fn temporary(reason: String) -> Outcome {
     Outcome::Temporary {
         reason,
         mta: None,
@@ -211,7 +219,7 @@ fn smarthost_policy(inner: &Inner, sh: &crate::config::Smarthost) -> Result<TlsP
     })
 }
 
-async fn try_host(
+pub(crate) async fn try_host(
     inner: &Inner,
     message: &MessageRow,
     rcpts: &[&RecipientRow],
@@ -226,7 +234,20 @@ async fn try_host(
         auth,
         connect_timeout: inner.config.connect_timeout,
         command_timeout: inner.config.command_timeout,
+        lmtp: false,
     };
+    try_session(inner, message, rcpts, addr, host, opts).await
+}
+
+/// [`try_host`] with explicit session options (LMTP to the legacy server).
+pub(crate) async fn try_session(
+    inner: &Inner,
+    message: &MessageRow,
+    rcpts: &[&RecipientRow],
+    addr: SocketAddr,
+    host: &str,
+    opts: SessionOptions,
+) -> HostResult {
     let mut session = match Session::open(addr, &opts).await {
         Ok(s) => s,
         Err(ClientError::Reply(reply)) if reply.class() == 5 && opts.auth.is_some() => {

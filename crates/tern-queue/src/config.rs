@@ -29,6 +29,19 @@ pub struct Smarthost {
     pub ca_file: Option<PathBuf>,
 }
 
+/// Migration mode: where mail for accounts still on the legacy server is handed over.
+#[derive(Clone, Debug)]
+pub struct LegacyDelivery {
+    /// Host name or IP address of the legacy server's LMTP or SMTP service.
+    pub host: String,
+    pub port: u16,
+    /// LMTP (the legacy store's own delivery agent); `false`: SMTP.
+    pub lmtp: bool,
+    /// The legacy server knows users by the local part only (`alice`, not
+    /// `alice@example.test`).
+    pub strip_domain: bool,
+}
+
 /// The queue's settings.
 #[derive(Clone, Debug)]
 pub struct QueueConfig {
@@ -41,6 +54,8 @@ pub struct QueueConfig {
     /// DNS servers; empty: the system's resolver.
     pub nameservers: Vec<SocketAddr>,
     pub smarthost: Option<Smarthost>,
+    /// Migration mode: the legacy server's delivery service.
+    pub legacy: Option<LegacyDelivery>,
     /// The port of remote MX hosts (25; tests change it).
     pub remote_port: u16,
     /// A message still undelivered this long after arrival bounces.
@@ -68,6 +83,7 @@ impl QueueConfig {
             data_dir,
             nameservers: Vec::new(),
             smarthost: None,
+            legacy: None,
             remote_port: 25,
             max_lifetime: Duration::from_secs(5 * 24 * 3600),
             delay_warning: Duration::from_secs(4 * 3600),

@@ -49,6 +49,7 @@ CREATE TABLE IF NOT EXISTS recipients(
     delay_warned INTEGER NOT NULL DEFAULT 0,
     reported INTEGER NOT NULL DEFAULT 0,
     success_dsn INTEGER NOT NULL DEFAULT 0,
+    home INTEGER NOT NULL DEFAULT 0,
     PRIMARY KEY(message, idx)
 );
 CREATE INDEX IF NOT EXISTS recipients_due ON recipients(state, next_attempt);
@@ -106,6 +107,9 @@ pub struct RecipientRow {
     /// Sent to a server without DSN support with NOTIFY=SUCCESS: Tern owes the sender a
     /// "relayed" DSN (RFC 3461 §5.2.2.3).
     pub success_dsn: bool,
+    /// Migration mode: `address` is a local account's name, delivered wherever its home is
+    /// at each attempt (the legacy server, or this server once cut over).
+    pub home: bool,
 }
 
 /// One queued message.
@@ -169,6 +173,15 @@ impl QueueDb {
         conn.pragma_update(None, "synchronous", "FULL")?;
         conn.pragma_update(None, "foreign_keys", true)?;
         conn.execute_batch(SCHEMA)?;
+        // Queues made before migration mode lack the `home` column.
+        let has_home: bool = conn
+            .prepare("SELECT 1 FROM pragma_table_info('recipients') WHERE name = 'home'")?
+            .exists([])?;
+        if !has_home {
+            conn.execute_batch(
+                "ALTER TABLE recipients ADD COLUMN home INTEGER NOT NULL DEFAULT 0",
+            )?;
+        }
         Ok(QueueDb {
             conn: Arc::new(Mutex::new(conn)),
         })
@@ -204,7 +217,7 @@ impl QueueDb {
             for r in &m.recipients {
                 tx.execute(
                     "INSERT INTO recipients(message, idx, address, domain, notify, orcpt, state,
-                        attempts, next_attempt) VALUES (?1,?2,?3,?4,?5,?6,?7,0,?8)",
+                        attempts, next_attempt, home) VALUES (?1,?2,?3,?4,?5,?6,?7,0,?8,?9)",
                     params![
                         m.id,
                         r.idx,
@@ -213,7 +226,8 @@ impl QueueDb {
                         r.notify,
                         r.orcpt,
                         r.state.as_str(),
-                        r.next_attempt
+                        r.next_attempt,
+                        r.home
                     ],
                 )?;
             }
@@ -379,7 +393,8 @@ fn load(conn: &Connection, id: &str) -> DbResult<Option<MessageRow>> {
     };
     let mut st = conn.prepare_cached(
         "SELECT idx, address, domain, notify, orcpt, state, attempts, next_attempt, last_reply,
-            remote_mta, tls, delay_warned, reported, success_dsn FROM recipients WHERE message = ?1 ORDER BY idx",
+            remote_mta, tls, delay_warned, reported, success_dsn, home FROM recipients
+         WHERE message = ?1 ORDER BY idx",
     )?;
     let rows = st.query_map(params![id], |r| {
         Ok(RecipientRow {
@@ -397,6 +412,7 @@ fn load(conn: &Connection, id: &str) -> DbResult<Option<MessageRow>> {
             delay_warned: r.get(11)?,
             reported: r.get(12)?,
             success_dsn: r.get(13)?,
+            home: r.get(14)?,
         })
     })?;
     message.recipients = rows.collect::<DbResult<_>>()?;
@@ -423,6 +439,7 @@ mod tests {
             delay_warned: false,
             reported: false,
             success_dsn: false,
+            home: false,
         };
         MessageRow {
             id: id.into(),

@@ -36,6 +36,7 @@ pub mod config;
 pub mod db;
 pub mod dns;
 pub mod dsn;
+pub mod home;
 pub mod report;
 pub mod spool;
 pub mod worker;
@@ -52,6 +53,9 @@ use tern_smtp::envelope::{BodyType, DsnRet, Notify};
 use tern_smtp::{Outbound, QueueError, QueuedMessage};
 use tern_store::BlobId;
 use tokio::sync::Semaphore;
+
+/// The destination key of recipients delivered wherever their home is (migration mode).
+pub const HOME_DOMAIN: &str = "[home]";
 
 /// Gives the path of a blob's file when the blob store keeps blobs as files (for the spool's
 /// hard link); `None`: copy the bytes.
@@ -267,7 +271,11 @@ pub(crate) async fn enqueue(
             .map(|(i, r)| RecipientRow {
                 idx: i as u32,
                 address: r.address.clone(),
-                domain: domain_of(&r.address),
+                domain: if r.home {
+                    HOME_DOMAIN.to_string()
+                } else {
+                    domain_of(&r.address)
+                },
                 notify: r.notify.as_ref().map(notify_text),
                 orcpt: r.orcpt.clone(),
                 state: RcptState::Pending,
@@ -279,6 +287,7 @@ pub(crate) async fn enqueue(
                 delay_warned: false,
                 reported: false,
                 success_dsn: false,
+                home: r.home,
             })
             .collect(),
     };

@@ -83,7 +83,9 @@ async fn process(inner: &Arc<Inner>, id: &str) {
         if r.state != RcptState::Pending || r.next_attempt > start {
             continue;
         }
-        let dest = if inner.config.smarthost.is_some() {
+        let dest = if r.home {
+            Destination::Home
+        } else if inner.config.smarthost.is_some() {
             Destination::Smarthost
         } else {
             Destination::Domain(r.domain.clone())

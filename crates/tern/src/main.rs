@@ -19,6 +19,7 @@
 mod backends;
 mod cli;
 mod config;
+mod migration_mode;
 mod msgauth;
 mod outbound;
 mod sasl_setup;

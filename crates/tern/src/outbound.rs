@@ -75,6 +75,12 @@ pub fn queue_config(settings: &Settings) -> anyhow::Result<QueueConfig> {
             ca_file: o.smarthost_ca_file.clone(),
         });
     }
+    if let Some(m) = &settings.migration {
+        c.legacy = m
+            .resolve()
+            .map_err(|e| anyhow::anyhow!("migration: {e}"))?
+            .delivery;
+    }
     Ok(c)
 }
 

@@ -35,7 +35,9 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
         settings.tls_key.as_deref(),
     )
     .context("tls: cannot set up the server certificate")?;
-    let backends = Backends::open(&settings).await?;
+    let mut backends = Backends::open(&settings).await?;
+    // Migration mode: who is still on the legacy server (before the queue takes `mail`).
+    let migration = crate::migration_mode::setup(&settings, &mut backends)?;
     // Before any listener: the queue sweeps spool files a crash left without an entry.
     let queue = crate::outbound::open_queue(&settings, &backends)?;
 
@@ -63,6 +65,7 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
         &tls,
         Arc::new(queue.clone()),
         &msgauth,
+        migration.as_ref().map(|m| &m.legacy),
     );
     let mut listeners = JoinSet::new();
     for (service, listener) in bound {
@@ -82,6 +85,7 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
         shutdown.clone(),
     );
     let queue_worker = queue.spawn(shutdown.clone(), settings.shutdown_grace);
+    let homes_task = migration.as_ref().map(|m| m.spawn(shutdown.clone()));
     let _directory_control = backends.spawn_directory_control(&settings.data_dir, shutdown.clone());
     print_welcome(&settings);
     println!("tern: ready");
@@ -102,6 +106,9 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
     // recipients stay pending).
     let _ = tokio::time::timeout(grace + Duration::from_secs(1), queue_worker).await;
     gc.abort();
+    if let Some(task) = homes_task {
+        let _ = tokio::time::timeout(Duration::from_secs(2), task).await;
+    }
     backends.close().await;
     Ok(())
 }
@@ -126,6 +133,7 @@ impl Services {
         tls: &TlsConfig,
         queue: Arc<dyn Outbound>,
         msgauth: &crate::msgauth::MsgAuth,
+        legacy: Option<&crate::config::migration::Legacy>,
     ) -> Services {
         // One SASL layer for IMAP, POP3, submission and ManageSieve (`crate::sasl_setup`).
         let sasl = crate::sasl_setup::authenticator(settings, backends.mail.directory.clone());
@@ -225,8 +233,19 @@ impl Services {
                 managesieve_limits,
                 sasl.clone(),
             ),
-            imap: ImapServer::with_sasl(backends.mail.clone(), imap, sasl.clone()),
-            pop3: Pop3Server::with_sasl(backends.mail.clone(), pop3, pop3_limits, sasl.clone()),
+            imap: ImapServer::build(
+                backends.mail.clone(),
+                imap,
+                sasl.clone(),
+                legacy.and_then(|l| l.imap.clone()),
+            ),
+            pop3: Pop3Server::with_legacy(
+                backends.mail.clone(),
+                pop3,
+                pop3_limits,
+                sasl.clone(),
+                legacy.and_then(|l| l.pop3.clone()),
+            ),
             lmtp: LmtpServer::with_options(backends.mail.clone(), lmtp, lmtp_limits, Some(queue)),
         }
     }

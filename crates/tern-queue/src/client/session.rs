@@ -2,7 +2,9 @@
 //! STARTTLS (RFC 3207), AUTH PLAIN/LOGIN (RFC 4954), then transactions with MAIL, RCPT and
 //! DATA (or BDAT for BINARYMIME, RFC 3030), pipelined when the server offers PIPELINING
 //! (RFC 2920), with SIZE (RFC 1870), 8BITMIME (RFC 6152), SMTPUTF8 (RFC 6531) and the DSN
-//! parameters (RFC 3461) when the server supports them.
+//! parameters (RFC 3461) when the server supports them. With [`SessionOptions::lmtp`] the
+//! same session speaks LMTP (RFC 2033: LHLO, one reply per accepted recipient after the
+//! content), for handing mail to a legacy mail store during a migration.
 
 use super::conn::{ClientError, Connection};
 use super::reply::Reply;
@@ -83,12 +85,15 @@ pub struct SessionOptions {
     pub auth: Option<(String, String)>,
     pub connect_timeout: Duration,
     pub command_timeout: Duration,
+    /// Speak LMTP instead of SMTP.
+    pub lmtp: bool,
 }
 
 /// An open session, ready for a transaction.
 pub struct Session {
     conn: Connection,
     pub ext: Extensions,
+    lmtp: bool,
 }
 
 /// The body of a message to send: `prepend`, then the file from octet `skip`.
@@ -142,6 +147,7 @@ impl Session {
         let mut session = Session {
             conn,
             ext: Extensions::default(),
+            lmtp: opts.lmtp,
         };
         session.hello(&opts.helo).await?;
         let upgrade = match &opts.tls {
@@ -179,12 +185,13 @@ impl Session {
     }
 
     async fn hello(&mut self, helo: &str) -> Result<(), ClientError> {
-        let reply = self.command(&format!("EHLO {helo}\r\n")).await?;
+        let verb = if self.lmtp { "LHLO" } else { "EHLO" };
+        let reply = self.command(&format!("{verb} {helo}\r\n")).await?;
         if reply.is_positive() {
             self.ext = Extensions::parse(&reply);
             return Ok(());
         }
-        if reply.code == 421 {
+        if reply.code == 421 || self.lmtp {
             return Err(ClientError::Reply(reply));
         }
         // RFC 5321 §3.2: a server that does not know EHLO gets HELO.
@@ -303,29 +310,42 @@ impl Session {
             let _ = self.command("RSET\r\n").await;
             return Ok(rcpt_replies);
         }
-        let final_reply = if bdat {
+        let sent = if bdat {
             self.conn
                 .write_all(format!("BDAT {} LAST\r\n", content.size).as_bytes())
                 .await?;
             write_content(&mut self.conn, content, false).await?;
             self.conn.flush().await?;
-            self.conn.read_reply().await?
+            Ok(())
         } else {
             let go = self.command("DATA\r\n").await?;
             if go.code != 354 {
-                go
+                Err(go)
             } else {
                 write_content(&mut self.conn, content, true).await?;
                 self.conn.write_all(b".\r\n").await?;
                 self.conn.flush().await?;
-                self.conn.read_reply().await?
+                Ok(())
             }
         };
+        // SMTP: one reply for the content; LMTP (RFC 2033 §4.2): one per accepted RCPT.
+        let accepted = rcpt_replies.iter().filter(|r| r.is_positive()).count();
+        let mut finals = Vec::with_capacity(accepted);
+        match sent {
+            Err(refused) => finals.resize(accepted, refused),
+            Ok(()) if self.lmtp => {
+                for _ in 0..accepted {
+                    finals.push(self.conn.read_reply().await?);
+                }
+            }
+            Ok(()) => finals.resize(accepted, self.conn.read_reply().await?),
+        }
+        let mut finals = finals.into_iter();
         Ok(rcpt_replies
             .into_iter()
             .map(|r| {
                 if r.is_positive() {
-                    final_reply.clone()
+                    finals.next().unwrap_or(r)
                 } else {
                     r
                 }

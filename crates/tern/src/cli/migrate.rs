@@ -5,6 +5,7 @@
 //!              [--source-password-file F | --admin LOGIN --admin-password-file F --admin-style S]
 //!              [--jobs N] [--rate MSGS_PER_S] [--delete] [--dry-run] [--json]
 //! tern migrate verify (same source options) [--json]
+//! tern migrate cutover|rollback|status ...   (migration mode, see `cutover`)
 //! ```
 //! Exit status 1 when any user had an error (migrate) or any difference (verify).
 use super::Globals;
@@ -41,57 +42,66 @@ pub struct MigrateCommand {
 enum MigrateAction {
     /// Compare source and Tern per folder (counts, UIDs, flags, dates, SHA-256).
     Verify(SourceArgs),
+    /// Migration mode: final sync, then serve the user(s) from Tern (no more relaying).
+    Cutover(super::cutover::CutoverArgs),
+    /// Migration mode: serve the user(s) from the legacy server again.
+    Rollback(super::cutover::RollbackArgs),
+    /// Migration mode: every user's home.
+    Status {
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Args, Debug, Clone)]
-struct SourceArgs {
+pub struct SourceArgs {
     /// The legacy server: imap://host:port or imaps://host:port.
     #[arg(long, value_name = "URL")]
-    source: Option<String>,
+    pub source: Option<String>,
     /// CSV of target_address,source_login,source_password (empty password: use --admin).
     #[arg(long, value_name = "FILE")]
-    users: Option<PathBuf>,
+    pub users: Option<PathBuf>,
     /// One user: the Tern address.
     #[arg(long, value_name = "ADDRESS")]
-    user: Option<String>,
+    pub user: Option<String>,
     /// The user's login on the source (default: the Tern address).
     #[arg(long, value_name = "LOGIN")]
-    source_user: Option<String>,
+    pub source_user: Option<String>,
     /// The user's source password (first line of the file).
     #[arg(long, value_name = "FILE")]
-    source_password_file: Option<PathBuf>,
+    pub source_password_file: Option<PathBuf>,
     /// Administrator login used for users without a password.
     #[arg(long, value_name = "LOGIN")]
-    admin: Option<String>,
+    pub admin: Option<String>,
     #[arg(long, value_name = "FILE")]
-    admin_password_file: Option<PathBuf>,
+    pub admin_password_file: Option<PathBuf>,
     /// plain-authzid (SASL PLAIN authzid=user), dovecot-master (LOGIN user*admin), cyrus-proxy.
     #[arg(long, value_name = "STYLE", default_value = "plain-authzid")]
-    admin_style: String,
+    pub admin_style: String,
     /// dovecot, cyrus or generic (default: detected from the greeting / ID).
     #[arg(long, value_name = "NAME")]
-    profile: Option<String>,
+    pub profile: Option<String>,
     /// POP3 UIDL template (%u UID, %v UIDVALIDITY, e.g. %08Xu%08Xv); default: the profile's.
     #[arg(long, value_name = "FORMAT")]
     pop3_uidl_format: Option<String>,
     /// Trusted roots for imaps:// (PEM; default: the system bundle).
     #[arg(long, value_name = "FILE")]
-    ca_file: Option<PathBuf>,
+    pub ca_file: Option<PathBuf>,
     /// Accept any certificate from the source.
     #[arg(long)]
-    insecure: bool,
+    pub insecure: bool,
     /// Users migrated in parallel.
     #[arg(long, default_value_t = 4)]
-    jobs: usize,
+    pub jobs: usize,
     /// Global limit in messages per second across all jobs.
     #[arg(long, value_name = "MSGS_PER_S")]
-    rate: Option<f64>,
+    pub rate: Option<f64>,
     /// Messages per fetch and commit.
     #[arg(long, default_value_t = 100, hide = true)]
-    batch: usize,
+    pub batch: usize,
     /// One JSON document instead of text.
     #[arg(long)]
-    json: bool,
+    pub json: bool,
 }
 
 fn first_line(path: &PathBuf) -> anyhow::Result<String> {
@@ -101,7 +111,7 @@ fn first_line(path: &PathBuf) -> anyhow::Result<String> {
 }
 
 impl SourceArgs {
-    fn jobs(&self) -> anyhow::Result<Vec<Job>> {
+    pub fn jobs(&self) -> anyhow::Result<Vec<Job>> {
         let admin = match (&self.admin, &self.admin_password_file) {
             (Some(a), Some(f)) => {
                 let style = AdminStyle::parse(&self.admin_style).with_context(|| {
@@ -159,6 +169,23 @@ impl SourceArgs {
         Ok(jobs)
     }
 
+    /// The source endpoint and sync options (`--source` required).
+    pub fn endpoint_and_options(
+        &self,
+        delete: bool,
+        dry_run: bool,
+    ) -> anyhow::Result<(Endpoint, Options)> {
+        let Some(url) = self.source.clone() else {
+            bail!("--source imap://host:port is required");
+        };
+        let tls = TlsOptions {
+            ca_file: self.ca_file.clone(),
+            insecure: self.insecure,
+        };
+        let endpoint = Endpoint::parse(&url, tls).map_err(|e| anyhow::anyhow!("{e}"))?;
+        Ok((endpoint, self.options(delete, dry_run)?))
+    }
+
     fn options(&self, delete: bool, dry_run: bool) -> anyhow::Result<Options> {
         let uidl_format = self
             .pop3_uidl_format
@@ -192,18 +219,13 @@ pub fn run(globals: &Globals, cmd: MigrateCommand) -> anyhow::Result<ExitCode> {
     };
     let (args, verify) = match &cmd.action {
         Some(MigrateAction::Verify(a)) => (a.clone(), true),
+        Some(MigrateAction::Cutover(a)) => return super::cutover::cutover(globals, a.clone()),
+        Some(MigrateAction::Rollback(a)) => return super::cutover::rollback(globals, a.clone()),
+        Some(MigrateAction::Status { json }) => return super::cutover::status(globals, *json),
         None => (cmd.source.clone(), false),
     };
-    let Some(url) = args.source.clone() else {
-        bail!("--source imap://host:port is required");
-    };
     let jobs = args.jobs()?;
-    let options = args.options(cmd.delete, cmd.dry_run)?;
-    let tls = TlsOptions {
-        ca_file: args.ca_file.clone(),
-        insecure: args.insecure,
-    };
-    let endpoint = Endpoint::parse(&url, tls).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let (endpoint, options) = args.endpoint_and_options(cmd.delete, cmd.dry_run)?;
     super::runtime()?.block_on(async move {
         let backends = Backends::open(&settings).await?;
         std::fs::create_dir_all(&settings.data_dir)?;

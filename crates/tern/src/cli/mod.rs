@@ -19,6 +19,7 @@
 //! `--config` and `--data-dir` are accepted by every command, before or after its name.
 //! Exit status: 0 success, 1 failure (the reason on stderr), 2 usage error.
 mod check_config;
+mod cutover;
 mod directory;
 mod dkim;
 mod import;

@@ -39,6 +39,11 @@ pub fn check(config: &Config, errors: &mut Vec<KeyError>) {
     };
 
     check_outbound(&config.outbound, &mut err);
+    if let Some(m) = &config.migration {
+        for (key, reason) in m.check() {
+            err(key, reason);
+        }
+    }
     if let Some(h) = &config.hostname
         && !is_domain_name(h)
     {

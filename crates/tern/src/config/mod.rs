@@ -13,6 +13,7 @@
 //! - Relative paths in the file are relative to the current directory, like `./tern-data`.
 pub mod check;
 pub mod gateway;
+pub mod migration;
 pub mod msgauth;
 pub mod schema;
 pub mod units;
@@ -118,6 +119,8 @@ pub struct Config {
     pub auth_results: msgauth::AuthResults,
     /// `[dkim]`: DKIM signing of submissions ([`msgauth`]).
     pub dkim: msgauth::Dkim,
+    /// `[migration]`: migration mode ([`migration`]); absent: off.
+    pub migration: Option<migration::Migration>,
 }
 
 /// `[listen]`: each service a list of `addr:port`; an absent service is off.
@@ -420,6 +423,8 @@ pub struct Settings {
     pub nameservers: Vec<String>,
     /// `[auth_results]` and `[dkim]` with defaults.
     pub msgauth: msgauth::MsgAuthSettings,
+    /// `[migration]` as written; `Some`: migration mode.
+    pub migration: Option<migration::Migration>,
 }
 
 /// Defaults for the listeners when the file has no `[listen]` table: the standard ports as
@@ -548,6 +553,7 @@ impl Settings {
             rate_limits: gateway::rate_limits(&config.ratelimit),
             outbound: config.outbound.clone(),
             nameservers: config.dns.nameservers.clone(),
+            migration: config.migration.clone(),
             source,
         }
     }

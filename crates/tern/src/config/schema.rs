@@ -85,6 +85,7 @@ pub const ROOT: &[Field] = &[
     f("ratelimit", Kind::Table(super::gateway::RATELIMIT)),
     f("auth_results", Kind::Table(super::msgauth::AUTH_RESULTS)),
     f("dkim", Kind::Table(super::msgauth::DKIM)),
+    f("migration", Kind::Table(super::migration::MIGRATION)),
     f("hostname", Kind::Str),
     f("data_dir", Kind::Path),
     f("local_domains", Kind::StrList),
