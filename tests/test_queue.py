@@ -510,3 +510,31 @@ def test_no_downgrade_smtputf8_and_8bit_bounce(mta, sinks, sink_port):
     assert all("Remote-MTA" in r for r in status.values())
     wait_for(lambda: queue_list(mta) == [], "an empty queue")
     assert sink.messages() == []
+
+
+def test_delivered_dsn_for_local_notify_success(mta):
+    """RFC 3461 §5.2.2.2: a local recipient with NOTIFY=SUCCESS gets the sender a
+    "delivered" DSN (header only by default, the whole message with RET=FULL); recipients
+    without it, or with NOTIFY=FAILURE, get none."""
+    alice = mta.add_user("alice")
+    bob = mta.add_user("bob")
+    carol = mta.add_user("carol")
+    submit(mta, alice, [bob.address], make_message(alice, "tell me", to=bob.address),
+           mail_options=["RET=HDRS", "ENVID=env-42"],
+           rcpt_options=["NOTIFY=SUCCESS,FAILURE", f"ORCPT=rfc822;{bob.address}"])
+    submit(mta, alice, [carol.address], make_message(alice, "quiet", to=carol.address),
+           rcpt_options=["NOTIFY=FAILURE"])
+    (dsn,) = inbox(mta, alice, 1)
+    assert dsn["Subject"] == "Successful Mail Delivery Report"
+    assert dsn["Return-Path"] == "<>"
+    per_message, per_rcpt = delivery_status(dsn)[:2]
+    assert per_message["Original-Envelope-Id"] == "env-42"
+    assert per_rcpt["Action"] == "delivered"
+    assert per_rcpt["Status"] == "2.0.0"
+    assert per_rcpt["Final-Recipient"] == f"rfc822; {bob.address}"
+    parts = dsn.get_payload()
+    assert parts[2].get_content_type() == "text/rfc822-headers"
+    assert "Subject: tell me" in parts[2].get_payload()
+    assert "Hello from Tern." not in parts[2].get_payload()
+    # Only one DSN: carol asked for failures only.
+    assert len(inbox(mta, alice, 1)) == 1

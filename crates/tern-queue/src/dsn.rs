@@ -26,6 +26,8 @@ pub enum DsnKind {
     Delayed,
     /// Delivered (`relayed`: handed to a server without DSN support, RFC 3461 §5.2.2.3).
     Relayed,
+    /// Delivered into a local mailbox (`delivered`, RFC 3461 §5.2.2.2 / RFC 3464 §2.3.3).
+    Delivered,
 }
 
 impl DsnKind {
@@ -34,6 +36,7 @@ impl DsnKind {
             DsnKind::Failed => "failed",
             DsnKind::Delayed => "delayed",
             DsnKind::Relayed => "relayed",
+            DsnKind::Delivered => "delivered",
         }
     }
 
@@ -41,7 +44,7 @@ impl DsnKind {
         match self {
             DsnKind::Failed => "Undelivered Mail Returned to Sender",
             DsnKind::Delayed => "Delayed Mail (still being retried)",
-            DsnKind::Relayed => "Successful Mail Delivery Report",
+            DsnKind::Relayed | DsnKind::Delivered => "Successful Mail Delivery Report",
         }
     }
 }
@@ -179,6 +182,7 @@ pub fn build(input: &DsnInput<'_>) -> Vec<u8> {
             "Your message was delivered to the destination server, which does not\r\n\
              send delivery notifications itself.\r\n"
         }
+        DsnKind::Delivered => "Your message was delivered to the recipient's mailbox.\r\n",
     });
     out.push_str("\r\n");
     for r in input.recipients {

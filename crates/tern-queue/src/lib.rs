@@ -159,6 +159,12 @@ impl Outbound for Queue {
         tracing::info!(%id, "queue: message queued");
         Ok(())
     }
+
+    async fn delivered(&self, report: tern_smtp::DeliveredReport) -> Result<(), QueueError> {
+        report::delivered(&self.inner, report)
+            .await
+            .map_err(QueueError::Backend)
+    }
 }
 
 /// A new queue id: milliseconds since the epoch and 32 random bits, in hex (sorts by time).

@@ -152,7 +152,7 @@ async fn issue(
     let fallback = match kind {
         DsnKind::Failed => "5.0.0",
         DsnKind::Delayed => "4.0.0",
-        DsnKind::Relayed => "2.0.0",
+        DsnKind::Relayed | DsnKind::Delivered => "2.0.0",
     };
     let recipients: Vec<DsnRecipient> = rcpts
         .iter()
@@ -160,7 +160,7 @@ async fn issue(
             address: r.address.clone(),
             orcpt: r.orcpt.clone(),
             status: match kind {
-                DsnKind::Relayed => "2.0.0".into(),
+                DsnKind::Relayed | DsnKind::Delivered => "2.0.0".into(),
                 _ => status_from(r.last_reply.as_deref().unwrap_or(""), fallback),
             },
             remote_mta: r.remote_mta.clone(),
@@ -192,16 +192,71 @@ async fn issue(
     Ok(())
 }
 
-fn kind_tag(kind: DsnKind) -> &'static str {
+pub(crate) fn kind_tag(kind: DsnKind) -> &'static str {
     match kind {
         DsnKind::Failed => "failed",
         DsnKind::Delayed => "delayed",
         DsnKind::Relayed => "relayed",
+        DsnKind::Delivered => "delivered",
     }
 }
 
+/// A "delivered" DSN for local recipients that asked for one (NOTIFY=SUCCESS), built from
+/// the delivered blob (its header only unless RET=FULL) and sent like every DSN.
+pub async fn delivered(inner: &Arc<Inner>, r: tern_smtp::DeliveredReport) -> Result<(), String> {
+    if r.from.is_empty() || r.recipients.is_empty() {
+        return Ok(());
+    }
+    let blob = inner
+        .mail
+        .blobs
+        .get(&r.staged.blob)
+        .await
+        .map_err(|e| e.to_string())?;
+    let bytes: &[u8] = (*blob).as_ref();
+    let content = bytes.get(r.skip as usize..).unwrap_or_default();
+    let at = crate::now();
+    let recipients: Vec<DsnRecipient> = r
+        .recipients
+        .iter()
+        .map(|(address, orcpt)| DsnRecipient {
+            address: address.clone(),
+            orcpt: orcpt.clone(),
+            status: "2.0.0".into(),
+            remote_mta: None,
+            diagnostic: None,
+            last_attempt: Some(at),
+        })
+        .collect();
+    let ret = r.ret.map(|ret| match ret {
+        tern_smtp::envelope::DsnRet::Full => "FULL",
+        tern_smtp::envelope::DsnRet::Headers => "HDRS",
+    });
+    let unique = format!("{}-{}", r.id, kind_tag(DsnKind::Delivered));
+    let dsn = dsn::build(&DsnInput {
+        hostname: &inner.config.hostname,
+        kind: DsnKind::Delivered,
+        original: Original {
+            sender: &r.from,
+            envid: r.envid.as_deref(),
+            arrival: at,
+            ret,
+            content,
+        },
+        recipients: &recipients,
+        will_retry_until: None,
+        now: at,
+        unique: &unique,
+        global: r.smtputf8,
+    });
+    deliver(inner, &r.from, dsn).await?;
+    tracing::info!(id = %r.id, to = %r.from, recipients = r.recipients.len(),
+        "queue: delivered DSN issued");
+    Ok(())
+}
+
 /// Delivers a DSN: into the local sender's INBOX, or through the queue from `<>`.
-async fn deliver(inner: &Arc<Inner>, to: &str, dsn: Vec<u8>) -> Result<(), String> {
+pub(crate) async fn deliver(inner: &Arc<Inner>, to: &str, dsn: Vec<u8>) -> Result<(), String> {
     let domain = domain_of(to);
     let mail = &inner.mail;
     if inner.config.is_local(&domain) {

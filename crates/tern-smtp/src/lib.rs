@@ -62,7 +62,9 @@ pub mod trace;
 pub mod verdict;
 
 pub use lmtp::{LmtpConfig, LmtpServer};
-pub use queue::{Outbound, QueueError, QueuedEnvelope, QueuedMessage, QueuedRecipient};
+pub use queue::{
+    DeliveredReport, Outbound, QueueError, QueuedEnvelope, QueuedMessage, QueuedRecipient,
+};
 pub use reply::Reply;
 pub use session::SessionLimits;
 pub use sieve::{SieveRunner, SieveSettings};

@@ -80,9 +80,31 @@ pub enum QueueError {
     Backend(String),
 }
 
+/// Local recipients that asked for a "delivered" DSN (RFC 3461 NOTIFY=SUCCESS) and got the
+/// message: the queue writes the DSN and sends it to the sender.
+#[derive(Clone, Debug)]
+pub struct DeliveredReport {
+    pub id: String,
+    /// The reverse-path (never empty: nobody reports to `<>`).
+    pub from: String,
+    pub envid: Option<String>,
+    pub ret: Option<DsnRet>,
+    pub smtputf8: bool,
+    pub staged: Staged,
+    /// Octets at the start of the blob that are not part of the message as sent.
+    pub skip: u64,
+    /// (final recipient, ORCPT) per recipient.
+    pub recipients: Vec<(String, Option<String>)>,
+}
+
 /// An outbound queue.
 #[async_trait]
 pub trait Outbound: Send + Sync + 'static {
     /// Makes the message durable in the queue for its recipients. `Ok` only once committed.
     async fn enqueue(&self, message: QueuedMessage) -> Result<(), QueueError>;
+
+    /// Sends a "delivered" DSN (RFC 3461 §5.2.2.2). The default does nothing.
+    async fn delivered(&self, _report: DeliveredReport) -> Result<(), QueueError> {
+        Ok(())
+    }
 }

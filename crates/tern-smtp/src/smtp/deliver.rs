@@ -124,6 +124,9 @@ impl SmtpServer {
                 return Reply::local_error("Cannot queue the message");
             }
         }
+        if let Some(report) = delivered_report(&tx, &finished, return_path_len) {
+            self.report_delivered(report).await;
+        }
         tracing::info!(
             id = %tx.id,
             from = %tx.envelope.from,
@@ -134,6 +137,19 @@ impl SmtpServer {
             "SMTP message accepted"
         );
         Reply::new(250, [2, 0, 0], format!("Message accepted, id {}", tx.id))
+    }
+
+    /// RFC 3461 §5.2.2.2: local recipients with NOTIFY=SUCCESS get a "delivered" DSN
+    /// through the queue. A failure to send it is logged; the message is delivered all the
+    /// same.
+    async fn report_delivered(&self, report: crate::queue::DeliveredReport) {
+        let Some(queue) = self.outbound.as_ref() else {
+            return;
+        };
+        let id = report.id.clone();
+        if let Err(e) = queue.delivered(report).await {
+            tracing::warn!(%id, error = %e, "SMTP: delivered DSN not sent");
+        }
     }
 
     /// RFC 6409 §6.1: the author must be the authenticated user (or one of its addresses).
@@ -213,17 +229,42 @@ impl SmtpServer {
             let RcptKind::Local { targets, group } = &rcpt.kind else {
                 continue;
             };
-            if rcpt.params.notify.is_some_and(|n| n.success) {
-                // RFC 3461 §5.2.2 asks for a "delivered" DSN; sending one needs the queue.
-                tracing::info!(%id, rcpt = %rcpt.address, orcpt = ?rcpt.params.orcpt,
-                    "SMTP: NOTIFY=SUCCESS recorded; local success DSNs are not generated yet");
-            }
             if let Some(reply) = local_failure(&rcpt.address, targets, *group, &results) {
                 return Err(reply);
             }
         }
         Ok(())
     }
+}
+
+/// The "delivered" DSN the transaction owes, if any (never to `<>`).
+fn delivered_report(
+    tx: &Transaction,
+    finished: &Finished,
+    skip: u64,
+) -> Option<crate::queue::DeliveredReport> {
+    let recipients: Vec<(String, Option<String>)> = tx
+        .envelope
+        .recipients
+        .iter()
+        .filter(|r| {
+            matches!(r.kind, RcptKind::Local { .. }) && r.params.notify.is_some_and(|n| n.success)
+        })
+        .map(|r| (r.address.clone(), r.params.orcpt.clone()))
+        .collect();
+    if recipients.is_empty() || tx.envelope.from.is_empty() {
+        return None;
+    }
+    Some(crate::queue::DeliveredReport {
+        id: tx.id.clone(),
+        from: tx.envelope.from.clone(),
+        envid: tx.envelope.envid.clone(),
+        ret: tx.envelope.ret,
+        smtputf8: tx.envelope.smtputf8,
+        staged: finished.staged.clone(),
+        skip,
+        recipients,
+    })
 }
 
 /// The reply that fails the message because of this recipient, if it does.
