@@ -13,6 +13,7 @@
 use crate::archive::{self, Subject};
 use crate::plan::{Action, Change};
 use futures_util::StreamExt;
+use futures_util::stream::FuturesUnordered;
 use serde::Serialize;
 use std::path::Path;
 use tern_directory::Account;
@@ -49,20 +50,35 @@ pub async fn apply_all(
     on_done: &(dyn Fn(&Action, &Outcome) + Send + Sync),
 ) -> Vec<Outcome> {
     let mut outcomes: Vec<Outcome> = vec![Outcome::Planned; actions.len()];
-    let mut running = futures_util::stream::iter(actions.iter().enumerate())
-        .map(|(i, a)| async move {
-            let outcome = match apply_one(mail, a, archive_dir, now).await {
-                Ok(archive) => Outcome::Done { archive },
-                Err(error) => Outcome::Failed { error },
-            };
-            (i, outcome)
-        })
-        .buffer_unordered(CONCURRENCY);
+    // A hand-fed FuturesUnordered of a named async fn rather than `stream::iter().map(async
+    // closure).buffer_unordered()`, whose closure types defeat `tokio::spawn`'s Send check.
+    let mut todo = actions.iter().enumerate();
+    let mut running = FuturesUnordered::new();
+    for (i, a) in todo.by_ref().take(CONCURRENCY) {
+        running.push(indexed(mail, i, a, archive_dir, now));
+    }
     while let Some((i, outcome)) = running.next().await {
         on_done(&actions[i], &outcome);
         outcomes[i] = outcome;
+        if let Some((i, a)) = todo.next() {
+            running.push(indexed(mail, i, a, archive_dir, now));
+        }
     }
     outcomes
+}
+
+async fn indexed(
+    mail: &Mail,
+    i: usize,
+    action: &Action,
+    archive_dir: &Path,
+    now: i64,
+) -> (usize, Outcome) {
+    let outcome = match apply_one(mail, action, archive_dir, now).await {
+        Ok(archive) => Outcome::Done { archive },
+        Err(error) => Outcome::Failed { error },
+    };
+    (i, outcome)
 }
 
 /// Applies one action; `Some(path)` for an archive.

@@ -32,7 +32,8 @@ pub mod archive;
 pub mod plan;
 pub mod report;
 
-use futures_util::{StreamExt, TryStreamExt};
+use futures_util::StreamExt;
+use futures_util::stream::FuturesUnordered;
 use std::path::{Path, PathBuf};
 use tern_directory::DirectoryError;
 use tern_mail::Mail;
@@ -145,33 +146,39 @@ pub async fn survey(mail: &Mail, observer: &dyn Observer) -> StoreResult<Vec<Sto
     let store = &*mail.store;
     let accounts = store.accounts().await?;
     observer.phase(Phase::Store, accounts.len() as u64);
-    let found: Vec<Option<StoreAccount>> = futures_util::stream::iter(accounts)
-        .map(|(id, name)| async move {
-            let read = async {
-                let record = account_state::read(store, id).await?;
-                let used_bytes = store.usage(id).await?.bytes;
-                Ok::<_, StoreError>((record, used_bytes))
-            };
-            let r = match read.await {
-                Ok((record, used_bytes)) => Ok(Some(StoreAccount {
-                    id,
-                    name,
-                    record,
-                    used_bytes,
-                })),
-                // Deleted while we looked.
-                Err(StoreError::NoSuchAccount) => Ok(None),
-                Err(e) => Err(e),
-            };
-            observer.step();
-            r
-        })
-        .buffer_unordered(SURVEY_CONCURRENCY)
-        .try_collect()
-        .await?;
-    let mut out: Vec<StoreAccount> = found.into_iter().flatten().collect();
+    let mut out = Vec::with_capacity(accounts.len());
+    let mut todo = accounts.into_iter();
+    let mut running = FuturesUnordered::new();
+    for (id, name) in todo.by_ref().take(SURVEY_CONCURRENCY) {
+        running.push(one_account(store, id, name));
+    }
+    while let Some(found) = running.next().await {
+        observer.step();
+        match found {
+            Ok(a) => out.push(a),
+            // Deleted while we looked.
+            Err(StoreError::NoSuchAccount) => {}
+            Err(e) => return Err(e),
+        }
+        if let Some((id, name)) = todo.next() {
+            running.push(one_account(store, id, name));
+        }
+    }
     out.sort_by(|a, b| a.name.cmp(&b.name));
     Ok(out)
+}
+
+async fn one_account(
+    store: &dyn tern_store::MailStore,
+    id: tern_store::AccountId,
+    name: String,
+) -> StoreResult<StoreAccount> {
+    Ok(StoreAccount {
+        id,
+        name,
+        record: account_state::read(store, id).await?,
+        used_bytes: store.usage(id).await?.bytes,
+    })
 }
 
 /// An empty directory listing while the store holds accounts is a broken directory (or

@@ -82,6 +82,8 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
         shutdown.clone(),
     );
     let queue_worker = queue.spawn(shutdown.clone(), settings.shutdown_grace);
+    let provision =
+        crate::cli::provision_serve::spawn(&settings, backends.mail.clone(), shutdown.clone());
     let _directory_control = backends.spawn_directory_control(&settings.data_dir, shutdown.clone());
     print_welcome(&settings);
     println!("tern: ready");
@@ -102,6 +104,9 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
     // recipients stay pending).
     let _ = tokio::time::timeout(grace + Duration::from_secs(1), queue_worker).await;
     gc.abort();
+    if let Some(p) = provision {
+        p.abort();
+    }
     backends.close().await;
     Ok(())
 }

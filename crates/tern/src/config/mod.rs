@@ -14,6 +14,7 @@
 pub mod check;
 pub mod gateway;
 pub mod msgauth;
+pub mod provision;
 pub mod schema;
 pub mod units;
 
@@ -118,6 +119,8 @@ pub struct Config {
     pub auth_results: msgauth::AuthResults,
     /// `[dkim]`: DKIM signing of submissions ([`msgauth`]).
     pub dkim: msgauth::Dkim,
+    /// `[provision]`: the directory sync ([`provision`]).
+    pub provision: provision::Provision,
 }
 
 /// `[listen]`: each service a list of `addr:port`; an absent service is off.
@@ -420,6 +423,8 @@ pub struct Settings {
     pub nameservers: Vec<String>,
     /// `[auth_results]` and `[dkim]` with defaults.
     pub msgauth: msgauth::MsgAuthSettings,
+    /// `[provision]` with defaults.
+    pub provision: provision::ProvisionSettings,
 }
 
 /// Defaults for the listeners when the file has no `[listen]` table: the standard ports as
@@ -499,6 +504,7 @@ impl Settings {
         Settings {
             hostname: config.hostname.clone().unwrap_or_else(system_hostname),
             msgauth: msgauth::resolve(&config.auth_results, &config.dkim, &data_dir),
+            provision: provision::resolve(&config.provision, &data_dir),
             data_dir,
             local_domains: config
                 .local_domains
