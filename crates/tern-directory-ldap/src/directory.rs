@@ -470,7 +470,11 @@ mod tests {
             disabled_reason: Some(reason.into()),
             ..Default::default()
         };
-        for reason in ["password expired", "account locked out since x", "account disabled"] {
+        for reason in [
+            "password expired",
+            "account locked out since x",
+            "account disabled",
+        ] {
             let mut a = refused(reason);
             dir.inner.gate(&mut a, &[]).await.unwrap();
             assert_eq!(

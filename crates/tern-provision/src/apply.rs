@@ -22,7 +22,7 @@ use tern_mail::account_state::{self, AccountState, ProvisionRecord};
 use tern_store::AccountId;
 
 /// Actions applied at once.
-const CONCURRENCY: usize = 8;
+const CONCURRENCY: usize = 32;
 
 /// What became of one action.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
