@@ -2,8 +2,12 @@
 //! others), several at once so the store's group commit shares fsyncs across accounts.
 //!
 //! What each action does to the store:
-//! - `create` / `adopt`: [`Mail::open_account`] (the account and its default folders, once),
-//!   then the record: active, with the directory's quota;
+//! - `create`: [`Mail::open_account`] (the account and its default folders, once), then the
+//!   record: active, with the directory's quota;
+//! - `adopt`: the record only. The account exists already and its folders are its own: a
+//!   login or delivery opened it with the default folders, or `tern migrate` is filling it
+//!   (and adds the defaults the source lacks at its end), which new empty folders would
+//!   disturb;
 //! - `update-quota` / `reactivate`: the record (active, the new quota); quota is enforced
 //!   from the directory at delivery, so the record is what changes;
 //! - `disable` / `update-policy`: the record (disabled since now, the mail policy);
@@ -96,7 +100,7 @@ pub async fn apply_one(
     };
     let err = |e: tern_store::StoreError| e.to_string();
     match &action.change {
-        Change::Create { quota } | Change::Adopt { quota } => {
+        Change::Create { quota } => {
             let account = Account {
                 name: action.account.clone(),
                 addresses: vec![action.account.clone()],
@@ -109,7 +113,9 @@ pub async fn apply_one(
                 .await
                 .map_err(err)?;
         }
-        Change::UpdateQuota { to: quota, .. } | Change::Reactivate { quota } => {
+        Change::Adopt { quota }
+        | Change::UpdateQuota { to: quota, .. }
+        | Change::Reactivate { quota } => {
             account_state::write(store, id_of(action)?, &active(*quota))
                 .await
                 .map_err(err)?;

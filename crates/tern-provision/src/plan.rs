@@ -108,7 +108,7 @@ pub enum Change {
     /// Create the store account, its default folders, and record its quota.
     Create { quota: Option<u64> },
     /// A store account provisioning never recorded (made at first login, migrated...):
-    /// default folders ensured, state and quota recorded.
+    /// state and quota recorded, its folders left as they are.
     Adopt { quota: Option<u64> },
     /// The directory's quota changed since the last run.
     UpdateQuota { from: Option<u64>, to: Option<u64> },
