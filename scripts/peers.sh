@@ -178,13 +178,14 @@ mitkdc_up() { # MIT KDC realm MIT.TEST on 127.0.0.1:10088, principal carol / Car
   kadmin.local -r MIT.TEST -q "addprinc -pw Carol#Pass1 carol" </dev/null >/dev/null 2>&1
   kadmin.local -r MIT.TEST -q "addprinc -randkey imap/mail.mit.test" </dev/null >/dev/null 2>&1
   kadmin.local -r MIT.TEST -q "ktadd -k $K/imap.keytab imap/mail.mit.test" </dev/null >/dev/null 2>&1
-  # Tern's keytab: imap/, smtp/, pop/ for mail.mit.test (tern.keytab); wrong.keytab has the
-  # imap/ principal with the same kvno but a key the KDC never had (the spoofed-KDC case).
-  # imap/, pop/, smtp/localhost: what a client on this machine asks for when it connects to
-  # "localhost" (imtest, pop3test, smtptest), with dns_canonicalize_hostname = false.
-  local sp; for sp in smtp/mail.mit.test pop/mail.mit.test imap/localhost pop/localhost smtp/localhost; do kadmin.local -r MIT.TEST -q "addprinc -randkey $sp" </dev/null >/dev/null 2>&1; done
+  # Tern's keytab: imap/, smtp/, pop/, sieve/ for mail.mit.test (tern.keytab); wrong.keytab has
+  # the imap/ principal with the same kvno but a key the KDC never had (the spoofed-KDC case).
+  # imap/, pop/, smtp/, sieve/localhost: what a client on this machine asks for when it
+  # connects to "localhost" (imtest, pop3test, smtptest, sivtest, sieve-connect), with
+  # dns_canonicalize_hostname = false.
+  local sp; for sp in smtp/mail.mit.test pop/mail.mit.test sieve/mail.mit.test imap/localhost pop/localhost smtp/localhost sieve/localhost; do kadmin.local -r MIT.TEST -q "addprinc -randkey $sp" </dev/null >/dev/null 2>&1; done
   cp "$K/imap.keytab" "$K/tern.keytab"
-  kadmin.local -r MIT.TEST -q "ktadd -k $K/tern.keytab smtp/mail.mit.test pop/mail.mit.test imap/localhost pop/localhost smtp/localhost" </dev/null >/dev/null 2>&1
+  kadmin.local -r MIT.TEST -q "ktadd -k $K/tern.keytab smtp/mail.mit.test pop/mail.mit.test sieve/mail.mit.test imap/localhost pop/localhost smtp/localhost sieve/localhost" </dev/null >/dev/null 2>&1
   local kv; kv=$(klist -k "$K/imap.keytab" | awk '/imap\/mail.mit.test/ {print $1; exit}')
   printf 'addent -password -p imap/mail.mit.test@MIT.TEST -k %s -e aes256-cts-hmac-sha1-96\nNot#The#Key9\nwkt %s\n' "$kv" "$K/wrong.keytab" | ktutil >/dev/null 2>&1
   bg mitkdc krb5kdc -n -r MIT.TEST -P "$K/krb5kdc.pid"
@@ -367,7 +368,7 @@ packages() {
     postfix swaks isync fetchmail getmail6 rspamd redis-server clamav-daemon clamav-testfiles \
     postgresql bc curl cyrus-common cyrus-admin cyrus-clients sasl2-bin \
     dnsmasq-base clamav-milter sieve-connect libkrb5-dev libclang-dev pkg-config \
-    libsasl2-modules-gssapi-mit python3-dkim python3-authres python3-nacl python3-dnspython
+    libsasl2-modules-gssapi-mit libgssapi-perl python3-dkim python3-authres python3-nacl python3-dnspython
 }
 stop() { # stop NAME: stop one service this script started (tests restart it with 'start NAME')
   local f=$P/pids/$1; [ -e "$f" ] || return 0; local pid; pid=$(cat "$f"); kill -TERM "$pid" 2>/dev/null || true

@@ -57,6 +57,8 @@ pub struct ImapServer {
     pub config: ImapConfig,
     /// The SASL mechanisms AUTHENTICATE offers, and what checks passwords (LOGIN too).
     pub sasl: Authenticator,
+    /// Migration mode: the legacy IMAP server users not cut over yet are relayed to.
+    pub legacy: Option<Arc<tern_legacy::Legacy>>,
 }
 
 impl ImapServer {
@@ -68,7 +70,22 @@ impl ImapServer {
 
     /// With the SASL layer the binary configured (SCRAM-SHA-256, GSSAPI...).
     pub fn with_sasl(mail: Mail, config: ImapConfig, sasl: Authenticator) -> Arc<ImapServer> {
-        Arc::new(ImapServer { mail, config, sasl })
+        ImapServer::build(mail, config, sasl, None)
+    }
+
+    /// With a legacy server for migration mode (`mail.homes` says who is still there).
+    pub fn build(
+        mail: Mail,
+        config: ImapConfig,
+        sasl: Authenticator,
+        legacy: Option<Arc<tern_legacy::Legacy>>,
+    ) -> Arc<ImapServer> {
+        Arc::new(ImapServer {
+            mail,
+            config,
+            sasl,
+            legacy,
+        })
     }
 
     /// Serves one connection until LOGOUT, error, timeout or shutdown.

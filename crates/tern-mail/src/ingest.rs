@@ -12,6 +12,7 @@
 //!   METADATA entry, [`PROVISIONED_ENTRY`]); a folder the user deletes later is not
 //!   recreated, and two sessions provisioning at once both succeed.
 use crate::analyze::analyze;
+use crate::homes::{Home, Homes};
 use crate::mailboxes::DEFAULT_MAILBOXES;
 use std::sync::Arc;
 use tern_directory::{Account, Directory};
@@ -148,6 +149,8 @@ pub struct Mail {
     pub store: Arc<dyn MailStore>,
     pub blobs: Arc<dyn BlobStore>,
     pub directory: Arc<dyn Directory>,
+    /// Migration mode: where each account is served from. `None`: every account is local.
+    pub homes: Option<Arc<dyn Homes>>,
 }
 
 impl Mail {
@@ -160,6 +163,44 @@ impl Mail {
             store,
             blobs,
             directory,
+            homes: None,
+        }
+    }
+
+    /// The same handle in migration mode.
+    pub fn with_homes(mut self, homes: Arc<dyn Homes>) -> Mail {
+        self.homes = Some(homes);
+        self
+    }
+
+    /// Completes once `account` is no longer served by the legacy server (a relayed
+    /// session's stop signal); never outside migration mode.
+    pub async fn until_moved(&self, account: &str) {
+        let Some(mut changes) = self.homes.as_ref().map(|h| h.changes()) else {
+            return std::future::pending().await;
+        };
+        loop {
+            if changes.changed().await.is_err() {
+                return std::future::pending().await;
+            }
+            if self.home(account).await != Home::Legacy {
+                return;
+            }
+        }
+    }
+
+    /// Where `account` is served from: [`Home::Local`] outside migration mode, and
+    /// [`Home::Moving`] (retry later) when the migration state cannot be read.
+    pub async fn home(&self, account: &str) -> Home {
+        let Some(homes) = &self.homes else {
+            return Home::Local;
+        };
+        match homes.home(account).await {
+            Ok(home) => home,
+            Err(e) => {
+                tracing::warn!(%account, error = %e, "migration state unreadable; retry later");
+                Home::Moving
+            }
         }
     }
 

@@ -7,6 +7,8 @@
 //!   with quota), account opening with default folders, quota state.
 //! - [`account_state`]: what directory provisioning recorded about an account (active, or
 //!   disabled since when, and whether its mail is deferred or bounced).
+//! - [`homes`]: migration mode: whether an account is served by Tern or by the legacy
+//!   server it is moving from.
 //! - [`quota`]: sizes as people write them (`200MB`, `1GiB`, `unlimited`), for config and CLI.
 //!
 //! ## Invariants
@@ -17,11 +19,13 @@
 
 pub mod account_state;
 pub mod analyze;
+pub mod homes;
 pub mod ingest;
 pub mod mailboxes;
 pub mod quota;
 
 pub use analyze::analyze;
+pub use homes::{Home, Homes};
 pub use ingest::{DeliveryError, IngestError, Mail, Recipient, Staged, Stager};
 pub use mailboxes::DEFAULT_MAILBOXES;
 pub use quota::{SizeError, format_quota, format_size, parse_quota, parse_size};

@@ -1,16 +1,12 @@
 //! The capability list (RFC 5804 §1.7), sent in the greeting, after STARTTLS and for
 //! CAPABILITY. It depends on the state: `STARTTLS` only before TLS (and when configured),
-//! the SASL mechanisms only where plaintext passwords are acceptable, `OWNER` after login.
-use crate::sasl::MECHANISMS;
+//! the server's SASL mechanisms with PLAIN and LOGIN only where plaintext passwords are
+//! acceptable (`auth::offered`), `OWNER` after login.
 use crate::session::{Session, State};
 
 pub(crate) fn write(s: &mut Session) {
+    let sasl = crate::auth::offered(s).join(" ");
     let config = &s.server.config;
-    let sasl = if s.plaintext_allowed() {
-        MECHANISMS.join(" ")
-    } else {
-        String::new()
-    };
     let starttls =
         !s.tls_active() && config.tls.is_some() && matches!(s.state, State::Unauthenticated);
     let max_redirects = config.max_redirects.to_string();

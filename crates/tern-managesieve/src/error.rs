@@ -3,8 +3,8 @@
 //! Store and directory details go to the log, never to the client (`NO (TRYLATER)`).
 use crate::command::ParseError;
 use crate::response::Code;
-use crate::sasl::SaslError;
 use tern_directory::DirectoryError;
+use tern_sasl::SaslError;
 use tern_store::StoreError;
 
 /// Why a command failed.
@@ -24,8 +24,10 @@ pub(crate) enum SieveError {
     Store(StoreError),
     #[error(transparent)]
     Parse(#[from] ParseError),
+    /// An unknown or unoffered mechanism, or a malformed SASL message (the text is the
+    /// mechanism's).
     #[error(transparent)]
-    Sasl(#[from] SaslError),
+    Sasl(SaslError),
     #[error("invalid base64 in a SASL response")]
     Base64,
     #[error("command not valid in this state")]
@@ -60,6 +62,17 @@ pub(crate) enum SieveError {
     Ended(crate::session::End),
     #[error(transparent)]
     Io(#[from] std::io::Error),
+}
+
+impl From<SaslError> for SieveError {
+    fn from(e: SaslError) -> SieveError {
+        match e {
+            SaslError::Failed { reason } => SieveError::AuthFailed(reason),
+            SaslError::NotAuthorized { .. } => SieveError::NotAuthorized,
+            SaslError::Unavailable(e) => SieveError::Directory(e),
+            other => SieveError::Sasl(other),
+        }
+    }
 }
 
 impl From<StoreError> for SieveError {

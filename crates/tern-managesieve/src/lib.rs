@@ -13,7 +13,7 @@
 //! - `command`: tokens → `Command`, script-name rules (RFC 5804 §1.6), no I/O.
 //! - `response`: `OK`/`NO`/`BYE` lines with response codes, strings and literals.
 //! - `capability`: the capability list, by state.
-//! - `auth`, `sasl`: AUTHENTICATE with PLAIN and LOGIN; the login.
+//! - `auth`: AUTHENTICATE: tern-sasl's mechanisms framed as strings; the login.
 //! - `cmd`: one file per command of the authenticated state.
 //! - `error`: every `NO` the server sends, mapped to the wire in one place.
 //!
@@ -21,17 +21,21 @@
 //! - Bad input gets `NO "reason"` (or `BYE` after too many bad commands, an oversized
 //!   literal, a timeout or shutdown) and never a crash or a hang: every wait has a deadline.
 //! - PLAIN and LOGIN are refused before TLS unless `allow_plaintext` (`NO (ENCRYPT-NEEDED)`),
-//!   as for IMAP and POP3; loopback is not exempt.
+//!   as for IMAP and POP3; loopback is not exempt. SCRAM-SHA-256 and GSSAPI are offered
+//!   before TLS too (they never show the password).
+//! - Only the SASL layer ([`tern_sasl::Authenticator`], shared with IMAP, POP3 and
+//!   submission) logs a session in.
 //! - A script is stored only if it compiles, fits `max_script_size`, and (when new) the
 //!   account has fewer than `max_scripts`. Writes are durable before `OK`.
 //! - At most one script per account is active; the active one cannot be deleted.
 //!
 //! ## RFC 5804 coverage
-//! Every command of the RFC: AUTHENTICATE (PLAIN, LOGIN, with initial response and `"*"`
-//! cancel; no security layers), STARTTLS, LOGOUT, CAPABILITY, HAVESPACE, PUTSCRIPT,
+//! Every command of the RFC: AUTHENTICATE (the server's mechanisms: PLAIN, LOGIN,
+//! SCRAM-SHA-256, GSSAPI; with initial response, `"*"` cancel and final server data in
+//! `OK (SASL ...)`; no security layers), STARTTLS, LOGOUT, CAPABILITY, HAVESPACE, PUTSCRIPT,
 //! LISTSCRIPTS, SETACTIVE, GETSCRIPT, DELETESCRIPT, RENAMESCRIPT, CHECKSCRIPT, NOOP (with
 //! TAG), UNAUTHENTICATE. Response codes QUOTA/MAXSIZE, QUOTA/MAXSCRIPTS, NONEXISTENT,
-//! ACTIVE, ALREADYEXISTS, TRYLATER, ENCRYPT-NEEDED, TAG. Not implemented: the `sieve:` URL
+//! ACTIVE, ALREADYEXISTS, TRYLATER, ENCRYPT-NEEDED, TAG, SASL. Not implemented: the `sieve:` URL
 //! referrals (REFERRAL), `WARNINGS` (the compiler reports errors only), SASL security layers,
 //! the NOTIFY capability.
 #![forbid(unsafe_code)]
@@ -43,7 +47,6 @@ mod command;
 mod error;
 mod framing;
 mod response;
-mod sasl;
 pub mod server;
 mod session;
 

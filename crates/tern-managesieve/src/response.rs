@@ -17,6 +17,8 @@ pub enum Code {
     EncryptNeeded,
     /// NOOP's `(TAG "x")`.
     Tag(String),
+    /// A SASL mechanism's final server data, base64: `(SASL "...")` (RFC 5804 §2.1).
+    Sasl(String),
 }
 
 impl Code {
@@ -29,15 +31,17 @@ impl Code {
             Code::AlreadyExists => "ALREADYEXISTS",
             Code::TryLater => "TRYLATER",
             Code::EncryptNeeded => "ENCRYPT-NEEDED",
-            Code::Tag(tag) => {
-                out.extend_from_slice(b"(TAG ");
-                string(out, tag.as_bytes());
-                out.push(b')');
-                return;
-            }
+            Code::Tag(tag) => return Code::with_string(out, b"(TAG ", tag),
+            Code::Sasl(data) => return Code::with_string(out, b"(SASL ", data),
         };
         out.push(b'(');
         out.extend_from_slice(atom.as_bytes());
+        out.push(b')');
+    }
+
+    fn with_string(out: &mut Vec<u8>, open: &[u8], value: &str) {
+        out.extend_from_slice(open);
+        string(out, value.as_bytes());
         out.push(b')');
     }
 }
@@ -107,9 +111,11 @@ impl Out {
         self.buf.extend_from_slice(b"\r\n");
     }
 
-    /// A SASL server challenge (already base64), as a string line.
+    /// A SASL server challenge (already base64) on a line of its own, always as a literal
+    /// `{N}`: RFC 5804 §4 allows a quoted string too, but Cyrus's clients (`sivtest`,
+    /// timsieved's own form) read only literals, and every client reads those.
     pub fn challenge(&mut self, b64: &str) {
-        string(&mut self.buf, b64.as_bytes());
+        literal(&mut self.buf, b64.as_bytes());
         self.buf.extend_from_slice(b"\r\n");
     }
 
@@ -130,12 +136,16 @@ mod tests {
         out.no(Some(&Code::QuotaMaxSize), "too \"big\"");
         out.no(Some(&Code::Tag("t 1".into())), "x\\y");
         out.bye(None, "line 1\r\nline 2");
+        out.ok(Some(&Code::Sasl("dj1ybWY=".into())), "Logged in");
         out.capability("SASL", Some("PLAIN LOGIN"));
         out.capability("STARTTLS", None);
+        out.challenge("");
+        out.challenge("VXNlcm5hbWU6");
         assert_eq!(
             String::from_utf8(out.buf).unwrap(),
             "OK\r\nNO (QUOTA/MAXSIZE) \"too \\\"big\\\"\"\r\nNO (TAG \"t 1\") \"x\\\\y\"\r\n\
-             BYE {14}\r\nline 1\r\nline 2\r\n\"SASL\" \"PLAIN LOGIN\"\r\n\"STARTTLS\"\r\n"
+             BYE {14}\r\nline 1\r\nline 2\r\nOK (SASL \"dj1ybWY=\") \"Logged in\"\r\n\"SASL\" \"PLAIN LOGIN\"\r\n\"STARTTLS\"\r\n\
+             {0}\r\n\r\n{12}\r\nVXNlcm5hbWU6\r\n"
         );
     }
 

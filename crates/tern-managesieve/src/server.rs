@@ -4,14 +4,16 @@ use std::sync::Arc;
 use std::time::Duration;
 use tern_mail::Mail;
 use tern_net::{Conn, Shutdown, TlsConfig};
+use tern_sasl::Authenticator;
 
 /// What a ManageSieve listener needs to know. Built by the binary from its config slice.
 #[derive(Clone, Debug)]
 pub struct ManageSieveConfig {
     /// Named in the greeting.
     pub hostname: String,
-    /// Accept AUTHENTICATE PLAIN/LOGIN before TLS (as for IMAP and POP3). Loopback
-    /// connections are NOT exempt.
+    /// Accept (and advertise) AUTHENTICATE PLAIN/LOGIN before TLS (as for IMAP and POP3).
+    /// Loopback connections are NOT exempt. SCRAM-SHA-256 and GSSAPI, which never show the
+    /// password, are offered either way.
     pub allow_plaintext: bool,
     /// For STARTTLS; `None` disables it.
     pub tls: Option<TlsConfig>,
@@ -79,6 +81,9 @@ pub struct ManageSieveServer {
     pub(crate) mail: Mail,
     pub(crate) config: ManageSieveConfig,
     pub(crate) limits: ManageSieveLimits,
+    /// AUTHENTICATE's mechanisms and the credential checks (PLAIN, LOGIN, SCRAM-SHA-256,
+    /// GSSAPI): the one SASL layer IMAP, POP3 and submission use too.
+    pub(crate) sasl: Authenticator,
 }
 
 impl ManageSieveServer {
@@ -86,16 +91,30 @@ impl ManageSieveServer {
         ManageSieveServer::with_limits(mail, config, ManageSieveLimits::default())
     }
 
-    /// Like [`ManageSieveServer::new`] with explicit limits (tests use short delays).
+    /// Like [`ManageSieveServer::new`] with explicit limits (tests use short delays); PLAIN
+    /// and LOGIN against the mail directory.
     pub fn with_limits(
         mail: Mail,
         config: ManageSieveConfig,
         limits: ManageSieveLimits,
     ) -> Arc<ManageSieveServer> {
+        let sasl = Authenticator::new(mail.directory.clone());
+        ManageSieveServer::with_sasl(mail, config, limits, sasl)
+    }
+
+    /// With the SASL layer the binary configured (SCRAM-SHA-256, GSSAPI, Kerberos password
+    /// checks...).
+    pub fn with_sasl(
+        mail: Mail,
+        config: ManageSieveConfig,
+        limits: ManageSieveLimits,
+        sasl: Authenticator,
+    ) -> Arc<ManageSieveServer> {
         Arc::new(ManageSieveServer {
             mail,
             config,
             limits,
+            sasl,
         })
     }
 

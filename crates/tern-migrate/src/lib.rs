@@ -5,6 +5,9 @@
 //!   so IMAP clients keep their caches and POP3 clients download nothing again.
 //! - [`verify`]: `tern migrate verify`, a per-folder comparison (counts, UIDs, flags, dates,
 //!   SHA-256 of every message) that says exactly what differs.
+//! - [`cutover`]: migration mode: which users Tern serves and which it relays to the legacy
+//!   server, and the protocol that moves a user from one to the other without a moment in
+//!   which both serve them.
 //! - [`mbox`] and [`maildir`]: `tern import`, from files, streamed.
 //!
 //! ## Layout
@@ -24,6 +27,7 @@
 //! - Bytes are copied as the source serves them; the blob id is their SHA-256.
 #![forbid(unsafe_code)]
 
+pub mod cutover;
 pub mod import;
 pub mod maildir;
 pub mod mbox;

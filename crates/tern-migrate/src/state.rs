@@ -39,6 +39,15 @@ pub struct StateError {
     source: rusqlite::Error,
 }
 
+impl StateError {
+    pub(crate) fn new(path: &Path, source: rusqlite::Error) -> StateError {
+        StateError {
+            path: path.display().to_string(),
+            source,
+        }
+    }
+}
+
 type R<T> = Result<T, StateError>;
 
 impl State {

@@ -15,6 +15,7 @@ use crate::session::{CmdResult, Flow, Session, State};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use tern_directory::Account;
+use tern_mail::Home;
 use tern_sasl::Step;
 
 /// `USER name`.
@@ -81,7 +82,10 @@ pub(crate) async fn auth(
                 }
                 response = Some(decode(&line)?);
             }
-            Step::Done(success) => return enter(s, success.account).await,
+            Step::Done(success) => {
+                let plaintext = success.plaintext.map(|p| (p.login, p.password));
+                return enter(s, success.account, plaintext).await;
+            }
         }
     }
 }
@@ -114,12 +118,27 @@ async fn login(s: &mut Session, login: &str, password: &str, authzid: Option<&st
         }
         Err(e) => return Err(e.into()),
     };
-    enter(s, account).await
+    enter(s, account, Some((login.to_string(), password.to_string()))).await
 }
 
-/// Takes the maildrop of an authenticated account and enters TRANSACTION.
-async fn enter(s: &mut Session, account: Account) -> CmdResult {
+/// Takes the maildrop of an authenticated account and enters TRANSACTION; in migration
+/// mode, a user still on the legacy server is relayed there instead (`crate::legacy`).
+/// `plaintext`: the login and password the client gave, if it gave one.
+async fn enter(
+    s: &mut Session,
+    account: Account,
+    plaintext: Option<(String, String)>,
+) -> CmdResult {
     let mail = s.server.mail.clone();
+    match mail.home(&account.name).await {
+        Home::Local => {}
+        Home::Legacy => return crate::legacy::open(s, account, plaintext).await,
+        Home::Moving => {
+            tracing::info!(peer = %s.peer(), user = %account.name,
+                "POP3 login refused: mailbox being moved");
+            return Err(Pop3Error::Moving);
+        }
+    }
     let account_id = mail.open_account(&account).await?;
     let Some(lock) = s.server.locks.try_lock(account_id) else {
         tracing::info!(peer = %s.peer(), user = %account.name, "POP3 maildrop in use");

@@ -59,6 +59,13 @@ pub(crate) enum Pop3Error {
     /// Input ended while a command was reading more (SASL): EOF, timeout or shutdown.
     #[error("input ended: {0:?}")]
     Ended(crate::session::End),
+    /// Migration mode: the legacy server could not be reached or refused Tern's login
+    /// (the reason is for the log).
+    #[error("legacy server: {0}")]
+    Unavailable(String),
+    /// Migration mode: the user is being cut over right now.
+    #[error("mailbox being moved")]
+    Moving,
     /// The connection failed: the session ends without another word.
     #[error(transparent)]
     Io(#[from] std::io::Error),
@@ -133,6 +140,14 @@ impl Pop3Error {
             Pop3Error::NoUser => (None, "No user name given; send USER first"),
             Pop3Error::Stls(why) => (None, *why),
             Pop3Error::LineTooLong => (None, "line too long"),
+            Pop3Error::Unavailable(_) => (
+                Some("SYS/TEMP"),
+                "Your mailbox is temporarily unavailable; try again later",
+            ),
+            Pop3Error::Moving => (
+                Some("SYS/TEMP"),
+                "Your mailbox is being moved; try again in a minute",
+            ),
             Pop3Error::Ended(_) | Pop3Error::Io(_) => (None, "Connection ended"),
         };
         (code, text.to_string())
@@ -142,7 +157,10 @@ impl Pop3Error {
     pub(crate) fn is_internal(&self) -> bool {
         matches!(
             self,
-            Pop3Error::Directory(_) | Pop3Error::Store(_) | Pop3Error::NotRemoved(_)
+            Pop3Error::Directory(_)
+                | Pop3Error::Store(_)
+                | Pop3Error::NotRemoved(_)
+                | Pop3Error::Unavailable(_)
         )
     }
 }

@@ -66,6 +66,7 @@ mod capa;
 mod command;
 mod encode;
 mod error;
+mod legacy;
 mod lock;
 mod maildrop;
 pub mod server;

@@ -59,6 +59,8 @@ pub struct Pop3Server {
     pub(crate) sasl: Authenticator,
     /// Accounts with a POP3 session in the TRANSACTION state, in this process.
     pub(crate) locks: MaildropLocks,
+    /// Migration mode: the legacy POP3 server users not cut over yet are relayed to.
+    pub(crate) legacy: Option<Arc<tern_legacy::Legacy>>,
 }
 
 impl Pop3Server {
@@ -86,6 +88,25 @@ impl Pop3Server {
             limits,
             sasl,
             locks: MaildropLocks::default(),
+            legacy: None,
+        })
+    }
+
+    /// With a legacy server for migration mode (`mail.homes` says who is still there).
+    pub fn with_legacy(
+        mail: Mail,
+        config: Pop3Config,
+        limits: Pop3Limits,
+        sasl: Authenticator,
+        legacy: Option<Arc<tern_legacy::Legacy>>,
+    ) -> Arc<Pop3Server> {
+        Arc::new(Pop3Server {
+            mail,
+            config,
+            limits,
+            sasl,
+            locks: MaildropLocks::default(),
+            legacy,
         })
     }
 

@@ -125,6 +125,8 @@ pub(crate) struct Session {
     pub(crate) state: State,
     pub(crate) auth_failures: u32,
     bad_commands: u32,
+    /// Set by a login relayed to the legacy server (migration mode).
+    pub(crate) relay: Option<crate::legacy::Relay>,
 }
 
 /// Serves one connection until QUIT, error, timeout or shutdown.
@@ -142,6 +144,7 @@ pub(crate) async fn run(server: Arc<Pop3Server>, conn: Conn, shutdown: Shutdown)
         state: State::Authorization { user: None },
         auth_failures: 0,
         bad_commands: 0,
+        relay: None,
     };
     if let Err(e) = s.serve().await {
         tracing::debug!(peer = %s.conn.info.peer, error = %e, "POP3 connection ended");
@@ -168,7 +171,40 @@ impl Session {
             if flow == Flow::Close {
                 return self.flush().await;
             }
+            if let Some(relay) = self.relay.take() {
+                self.flush().await?;
+                return self.relay_legacy(relay).await;
+            }
         }
+    }
+
+    /// Relays the connection to the legacy server until either side closes, the user is
+    /// cut over, or the server shuts down (then the connection is just closed).
+    async fn relay_legacy(&mut self, relay: crate::legacy::Relay) -> io::Result<()> {
+        let crate::legacy::Relay {
+            account,
+            session,
+            guard,
+        } = relay;
+        let mail = self.server.mail.clone();
+        let mut shutdown = self.shutdown.clone();
+        let who = account.clone();
+        let stop = async move {
+            tokio::select! {
+                _ = mail.until_moved(&who) => {}
+                _ = shutdown.wait() => {}
+            }
+        };
+        let pipelined = std::mem::take(&mut self.inbuf);
+        let result = tern_legacy::relay::relay(&mut self.conn, &pipelined, session, stop).await;
+        drop(guard);
+        match &result {
+            Ok((ended, up, down)) => tracing::info!(peer = %self.conn.info.peer, user = %account,
+                ?ended, up, down, "POP3 relay to the legacy server ended"),
+            Err(e) => tracing::info!(peer = %self.conn.info.peer, user = %account, error = %e,
+                "POP3 relay to the legacy server failed"),
+        }
+        result.map(|_| ())
     }
 
     /// Parses, runs and answers one command line.

@@ -271,6 +271,7 @@ async fn deliver(inner: &Arc<Inner>, to: &str, dsn: Vec<u8>) -> Result<(), Strin
                 address: to.to_string(),
                 notify: None,
                 orcpt: None,
+                home: false,
             }],
             body,
             smtputf8: false,

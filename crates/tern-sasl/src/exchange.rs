@@ -11,7 +11,7 @@ pub enum Step {
     /// Send this challenge (the protocol base64-encodes it) and feed the answer back.
     Challenge(Vec<u8>),
     /// The client is authenticated.
-    Done(Success),
+    Done(Box<Success>),
 }
 
 /// A finished, successful exchange.
@@ -22,6 +22,25 @@ pub struct Success {
     /// Final server data for protocols that carry it with their success reply (only with
     /// [`Exchange::final_data_in_success`]; otherwise it was already sent as a challenge).
     pub data: Option<Vec<u8>>,
+    /// The login and password the client sent (PLAIN, LOGIN; `None` for SCRAM and GSSAPI),
+    /// for a migration relay that logs in to the legacy server as the user. Kept no longer
+    /// than the login takes; never logged.
+    pub plaintext: Option<PlainCredentials>,
+}
+
+/// A login and password as a plaintext mechanism carried them.
+#[derive(Clone)]
+pub struct PlainCredentials {
+    pub login: String,
+    pub password: String,
+}
+
+impl std::fmt::Debug for PlainCredentials {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PlainCredentials")
+            .field("login", &self.login)
+            .finish_non_exhaustive()
+    }
 }
 
 enum State {
@@ -90,9 +109,9 @@ impl Exchange {
         if result.is_err() {
             self.state = State::Over;
         }
-        let (account, data) = match result? {
+        let (account, data, plaintext) = match result? {
             Advance::Challenge(c) => return Ok(Step::Challenge(c)),
-            Advance::Done(account, data) => (account, data),
+            Advance::Done(done) => *done,
         };
         match data {
             Some(data) if !self.final_in_success => {
@@ -101,7 +120,11 @@ impl Exchange {
             }
             data => {
                 self.state = State::Over;
-                Ok(Step::Done(Success { account, data }))
+                Ok(Step::Done(Box::new(Success {
+                    account,
+                    data,
+                    plaintext,
+                })))
             }
         }
     }
@@ -120,7 +143,11 @@ impl Exchange {
                         .sasl
                         .check_password(&m.authcid, &m.password, m.authzid.as_deref())
                         .await?;
-                    Ok(Advance::Done(account, None))
+                    let plaintext = PlainCredentials {
+                        login: m.authcid.clone(),
+                        password: m.password.clone(),
+                    };
+                    Ok(Advance::Done(Box::new((account, None, Some(plaintext)))))
                 }
             },
             State::LoginUser => match response {
@@ -136,7 +163,11 @@ impl Exchange {
             State::LoginPassword(user) => {
                 let password = utf8(response.unwrap_or_default())?;
                 let account = self.sasl.check_password(&user, &password, None).await?;
-                Ok(Advance::Done(account, None))
+                let plaintext = PlainCredentials {
+                    login: user,
+                    password,
+                };
+                Ok(Advance::Done(Box::new((account, None, Some(plaintext)))))
             }
             State::Scram(mut scram) => {
                 let out = scram.step(&self.sasl, response).await?;
@@ -146,7 +177,7 @@ impl Exchange {
                         Advance::Challenge(c)
                     }
                     crate::scram::ScramStep::Done(account, server_final) => {
-                        Advance::Done(account, Some(server_final))
+                        Advance::Done(Box::new((account, Some(server_final), None)))
                     }
                 })
             }
@@ -157,14 +188,14 @@ impl Exchange {
                         self.state = State::Gssapi(gss);
                         Advance::Challenge(c)
                     }
-                    GssStep::Done(account) => Advance::Done(account, None),
+                    GssStep::Done(account) => Advance::Done(Box::new((account, None, None))),
                 })
             }
             State::AwaitEmpty(account) => {
                 if response.is_some_and(|r| !r.is_empty()) {
                     return Err(SaslError::Malformed("Expected an empty response"));
                 }
-                Ok(Advance::Done(account, None))
+                Ok(Advance::Done(Box::new((account, None, None))))
             }
             State::Over => Err(SaslError::Malformed("The exchange is over")),
         }
@@ -173,5 +204,5 @@ impl Exchange {
 
 enum Advance {
     Challenge(Vec<u8>),
-    Done(Account, Option<Vec<u8>>),
+    Done(Box<(Account, Option<Vec<u8>>, Option<PlainCredentials>)>),
 }

@@ -44,7 +44,7 @@ mod mechanism;
 mod plain;
 pub mod scram;
 
-pub use exchange::{Exchange, Step, Success};
+pub use exchange::{Exchange, PlainCredentials, Step, Success};
 pub use gssapi::{GssAcceptor, GssContext};
 pub use mechanism::Mechanism;
 pub use scram::{ScramKeys, ScramStore};

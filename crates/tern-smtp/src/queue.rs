@@ -31,6 +31,10 @@ pub struct QueuedRecipient {
     pub notify: Option<Notify>,
     /// RFC 3461 §4.2 ORCPT, decoded from xtext (`rfc822;` stripped).
     pub orcpt: Option<String>,
+    /// Migration mode: `address` is a local account's name whose home is not Tern yet;
+    /// the queue delivers to wherever its home is when it tries (the legacy server, or
+    /// Tern's own store once the user was cut over).
+    pub home: bool,
 }
 
 /// The envelope of a message for the queue.

@@ -15,6 +15,10 @@
 //!   members that are unknown or disabled are skipped; a group with no deliverable member
 //!   is `550 5.1.1`
 //! - the directory or store cannot answer → `451 4.4.3` / `451 4.3.0`, so the MTA retries
+//! - migration mode: accounts whose home is not Tern (still on the legacy server, or being
+//!   moved) are not delivered here: they come back in [`Resolved::relayed`] for the
+//!   outbound queue, which hands the message to wherever the account lives when it tries.
+//!   Their quota is the legacy server's business.
 
 use crate::reply::Reply;
 use std::collections::HashSet;
@@ -29,8 +33,30 @@ const MAX_GROUP_EXPANSION: usize = 100_000;
 
 /// Where an accepted recipient delivers.
 pub(crate) struct Resolved {
+    /// Accounts Tern serves: delivered into its store.
     pub accounts: Vec<Account>,
     pub group: bool,
+    /// Accounts not cut over yet (migration mode): for the queue.
+    pub relayed: Vec<Account>,
+}
+
+impl Resolved {
+    /// Splits the accounts by home (outside migration mode all are local).
+    async fn by_home(mail: &Mail, accounts: Vec<Account>, group: bool) -> Resolved {
+        let mut resolved = Resolved {
+            accounts: Vec::with_capacity(accounts.len()),
+            group,
+            relayed: Vec::new(),
+        };
+        for account in accounts {
+            if mail.home(&account.name).await == tern_mail::Home::Local {
+                resolved.accounts.push(account);
+            } else {
+                resolved.relayed.push(account);
+            }
+        }
+        resolved
+    }
 }
 
 /// The address as shown in replies: the bare `<postmaster>` (which `smtp-proto` hands over
@@ -76,12 +102,20 @@ pub(crate) async fn resolve(
                 let policy = provisioned_refusal(mail, &account.name).await?;
                 return Err(disabled(shown, policy.unwrap_or(DisabledMail::Defer)));
             }
+            if mail.home(&account.name).await != tern_mail::Home::Local {
+                return Ok(Resolved {
+                    accounts: Vec::new(),
+                    group: false,
+                    relayed: vec![account],
+                });
+            }
             // Every message has at least one octet: a full mailbox refuses even without SIZE.
             let extra = declared_size.unwrap_or(1).max(1);
             match mail.fits_quota(&account, extra).await {
                 Ok(true) => Ok(Resolved {
                     accounts: vec![account],
                     group: false,
+                    relayed: Vec::new(),
                 }),
                 Ok(false) => Err(Reply::new(
                     452,
@@ -110,10 +144,7 @@ pub(crate) async fn resolve(
                     format!("<{shown}>: group has no deliverable members"),
                 ));
             }
-            Ok(Resolved {
-                accounts,
-                group: true,
-            })
+            Ok(Resolved::by_home(mail, accounts, true).await)
         }
     }
 }

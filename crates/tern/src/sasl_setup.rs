@@ -1,4 +1,5 @@
-//! The SASL layer `tern serve` gives IMAP, POP3 and submission (`[auth] mechanisms`), and
+//! The SASL layer `tern serve` gives IMAP, POP3, submission and ManageSieve
+//! (`[auth] mechanisms`), and
 //! Kerberos (`[kerberos]`): password checks by the KDC in front of the directory, GSSAPI
 //! with the keytab.
 //!

@@ -132,7 +132,7 @@ impl Services {
         queue: Arc<dyn Outbound>,
         msgauth: &crate::msgauth::MsgAuth,
     ) -> Services {
-        // One SASL layer for IMAP, POP3 and submission (`crate::sasl_setup`).
+        // One SASL layer for IMAP, POP3, submission and ManageSieve (`crate::sasl_setup`).
         let sasl = crate::sasl_setup::authenticator(settings, backends.mail.directory.clone());
         let mut imap = ImapConfig::new(settings.hostname.clone());
         imap.allow_plaintext = settings.allow_plaintext;
@@ -224,10 +224,11 @@ impl Services {
                 smtp_limits,
                 Some(queue.clone()),
             ),
-            managesieve: ManageSieveServer::with_limits(
+            managesieve: ManageSieveServer::with_sasl(
                 backends.mail.clone(),
                 managesieve,
                 managesieve_limits,
+                sasl.clone(),
             ),
             imap: ImapServer::with_sasl(backends.mail.clone(), imap, sasl.clone()),
             pop3: Pop3Server::with_sasl(backends.mail.clone(), pop3, pop3_limits, sasl.clone()),

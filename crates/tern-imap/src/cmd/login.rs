@@ -14,6 +14,7 @@ use crate::proto::command::CommandBody;
 use crate::session::{Auth, Session, State};
 use std::time::Duration;
 use tern_directory::Account;
+use tern_mail::Home;
 
 pub async fn run(s: &mut Session, cmd: CommandBody) -> CmdResult {
     let CommandBody::Login { username, password } = cmd else {
@@ -41,11 +42,28 @@ pub async fn complete(
 ) -> CmdResult {
     let sasl = s.server.sasl.clone();
     let result = sasl.check_password(login, password, authzid).await;
-    super::authenticate::outcome(s, result).await
+    if result.is_ok() {
+        s.plaintext = Some((login.to_string(), password.to_string()));
+    }
+    let done = super::authenticate::outcome(s, result).await;
+    s.plaintext = None;
+    done
 }
 
 /// Logs the session in as an account the directory (or a SASL mechanism) accepted.
 pub async fn logged_in(s: &mut Session, account: Account) -> CmdResult {
+    match s.server.mail.home(&account.name).await {
+        Home::Local => {}
+        Home::Legacy => return super::legacy::open(s, account).await,
+        Home::Moving => {
+            tracing::info!(peer = %s.conn.peer, user = %account.name,
+                "IMAP login refused: mailbox being moved");
+            return Err(CmdError::no_code(
+                "UNAVAILABLE",
+                "Your mailbox is being moved; try again in a minute",
+            ));
+        }
+    }
     let account_id = s.server.mail.open_account(&account).await?;
     tracing::info!(peer = %s.conn.peer, user = %account.name, "IMAP login");
     s.state = State::Authenticated(Auth {

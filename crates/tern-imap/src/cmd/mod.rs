@@ -19,6 +19,7 @@ pub mod enable;
 pub mod expunge;
 pub mod fetch;
 pub mod id;
+pub mod legacy;
 pub mod list;
 pub mod login;
 pub mod metadata;

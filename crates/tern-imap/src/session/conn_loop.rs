@@ -466,6 +466,10 @@ impl Loop {
             self.s.state = State::Logout;
         }
         self.flush_out().await?;
+        if let Some(relay) = self.s.relay.take() {
+            self.relay_legacy(relay).await?;
+            return Ok(Flow::Close);
+        }
         Ok(if self.s.state_is_logout() {
             Flow::Close
         } else {

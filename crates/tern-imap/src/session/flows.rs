@@ -116,7 +116,9 @@ impl Loop {
                     return self.finish(tag, result, ExpungePolicy::Announce).await;
                 }
                 Ok(Step::Done(success)) => {
+                    self.s.plaintext = success.plaintext.map(|p| (p.login, p.password));
                     let result = cmd::authenticate::outcome(&mut self.s, Ok(success.account)).await;
+                    self.s.plaintext = None;
                     return self.finish(tag, result, ExpungePolicy::Announce).await;
                 }
                 Ok(Step::Challenge(challenge)) => {

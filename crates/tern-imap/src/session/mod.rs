@@ -16,6 +16,7 @@ mod flows;
 mod io;
 pub mod mailbox_ref;
 pub mod output;
+mod relay;
 pub mod selected;
 
 pub use conn_loop::run;
@@ -79,6 +80,12 @@ pub struct Session {
     /// The tag of the command being executed (ESEARCH's `(TAG "...")` correlator,
     /// RFC 4731 §3.1); set by the loop before dispatch.
     pub tag: String,
+    /// The login and password of a LOGIN or plaintext AUTHENTICATE in progress, kept only
+    /// until the login completes (a relay to the legacy server logs in with them).
+    pub plaintext: Option<(String, String)>,
+    /// Set by a login of a user still on the legacy server: after the tagged OK, the loop
+    /// relays the connection there (`cmd::legacy`).
+    pub relay: Option<crate::cmd::legacy::Relay>,
 }
 
 impl Session {
@@ -97,6 +104,8 @@ impl Session {
             notify: None,
             bye_after: None,
             tag: String::new(),
+            plaintext: None,
+            relay: None,
         }
     }
 

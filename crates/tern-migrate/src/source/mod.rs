@@ -4,16 +4,15 @@
 //! Every mailbox is opened with EXAMINE and every body read with `BODY.PEEK[]`, so migrating
 //! never changes `\Seen` or `\Recent` on the source. Messages are fetched in UID batches so
 //! that memory is bounded by one batch, not the mailbox.
-mod conn;
-
-pub use conn::TlsOptions;
+pub use tern_legacy::AdminStyle;
+pub use tern_legacy::net::TlsOptions;
 
 use crate::profile::Profile;
 use async_imap::types::{Flag, NameAttribute};
 use async_imap::{Client, Session};
-use conn::Conn;
 use futures_util::StreamExt;
 use std::collections::HashSet;
+use tern_legacy::net::{self as conn, Conn};
 use tern_store::{Flags, SpecialUse, Timestamp};
 
 pub type ImapSession = Session<Conn>;
@@ -89,31 +88,6 @@ impl Credentials {
         match self {
             Credentials::User { login, .. } => login,
             Credentials::Admin { user, .. } => user,
-        }
-    }
-}
-
-/// The three ways a legacy server lets an administrator in as a user.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum AdminStyle {
-    /// SASL PLAIN with authorization identity = user, authentication identity = admin
-    /// (RFC 4616; Dovecot master users and Cyrus proxy administrators both accept it).
-    PlainAuthzid,
-    /// Dovecot's master-user login form: `LOGIN user*admin password`
-    /// (`auth_master_user_separator = *`).
-    DovecotMaster,
-    /// Cyrus's proxy administrator: SASL PLAIN, authzid = user, authcid = an account in
-    /// `admins` or `proxyservers`.
-    CyrusProxy,
-}
-
-impl AdminStyle {
-    pub fn parse(s: &str) -> Option<AdminStyle> {
-        match s {
-            "plain-authzid" => Some(AdminStyle::PlainAuthzid),
-            "dovecot-master" => Some(AdminStyle::DovecotMaster),
-            "cyrus-proxy" => Some(AdminStyle::CyrusProxy),
-            _ => None,
         }
     }
 }

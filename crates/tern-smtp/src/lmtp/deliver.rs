@@ -7,6 +7,7 @@
 use super::LmtpServer;
 use super::transaction::{AcceptedRcpt, Transaction};
 use crate::body::MessageBody;
+use crate::queue::{QueuedEnvelope, QueuedMessage};
 use crate::reply::Reply;
 use crate::resolve::display;
 use crate::session::Session;
@@ -83,12 +84,95 @@ impl LmtpServer {
             delivered = results.iter().filter(|r| r.is_ok()).count(),
             "LMTP message"
         );
+        let queued = match relayed_message(&tx, finished.staged.clone(), finished.return_path_len) {
+            None => true,
+            Some(message) => self.queue_relayed(message).await,
+        };
         for rcpt in &tx.envelope.recipients {
             match rejection_reply(&rcpt.address, &rcpt.targets, &delivered.rejected) {
                 Some(refused) => session.reply(&refused),
-                None => session.reply(&recipient_reply(rcpt, &results)),
+                None => session.reply(&with_relayed(rcpt, &results, queued)),
             }
         }
+    }
+
+    /// Migration mode: hands the message to the queue for the accounts not cut over yet
+    /// (it reaches them on the legacy server). `true` once the queue took it durably.
+    async fn queue_relayed(&self, message: QueuedMessage) -> bool {
+        let Some(queue) = self.outbound.as_ref() else {
+            return false;
+        };
+        let (id, count) = (
+            message.envelope.id.clone(),
+            message.envelope.recipients.len(),
+        );
+        match queue.enqueue(message).await {
+            Ok(()) => {
+                tracing::info!(%id, recipients = count,
+                    "LMTP: queued for accounts on the legacy server");
+                true
+            }
+            Err(e) => {
+                tracing::warn!(%id, error = %e, "LMTP: queueing for the legacy server failed");
+                false
+            }
+        }
+    }
+}
+
+/// The queue's message for the transaction's relayed accounts, if it has any.
+fn relayed_message(
+    tx: &Transaction,
+    staged: tern_mail::Staged,
+    return_path_len: u64,
+) -> Option<QueuedMessage> {
+    if tx.relayed.is_empty() {
+        return None;
+    }
+    Some(QueuedMessage {
+        staged,
+        skip: return_path_len,
+        prepend: Vec::new(),
+        envelope: QueuedEnvelope {
+            id: tx.id.clone(),
+            from: tx.envelope.from.clone(),
+            recipients: tx.relayed.clone(),
+            body: tx.envelope.body,
+            smtputf8: tx.envelope.smtputf8,
+            ret: tx.envelope.ret,
+            envid: tx.envelope.envid.clone(),
+            authenticated: None,
+        },
+    })
+}
+
+/// The reply for a recipient some of whose accounts are still on the legacy server:
+/// those count as delivered once the queue has the message.
+fn with_relayed(
+    rcpt: &AcceptedRcpt,
+    results: &[Result<Appended, DeliveryError>],
+    queued: bool,
+) -> Reply {
+    let address = display(&rcpt.address);
+    let relayed = !rcpt.relayed.is_empty();
+    if rcpt.targets.is_empty() {
+        return if relayed && queued {
+            Reply::new(250, [2, 0, 0], format!("<{address}> queued for delivery"))
+        } else {
+            Reply::local_error(&format!("<{address}>"))
+        };
+    }
+    let local = recipient_reply(rcpt, results);
+    match (local.code, relayed) {
+        (250, false) => local,
+        (250, true) if queued || rcpt.group => local,
+        (_, true) if queued && rcpt.group => Reply::new(
+            250,
+            [2, 0, 0],
+            format!("<{address}> delivered to some members, queued for the others"),
+        ),
+        (250, true) => Reply::local_error(&format!("<{address}>")),
+        _ => local,
     }
 }
 
@@ -161,7 +245,28 @@ mod tests {
             address: "r@x.test".into(),
             targets,
             group,
+            relayed: Vec::new(),
         }
+    }
+
+    #[test]
+    fn relayed_recipients_count_once_queued() {
+        let results = vec![ok(), Err(DeliveryError::OverQuota)];
+        let mut only = rcpt(vec![], false);
+        only.relayed = vec![0];
+        assert_eq!(with_relayed(&only, &results, true).code, 250);
+        assert_eq!(with_relayed(&only, &results, false).code, 451);
+        let mut group = rcpt(vec![1], true);
+        group.relayed = vec![0];
+        assert_eq!(with_relayed(&group, &results, true).code, 250);
+        assert_eq!(with_relayed(&group, &results, false).code, 452);
+        let mut mixed = rcpt(vec![0], false);
+        mixed.relayed = vec![0];
+        assert_eq!(with_relayed(&mixed, &results, false).code, 451);
+        assert_eq!(
+            with_relayed(&rcpt(vec![0], false), &results, false).code,
+            250
+        );
     }
 
     #[test]

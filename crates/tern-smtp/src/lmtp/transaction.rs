@@ -9,6 +9,7 @@ use super::{LmtpServer, State};
 use crate::body::MessageBody;
 use crate::data::{Discard, receive_bdat, receive_data};
 use crate::envelope::{BodyType, Envelope, check_rcpt};
+use crate::queue::QueuedRecipient;
 use crate::reply::Reply;
 use crate::resolve;
 use crate::session::{Session, SessionEnd};
@@ -29,6 +30,8 @@ pub(crate) struct AcceptedRcpt {
     pub targets: Vec<usize>,
     /// The address was a group (its reply summarizes the members' results).
     pub group: bool,
+    /// Migration mode: indexes into [`Transaction::relayed`] (accounts not cut over yet).
+    pub relayed: Vec<usize>,
 }
 
 /// A transaction between MAIL FROM and the end of the message (or RSET).
@@ -40,11 +43,35 @@ pub(crate) struct Transaction {
     /// The message body once the first BDAT chunk arrived.
     pub bdat: Option<MessageBody>,
     pub id: String,
+    /// Migration mode: accounts still on the legacy server (or being moved), for the
+    /// queue, each once.
+    pub relayed: Vec<QueuedRecipient>,
 }
 
 impl Transaction {
     /// Adds a recipient, sharing delivery targets with earlier recipients.
-    fn add(&mut self, address: String, accounts: Vec<Account>, group: bool) {
+    fn add(&mut self, address: String, resolved: resolve::Resolved) {
+        let resolve::Resolved {
+            accounts,
+            group,
+            relayed: elsewhere,
+        } = resolved;
+        let mut relayed = Vec::with_capacity(elsewhere.len());
+        for account in elsewhere {
+            let index = match self.relayed.iter().position(|r| r.address == account.name) {
+                Some(i) => i,
+                None => {
+                    self.relayed.push(QueuedRecipient {
+                        address: account.name,
+                        notify: None,
+                        orcpt: Some(address.clone()),
+                        home: true,
+                    });
+                    self.relayed.len() - 1
+                }
+            };
+            relayed.push(index);
+        }
         let mut targets = Vec::with_capacity(accounts.len());
         for account in accounts {
             let next = self.targets.len();
@@ -60,6 +87,7 @@ impl Transaction {
             address,
             targets,
             group,
+            relayed,
         });
     }
 }
@@ -89,6 +117,7 @@ impl LmtpServer {
                     by_name: HashMap::new(),
                     bdat: None,
                     id: self.transaction_id(),
+                    relayed: Vec::new(),
                 });
             }
             Err(reply) => session.reply(&reply),
@@ -129,13 +158,21 @@ impl LmtpServer {
         )
         .await
         {
+            Ok(resolved) if !resolved.relayed.is_empty() && self.outbound.is_none() => {
+                tracing::warn!(rcpt = %address,
+                    "LMTP: recipient on the legacy server, but no queue to reach it");
+                session.reply(&Reply::local_error(&format!(
+                    "<{}>",
+                    resolve::display(&address)
+                )));
+            }
             Ok(resolved) => {
                 session.reply(&Reply::new(
                     250,
                     [2, 1, 5],
                     format!("<{}> recipient ok", resolve::display(&address)),
                 ));
-                tx.add(address, resolved.accounts, resolved.group);
+                tx.add(address, resolved);
             }
             Err(reply) => session.reply(&reply),
         }

@@ -63,8 +63,19 @@ impl SmtpServer {
                 let local_domains = &self.config.local_domains;
                 match resolve::resolve(&self.mail, local_domains, &lookup, declared).await {
                     Ok(resolved) => {
+                        if !resolved.relayed.is_empty() && self.outbound.is_none() {
+                            tracing::warn!(rcpt = %shown,
+                                "SMTP: recipient on the legacy server, but no queue to reach it");
+                            return self.refuse(session, Reply::local_error(&format!("<{shown}>")));
+                        }
                         session.reply(&accepted(&shown));
-                        tx.add_local(address, params, resolved.accounts, resolved.group);
+                        tx.add_local(
+                            address,
+                            params,
+                            resolved.accounts,
+                            resolved.group,
+                            resolved.relayed,
+                        );
                         Ok(())
                     }
                     Err(reply) if reply.status == Some([5, 1, 1]) => {

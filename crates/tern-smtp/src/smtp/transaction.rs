@@ -21,7 +21,8 @@ pub(crate) struct SmtpRcpt {
 pub(crate) enum RcptKind {
     /// Local accounts: indexes into [`Transaction::targets`]; `group` when a list expansion.
     Local { targets: Vec<usize>, group: bool },
-    /// Another domain: its forward-path is in [`Transaction::remote`].
+    /// Another domain (its forward-path is in [`Transaction::remote`]), or, in migration
+    /// mode, a local address whose accounts are all still on the legacy server.
     Remote,
 }
 
@@ -52,14 +53,38 @@ impl Transaction {
         }
     }
 
-    /// Adds a local recipient, sharing delivery targets with earlier recipients.
+    /// Adds a local recipient, sharing delivery targets with earlier recipients; `relayed`
+    /// accounts (migration mode: not cut over yet) go to the queue by account name.
     pub fn add_local(
         &mut self,
         address: String,
         params: RcptParams,
         accounts: Vec<Account>,
         group: bool,
+        relayed: Vec<Account>,
     ) {
+        for account in relayed {
+            if !self
+                .remote
+                .iter()
+                .any(|r| r.home && r.address == account.name)
+            {
+                self.remote.push(QueuedRecipient {
+                    address: account.name,
+                    notify: params.notify,
+                    orcpt: params.orcpt.clone().or_else(|| Some(address.clone())),
+                    home: true,
+                });
+            }
+        }
+        if accounts.is_empty() {
+            self.envelope.recipients.push(SmtpRcpt {
+                address,
+                params,
+                kind: RcptKind::Remote,
+            });
+            return;
+        }
         let mut targets = Vec::with_capacity(accounts.len());
         for account in accounts {
             let next = self.targets.len();
@@ -86,6 +111,7 @@ impl Transaction {
                 address: wire,
                 notify: params.notify,
                 orcpt: params.orcpt.clone(),
+                home: false,
             });
         }
         self.envelope.recipients.push(SmtpRcpt {

@@ -1,4 +1,6 @@
-//! The transport to the source server: plain TCP (`imap://`) or implicit TLS (`imaps://`).
+//! The transport to a legacy server: plain TCP, implicit TLS, or TCP upgraded by STARTTLS
+//! (IMAP `STARTTLS`, POP3 `STLS`), with the legacy server's certificate checked against a
+//! CA bundle (or, on request, not at all).
 use std::fmt;
 use std::io;
 use std::path::Path;
@@ -72,12 +74,25 @@ pub struct TlsOptions {
 
 const SYSTEM_BUNDLE: &str = "/etc/ssl/certs/ca-certificates.crt";
 
+/// Connects, with implicit TLS when `tls` is given.
 pub async fn connect(host: &str, port: u16, tls: Option<&TlsOptions>) -> io::Result<Conn> {
     let tcp = TcpStream::connect((host, port)).await?;
     tcp.set_nodelay(true)?;
-    let Some(opts) = tls else {
-        return Ok(Conn::Plain(tcp));
-    };
+    match tls {
+        None => Ok(Conn::Plain(tcp)),
+        Some(opts) => handshake(host, tcp, opts).await,
+    }
+}
+
+/// Starts TLS on a plain connection (after the protocol's STARTTLS exchange).
+pub async fn start_tls(conn: Conn, host: &str, opts: &TlsOptions) -> io::Result<Conn> {
+    match conn {
+        Conn::Plain(tcp) => handshake(host, tcp, opts).await,
+        Conn::Tls(_) => Err(io::Error::other("TLS is already active")),
+    }
+}
+
+async fn handshake(host: &str, tcp: TcpStream, opts: &TlsOptions) -> io::Result<Conn> {
     let config = client_config(opts)?;
     let name = rustls::pki_types::ServerName::try_from(host.to_string())
         .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, format!("{host}: {e}")))?;
@@ -87,7 +102,8 @@ pub async fn connect(host: &str, port: u16, tls: Option<&TlsOptions>) -> io::Res
     Ok(Conn::Tls(Box::new(stream)))
 }
 
-fn client_config(opts: &TlsOptions) -> io::Result<rustls::ClientConfig> {
+/// The rustls client configuration for `opts`.
+pub fn client_config(opts: &TlsOptions) -> io::Result<rustls::ClientConfig> {
     let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
     let builder = rustls::ClientConfig::builder_with_provider(provider.clone())
         .with_safe_default_protocol_versions()
