@@ -86,6 +86,8 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
     );
     let queue_worker = queue.spawn(shutdown.clone(), settings.shutdown_grace);
     let homes_task = migration.as_ref().map(|m| m.spawn(shutdown.clone()));
+    let provision =
+        crate::cli::provision_serve::spawn(&settings, backends.mail.clone(), shutdown.clone());
     let _directory_control = backends.spawn_directory_control(&settings.data_dir, shutdown.clone());
     print_welcome(&settings);
     println!("tern: ready");
@@ -106,6 +108,9 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
     // recipients stay pending).
     let _ = tokio::time::timeout(grace + Duration::from_secs(1), queue_worker).await;
     gc.abort();
+    if let Some(p) = provision {
+        p.abort();
+    }
     if let Some(task) = homes_task {
         let _ = tokio::time::timeout(Duration::from_secs(2), task).await;
     }

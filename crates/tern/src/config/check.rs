@@ -29,6 +29,7 @@ pub fn check(config: &Config, errors: &mut Vec<KeyError>) {
         config.milter.as_ref(),
         errors,
     );
+    super::provision::check(&config.provision, errors);
     // A kind the schema already refused leaves nothing sound to check the rest against.
     let kind_refused = errors.iter().any(|e| e.key == "directory.kind");
     let mut err = |key: &str, reason: String| {

@@ -15,6 +15,7 @@ pub mod check;
 pub mod gateway;
 pub mod migration;
 pub mod msgauth;
+pub mod provision;
 pub mod schema;
 pub mod units;
 
@@ -121,6 +122,8 @@ pub struct Config {
     pub dkim: msgauth::Dkim,
     /// `[migration]`: migration mode ([`migration`]); absent: off.
     pub migration: Option<migration::Migration>,
+    /// `[provision]`: the directory sync ([`provision`]).
+    pub provision: provision::Provision,
 }
 
 /// `[listen]`: each service a list of `addr:port`; an absent service is off.
@@ -425,6 +428,8 @@ pub struct Settings {
     pub msgauth: msgauth::MsgAuthSettings,
     /// `[migration]` as written; `Some`: migration mode.
     pub migration: Option<migration::Migration>,
+    /// `[provision]` with defaults.
+    pub provision: provision::ProvisionSettings,
 }
 
 /// Defaults for the listeners when the file has no `[listen]` table: the standard ports as
@@ -504,6 +509,7 @@ impl Settings {
         Settings {
             hostname: config.hostname.clone().unwrap_or_else(system_hostname),
             msgauth: msgauth::resolve(&config.auth_results, &config.dkim, &data_dir),
+            provision: provision::resolve(&config.provision, &data_dir),
             data_dir,
             local_domains: config
                 .local_domains

@@ -112,6 +112,7 @@ pub const ROOT: &[Field] = &[
         ]),
     ),
     f("outbound", Kind::Table(OUTBOUND)),
+    f("provision", Kind::Table(super::provision::PROVISION)),
     f(
         "directory",
         Kind::Table(&[
