@@ -254,7 +254,8 @@ impl<S: AsyncRead + AsyncWrite + Send + Unpin> Connection<S> {
                 Flow::Continue
             }
             (Phase::Ready, Ok(ClientLine::Version { .. } | ClientLine::Cpid(_))) => {
-                tracing::warn!(peer = %self.peer, "auth socket: handshake line after the handshake, closing");
+                tracing::warn!(peer = %self.peer,
+                    "auth socket: handshake line after the handshake, closing");
                 Flow::Close
             }
             (Phase::Ready, Err(LineError::BadRequest { id, reason })) => {
@@ -263,7 +264,8 @@ impl<S: AsyncRead + AsyncWrite + Send + Unpin> Connection<S> {
                 self.reply(Fail::because(id, reason)).await
             }
             (Phase::Ready, Err(e)) => {
-                tracing::warn!(peer = %self.peer, error = %e, "auth socket: protocol error, closing");
+                tracing::warn!(peer = %self.peer, error = %e,
+                    "auth socket: protocol error, closing");
                 Flow::Close
             }
         }
@@ -286,7 +288,7 @@ impl<S: AsyncRead + AsyncWrite + Send + Unpin> Connection<S> {
         };
         if mechanism.sends_password() && !r.secured && !self.shared.config.allow_plaintext {
             tracing::info!(peer = %self.peer, id, %mechanism, service = %r.service,
-                rip = ?r.remote_ip, "auth socket: plaintext mechanism without TLS refused");
+                rip = %Rip(r.remote_ip), "auth socket: plaintext mechanism without TLS refused");
             return self.reply(Fail::because(id, PLAINTEXT_DISABLED)).await;
         }
         let initial = match r.initial_response.as_deref() {
@@ -458,14 +460,15 @@ async fn run_step(
         Ok(Step::Challenge(challenge)) => (Some(exchange), Reply::Cont { id, challenge }),
         Ok(Step::Done(success)) => {
             tracing::info!(peer = %meta.peer, id, mechanism = %meta.mechanism,
-                service = %meta.service, rip = ?meta.remote_ip, session = ?meta.session,
+                service = %meta.service, rip = %Rip(meta.remote_ip),
+                session = meta.session.as_deref().unwrap_or("-"),
                 account = %success.account.name, "auth socket: authenticated");
             let user = success.account.name;
             (None, Reply::Ok { id, user })
         }
         Err(SaslError::Malformed(reason)) => {
             tracing::info!(peer = %meta.peer, id, mechanism = %meta.mechanism,
-                service = %meta.service, rip = ?meta.remote_ip, reason,
+                service = %meta.service, rip = %Rip(meta.remote_ip), reason,
                 "auth socket: malformed response");
             (None, Fail::because(id, reason))
         }
@@ -473,7 +476,8 @@ async fn run_step(
         Err(e @ (SaslError::Failed { .. } | SaslError::NotAuthorized { .. })) => {
             let delay = shared.penalty.failure(meta.penalty_key);
             tracing::info!(peer = %meta.peer, id, mechanism = %meta.mechanism,
-                service = %meta.service, rip = ?meta.remote_ip, session = ?meta.session,
+                service = %meta.service, rip = %Rip(meta.remote_ip),
+                session = meta.session.as_deref().unwrap_or("-"),
                 reason = %e, delay_ms = delay.as_millis() as u64,
                 "auth socket: authentication failed");
             tokio::time::sleep(delay).await;
@@ -490,6 +494,18 @@ async fn run_step(
         seq,
         exchange,
         reply,
+    }
+}
+
+/// A request's remote address for the log (`-` when the client did not say).
+struct Rip(Option<IpAddr>);
+
+impl std::fmt::Display for Rip {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.0 {
+            Some(ip) => ip.fmt(f),
+            None => f.write_str("-"),
+        }
     }
 }
 
