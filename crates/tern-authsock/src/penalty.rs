@@ -3,9 +3,10 @@
 //! IMAP and POP3 delay a failed login per connection. Here one connection (one Postfix
 //! smtpd process) carries the logins of many remote users one after another, so the count
 //! follows the remote user's address instead, across every connection to this socket: the
-//! `FAIL` for an address's n-th recent failure waits `base × 2^(n-1)`, at most 16 × `base`
-//! (1, 2, 4, 8, 16 s by default). Requests without an address are counted per connection.
-//! Only that request's reply waits; other requests on the connection go on.
+//! `FAIL` for an address's n-th recent failure waits `base × 2^(n-1)`, at most 8 × `base`
+//! (1, 2, 4, 8 s by default: Postfix gives the auth server 10 seconds per reply, then drops
+//! the connection and answers its client `454`). Requests without an address are counted
+//! per connection. Only that request's reply waits; other requests on the connection go on.
 //!
 //! ## Invariants
 //! - An address's count is forgotten [`WINDOW`] after its last failure; a success does not
@@ -106,9 +107,9 @@ impl Penalty {
     }
 }
 
-/// `base`, doubled per earlier failure, at most 16 × `base`.
+/// `base`, doubled per earlier failure, at most 8 × `base`.
 pub fn delay(base: Duration, failures: u32) -> Duration {
-    base * (1u32 << failures.saturating_sub(1).min(4))
+    base * (1u32 << failures.saturating_sub(1).min(3))
 }
 
 #[cfg(test)]
@@ -121,11 +122,11 @@ mod tests {
         let a = PenaltyKey::new(Some("192.0.2.1".parse().unwrap()), 1);
         let b = PenaltyKey::new(Some("192.0.2.2".parse().unwrap()), 1);
         let secs: Vec<u64> = (0..7).map(|_| p.failure(a).as_secs()).collect();
-        assert_eq!(secs, [1, 2, 4, 8, 16, 16, 16]);
+        assert_eq!(secs, [1, 2, 4, 8, 8, 8, 8]);
         // Another address starts over; the same address on another connection does not.
         assert_eq!(p.failure(b), Duration::from_secs(1));
         let a_again = PenaltyKey::new(Some("192.0.2.1".parse().unwrap()), 99);
-        assert_eq!(p.failure(a_again), Duration::from_secs(16));
+        assert_eq!(p.failure(a_again), Duration::from_secs(8));
         assert_eq!(p.failures(a), 8);
     }
 

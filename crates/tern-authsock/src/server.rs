@@ -20,7 +20,7 @@ pub struct AuthSocketConfig {
     /// the oldest one that waits for the client (which gets `FAIL`); if every one is busy
     /// the new one fails temporarily.
     pub max_requests: usize,
-    /// The first failure's delay for an address; doubled per further failure up to 16×
+    /// The first failure's delay for an address; doubled per further failure up to 8×
     /// ([`crate::penalty`]).
     pub failure_delay: Duration,
     /// Time for the client's `VERSION` and `CPID` after connecting.
