@@ -461,7 +461,7 @@ async fn run_step(
         Ok(Step::Done(success)) => {
             tracing::info!(peer = %meta.peer, id, mechanism = %meta.mechanism,
                 service = %meta.service, rip = %Rip(meta.remote_ip),
-                session = meta.session.as_deref().unwrap_or("-"),
+                session = %meta.session.as_deref().unwrap_or("-"),
                 account = %success.account.name, "auth socket: authenticated");
             let user = success.account.name;
             (None, Reply::Ok { id, user })
@@ -477,7 +477,7 @@ async fn run_step(
             let delay = shared.penalty.failure(meta.penalty_key);
             tracing::info!(peer = %meta.peer, id, mechanism = %meta.mechanism,
                 service = %meta.service, rip = %Rip(meta.remote_ip),
-                session = meta.session.as_deref().unwrap_or("-"),
+                session = %meta.session.as_deref().unwrap_or("-"),
                 reason = %e, delay_ms = delay.as_millis() as u64,
                 "auth socket: authentication failed");
             tokio::time::sleep(delay).await;
