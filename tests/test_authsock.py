@@ -221,7 +221,7 @@ def sender_login(users):
             "smtpd_sender_restrictions": "reject_sender_login_mismatch"}
 
 
-def start_postfix(server, sasl_path, users=(), base=None):
+def start_postfix(server, sasl_path, users=(), base=None, **extra):
     """A private Postfix whose smtpd asks Tern; its certificate is Tern's (copied)."""
     pf = postfix_support.PrivatePostfix({}, base=base)
     for name in ("cert.pem", "key.pem"):
@@ -236,6 +236,7 @@ def start_postfix(server, sasl_path, users=(), base=None):
         "smtpd_tls_key_file": os.path.join(pf.etc, "key.pem"),
         "smtpd_relay_restrictions": "permit_sasl_authenticated, reject",
         **sender_login(users),
+        **extra,
     }, base=pf.base)
     return pf.start()
 
@@ -332,6 +333,41 @@ def test_postfix_without_the_socket_cannot_authenticate(server):
     finally:
         pf.stop()
         pf.remove()
+
+
+def test_postfix_gssapi_with_a_kerberos_ticket(tmp_path_factory):
+    """GSSAPI through Postfix: Tern offers it with [kerberos], Postfix relays the context
+    tokens as CONT lines, Cyrus SASL's smtptest logs in with carol's ticket."""
+    if POSTFIX_MISSING:
+        pytest.skip(POSTFIX_MISSING)
+    smtptest = "/usr/lib/cyrus/bin/smtptest"
+    if not os.path.exists(smtptest):
+        pytest.skip("smtptest not installed (cyrus-clients)")
+    from peers import peer
+    from test_kerberos import CAROL_PW, kerberos_config
+    kdc = peer("mitkdc")
+    s = TernServer(str(tmp_path_factory.mktemp("krb-authsock")), services=("auth",),
+                   extra_config=kerberos_config(kdc, "tern.keytab")).start()
+    pf = None
+    try:
+        s.cli("user", "add", f"carol@{DOMAIN}")
+        env = dict(os.environ, KRB5_CONFIG=os.path.join(kdc, "krb5.conf"),
+                   KRB5CCNAME=f"FILE:{s.dir}/ccache")
+        subprocess.run(["kinit", "carol@MIT.TEST"], input=CAROL_PW + "\n", text=True,
+                       env=env, check=True, capture_output=True, timeout=IO_TIMEOUT)
+        # GSSAPI sends no password: Postfix may offer it before TLS.
+        pf = start_postfix(s, f"inet:127.0.0.1:{s.port('auth')}", smtpd_tls_auth_only="no")
+        r = subprocess.run([smtptest, "-m", "GSSAPI", "-p", str(pf.port), "localhost"],
+                           input=b"QUIT\r\n", env=env, capture_output=True, timeout=IO_TIMEOUT)
+        out = (r.stdout + r.stderr).decode(errors="replace")
+        assert "GSSAPI" in out and "Authenticated." in out, out + pf.log()
+        log = s.log_tail(100)
+        assert "mechanism=GSSAPI" in log and f"account=carol@{DOMAIN}" in log, log
+    finally:
+        if pf is not None:
+            pf.stop()
+            pf.remove()
+        s.stop()
 
 
 # ---- the raw protocol's edge cases -------------------------------------------------------
