@@ -140,11 +140,13 @@ pub struct Listen {
     pub pop3s: Vec<String>,
     pub managesieve: Vec<String>,
     pub http: Vec<String>,
+    /// The Dovecot-compatible SASL auth socket over TCP (for a Postfix in front).
+    pub auth: Vec<String>,
 }
 
 impl Listen {
     /// `(service, addresses)` for every service, in [`schema::LISTEN`] order.
-    pub fn services(&self) -> [(&'static str, &[String]); 10] {
+    pub fn services(&self) -> [(&'static str, &[String]); 11] {
         [
             ("smtp", &self.smtp),
             ("submission", &self.submission),
@@ -156,6 +158,7 @@ impl Listen {
             ("pop3s", &self.pop3s),
             ("managesieve", &self.managesieve),
             ("http", &self.http),
+            ("auth", &self.auth),
         ]
     }
 }
@@ -180,6 +183,12 @@ pub struct Auth {
     /// SASL mechanisms offered, in order (default PLAIN, LOGIN, SCRAM-SHA-256, GSSAPI;
     /// GSSAPI only with `[kerberos] keytab`).
     pub mechanisms: Option<Vec<String>>,
+    /// The Dovecot-compatible SASL auth socket on a Unix socket (`crate::authsock_setup`):
+    /// its path, permission bits (octal, default `0660`), owner and group.
+    pub socket: Option<PathBuf>,
+    pub socket_mode: Option<String>,
+    pub socket_owner: Option<String>,
+    pub socket_group: Option<String>,
 }
 
 #[derive(Clone, Debug, Default, Deserialize, PartialEq)]
@@ -395,6 +404,8 @@ pub struct Settings {
     pub sasl_mechanisms: Vec<String>,
     /// `[kerberos]` as written.
     pub kerberos: Option<Kerberos>,
+    /// `[auth] socket`: the auth socket's Unix socket, resolved (`crate::authsock_setup`).
+    pub auth_socket: Option<tern_authsock::UnixSocketOptions>,
     pub max_message_size: u64,
     pub max_connections: usize,
     pub max_line_length: usize,
@@ -534,6 +545,9 @@ impl Settings {
                 |m| m.iter().map(|s| s.to_ascii_uppercase()).collect(),
             ),
             kerberos: config.kerberos.clone(),
+            auth_socket: crate::authsock_setup::unix_options(&config.auth)
+                .ok()
+                .flatten(),
             max_message_size: l.max_message_size.map_or(50_000_000, |s| s.0),
             max_connections: l.max_connections.map_or(10_000, |n| n as usize),
             max_line_length: l.max_line_length.map_or(64 * 1024, |s| s.0 as usize),
