@@ -265,20 +265,23 @@ impl Legacy {
         }
     }
 
-    /// How to log in on the legacy server as `user` (the name the legacy server knows),
-    /// given the login and password the client gave Tern, if it gave one. `None`: no way
-    /// (no password and no administrator).
-    pub fn login_for(&self, user: &str, plaintext: Option<(String, String)>) -> Option<Login> {
+    /// How to log in on the legacy server as `user` (the name the legacy server knows,
+    /// [`Legacy::user_name`]), given the password the client gave Tern, if it gave one:
+    /// the user's own login under that name (whatever alias or name form the client typed,
+    /// Tern has resolved it), else the administrator on their behalf. `None`: no way (no
+    /// password and no administrator).
+    pub fn login_for(&self, user: &str, password: Option<String>) -> Option<Login> {
         let admin = self.admin.as_ref().map(|a| Login::Admin {
             style: a.style,
             admin: a.login.clone(),
             password: a.password.clone(),
             user: user.to_string(),
         });
-        match plaintext {
-            Some((login, password)) if !(self.prefer_admin && admin.is_some()) => {
-                Some(Login::User { login, password })
-            }
+        match password {
+            Some(password) if !(self.prefer_admin && admin.is_some()) => Some(Login::User {
+                login: user.to_string(),
+                password,
+            }),
             _ => admin,
         }
     }
