@@ -28,10 +28,12 @@ mod entry;
 pub mod filter;
 mod generic;
 mod pool;
+mod service_bind;
 mod verify;
 
 pub use config::{GENERIC_ADDRESS_FILTER, GENERIC_GROUP_FILTER, GENERIC_USER_FILTER};
-pub use config::{LdapConfig, Profile, QuotaParser};
+pub use config::{LdapConfig, Profile, QuotaParser, ServiceBind};
 pub use directory::LdapDirectory;
 pub use pool::tls_config;
+pub use service_bind::{ad_realm, url_host};
 pub use verify::LdapBindVerifier;
