@@ -110,6 +110,7 @@ pub fn ad_realm(base_dn: &str, urls: &[String]) -> Option<(String, Vec<String>)>
 }
 
 /// Whether a GSS-API failure means "no KDC answered" (try again later) rather than a refusal.
+#[cfg(any(feature = "gssapi", test))]
 fn kdc_unreachable(text: &str) -> bool {
     let t = text.to_ascii_lowercase();
     t.contains("cannot contact any kdc")
