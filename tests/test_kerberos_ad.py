@@ -230,9 +230,11 @@ INITIAL = r"Getting initial credentials for tern-svc@EXAMPLE\.TEST"
 
 @pytest.fixture(scope="module")
 def kdc_server(samba, tmp_path_factory):
-    """[kerberos] on Samba's KDC with the SPN keytab; the directory bound with GSSAPI."""
+    """[kerberos] on Samba's KDC with the SPN keytab; the directory bound with GSSAPI as a
+    named principal (its profile is [kerberos]'s)."""
     base = str(tmp_path_factory.mktemp("ad-kdc"))
-    s = start(base, directory_toml(samba) + kerberos_toml(os.path.join(samba, "tern-mail.keytab")))
+    directory = directory_toml(samba, extra='bind_principal = "tern-svc@EXAMPLE.TEST"\n')
+    s = start(base, directory + kerberos_toml(os.path.join(samba, "tern-mail.keytab")))
     yield s
     s.stop()
 
