@@ -49,6 +49,23 @@ samba_up() { # Samba AD DC on 127.0.0.2 (389/636/3268/88/464/445/135...), realm 
     --unix-home=/home/alice --nis-domain=example </dev/null >/dev/null
   KRB5_CONFIG=$S/krb5.conf KRB5CCNAME=FILE:$S/t.cc waitfor samba-kdc 50 sh -c "echo 'Alice#Pass1' | kinit alice@EXAMPLE.TEST"
   samba_directory_fixture "$S"
+  samba_tern_service_account "$S"
+}
+samba_tern_service_account() { # tern-svc (random password nobody knows): Tern's service account. Keytabs in $S:
+  # tern-svc.keytab: the client keytab (tern-svc@EXAMPLE.TEST) for the directory's GSSAPI bind; tern-wrong.keytab:
+  # tern-svc with the same kvno and a key the DC never had; tern-mail.keytab: its SPNs imap/, pop/, smtp/, sieve/ on
+  # mail.example.test and on localhost (what imtest & co. ask for when they connect to "localhost"), for [kerberos].
+  local S=$1 T="samba-tool" sp
+  $T user create tern-svc --random-password --description="Tern mail server" -s "$S/etc/smb.conf" </dev/null >/dev/null
+  $T user setexpiry tern-svc --noexpiry -s "$S/etc/smb.conf" </dev/null >/dev/null
+  local spns="imap/mail.example.test pop/mail.example.test smtp/mail.example.test sieve/mail.example.test imap/localhost pop/localhost smtp/localhost sieve/localhost"
+  for sp in $spns; do $T spn add "$sp" tern-svc -s "$S/etc/smb.conf" </dev/null >/dev/null; done
+  rm -f "$S/tern-svc.keytab" "$S/tern-mail.keytab" "$S/tern-wrong.keytab"
+  $T domain exportkeytab "$S/tern-svc.keytab" --principal=tern-svc@EXAMPLE.TEST -s "$S/etc/smb.conf" </dev/null >/dev/null
+  for sp in $spns; do $T domain exportkeytab "$S/tern-mail.keytab" --principal="$sp@EXAMPLE.TEST" -s "$S/etc/smb.conf" </dev/null >/dev/null; done
+  local kv; kv=$(klist -k "$S/tern-svc.keytab" | awk '/tern-svc@/ {print $1; exit}')
+  printf 'addent -password -p tern-svc@EXAMPLE.TEST -k %s -e aes256-cts-hmac-sha1-96\nNot#The#Key9\nwkt %s\n' "$kv" "$S/tern-wrong.keytab" | ktutil >/dev/null 2>&1
+  KRB5_CONFIG=$S/krb5.conf KRB5CCNAME=MEMORY:check kinit -k -t "$S/tern-svc.keytab" tern-svc@EXAMPLE.TEST
 }
 samba_start() { # start an already provisioned Samba again (after 'peers.sh stop samba')
   local S=$P/samba; bg samba samba -s "$S/etc/smb.conf" -F --debug-stdout -d1

@@ -17,14 +17,48 @@ pub enum Profile {
 /// directory and the rest of Tern read sizes the same way.
 pub type QuotaParser = Arc<dyn Fn(&str) -> Result<Option<u64>, String> + Send + Sync>;
 
+/// How the service account binds the search connections.
+#[derive(Clone, PartialEq, Eq)]
+pub enum ServiceBind {
+    /// No bind: anonymous searches.
+    Anonymous,
+    /// A simple bind with the service account's DN and password.
+    Simple { dn: String, password: String },
+    /// SASL GSSAPI (Kerberos) with the process's initiator credentials: MIT krb5 gets them
+    /// from the client keytab `KRB5_CLIENT_KTNAME` names (set before the runtime starts, see
+    /// `tern_kerberos::prepare_environment`) into the memory cache, and gets fresh ones from
+    /// the keytab when they are half-way to expiry. No password anywhere.
+    Gssapi {
+        /// The service account's principal (`tern-svc@EXAMPLE.TEST`); `None`: the first
+        /// principal in the client keytab.
+        principal: Option<String>,
+        /// The host of the directory's `ldap/HOST` service principal; `None`: each URL's host
+        /// (give it when the URLs hold IP addresses).
+        host: Option<String>,
+    },
+}
+
+impl std::fmt::Debug for ServiceBind {
+    /// Never prints the password.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ServiceBind::Anonymous => f.write_str("Anonymous"),
+            ServiceBind::Simple { dn, .. } => write!(f, "Simple({dn})"),
+            ServiceBind::Gssapi { principal, host } => {
+                write!(f, "Gssapi(principal: {principal:?}, host: {host:?})")
+            }
+        }
+    }
+}
+
 #[derive(Clone)]
 pub struct LdapConfig {
     pub profile: Profile,
     /// `ldap://` or `ldaps://`, tried in order (failover).
     pub urls: Vec<String>,
     pub base_dn: String,
-    /// The service account: `(bind_dn, password)`. `None`: anonymous searches.
-    pub bind: Option<(String, String)>,
+    /// How the search connections bind (the service account).
+    pub bind: ServiceBind,
     /// PEM CA certificates to trust for LDAPS/StartTLS (`None`: the system's).
     pub ca_file: Option<std::path::PathBuf>,
     /// StartTLS on `ldap://` URLs.
@@ -57,7 +91,7 @@ impl LdapConfig {
             profile,
             urls,
             base_dn,
-            bind: None,
+            bind: ServiceBind::Anonymous,
             ca_file: None,
             starttls: false,
             timeout: Duration::from_secs(10),

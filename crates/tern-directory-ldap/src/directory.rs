@@ -1,6 +1,6 @@
 //! [`LdapDirectory`]: the [`Directory`] over LDAP, shared by both profiles; the profile
 //! specific parts (filters, account building, group walks) are in `ad.rs` and `generic.rs`.
-use crate::config::{LdapConfig, Profile};
+use crate::config::{LdapConfig, Profile, ServiceBind};
 use crate::entry::Entry;
 use crate::pool::{Conn, Endpoint, Pool, is_transport, map_err};
 use crate::verify::LdapBindVerifier;
@@ -78,7 +78,12 @@ impl LdapDirectory {
             cfg.pool_size,
             preferred.clone(),
         );
-        let binds = Arc::new(Pool::new(endpoint, None, cfg.pool_size, preferred));
+        let binds = Arc::new(Pool::new(
+            endpoint,
+            ServiceBind::Anonymous,
+            cfg.pool_size,
+            preferred,
+        ));
         let bind_verifier = Arc::new(LdapBindVerifier::new(binds));
         let domain = crate::entry::dns_domain(&cfg.base_dn);
         Ok(LdapDirectory {

@@ -3,6 +3,8 @@
 //! [`LdapDirectory`] implements [`tern_directory::Directory`] over ldap3: a pool of
 //! service-bound connections searches, a second pool carries user binds (search-then-bind:
 //! find the user's DN, then bind as it; the password goes to the server and nowhere else).
+//! The service account binds with a password or with SASL GSSAPI from a client keytab
+//! ([`ServiceBind`]; `service_bind.rs`, behind the `gssapi` feature).
 //! Two profiles ([`Profile`]): Active Directory (no filters to write: sAMAccountName, UPN,
 //! `DOMAIN\user` or any address; `mail` + `proxyAddresses`; userAccountControl, lockout,
 //! expiry; nested groups through LDAP_MATCHING_RULE_IN_CHAIN) and generic LDAP
@@ -28,10 +30,12 @@ mod entry;
 pub mod filter;
 mod generic;
 mod pool;
+mod service_bind;
 mod verify;
 
 pub use config::{GENERIC_ADDRESS_FILTER, GENERIC_GROUP_FILTER, GENERIC_USER_FILTER};
-pub use config::{LdapConfig, Profile, QuotaParser};
+pub use config::{LdapConfig, Profile, QuotaParser, ServiceBind};
 pub use directory::LdapDirectory;
 pub use pool::tls_config;
+pub use service_bind::{ad_realm, url_host};
 pub use verify::LdapBindVerifier;

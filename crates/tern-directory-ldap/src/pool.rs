@@ -12,6 +12,8 @@
 //! - Failover: URLs are tried in order starting with the last one that worked; "every URL
 //!   failed" is [`DirectoryError::Unavailable`], a refused service bind is `Backend`
 //!   (misconfiguration: retrying elsewhere would not help).
+use crate::config::ServiceBind;
+use crate::service_bind::BindError as ConnectError;
 use ldap3::{Ldap, LdapConnAsync, LdapConnSettings, LdapError};
 use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -89,8 +91,8 @@ pub struct Conn {
 /// A bounded pool of connections bound as one identity (the service account, or none).
 pub struct Pool {
     endpoint: Endpoint,
-    /// `(dn, password)` of the service account; `None`: anonymous (user binds only).
-    bind: Option<(String, String)>,
+    /// How new connections bind (`Anonymous` for the user-bind pool).
+    bind: ServiceBind,
     idle: Mutex<Vec<(Ldap, String)>>,
     permits: Arc<Semaphore>,
     preferred: Arc<AtomicUsize>,
@@ -99,7 +101,7 @@ pub struct Pool {
 impl Pool {
     pub fn new(
         endpoint: Endpoint,
-        bind: Option<(String, String)>,
+        bind: ServiceBind,
         size: usize,
         preferred: Arc<AtomicUsize>,
     ) -> Pool {
@@ -215,38 +217,7 @@ impl Pool {
                 tracing::debug!(url = %u, error = %e, "directory connection closed");
             }
         });
-        if let Some((dn, password)) = &self.bind {
-            let res = ldap
-                .with_timeout(ep.timeout)
-                .simple_bind(dn, password)
-                .await;
-            match res {
-                Ok(r) if r.rc == 0 => {}
-                Ok(r) if r.rc == 49 => {
-                    return Err(ConnectError::Fatal(DirectoryError::Backend(format!(
-                        "{url}: the service account {dn} cannot bind (invalid credentials: \
-                         check bind_dn and bind_password_file)"
-                    ))));
-                }
-                Ok(r) => {
-                    let e = LdapError::LdapResult { result: r };
-                    if is_transport(&e) {
-                        return Err(ConnectError::Down(e.to_string()));
-                    }
-                    return Err(ConnectError::Fatal(DirectoryError::Backend(format!(
-                        "{url}: service bind as {dn}: {e}"
-                    ))));
-                }
-                Err(e) => return Err(ConnectError::Down(format!("service bind: {e}"))),
-            }
-        }
+        crate::service_bind::bind(&mut ldap, url, &self.bind, ep.timeout).await?;
         Ok(ldap)
     }
-}
-
-enum ConnectError {
-    /// Try the next URL.
-    Down(String),
-    /// Stop: a configuration problem.
-    Fatal(DirectoryError),
 }

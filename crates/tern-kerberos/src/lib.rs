@@ -15,7 +15,10 @@
 //! [`prepare_environment`] writes a private `krb5.conf` into the data folder (realm, KDCs,
 //! no DNS lookups) and points `KRB5_CONFIG`, `KRB5_KTNAME` (the keytab) and `KRB5CCNAME`
 //! (a memory cache: Tern never writes a ticket file) at it. `/etc/krb5.conf` is never read
-//! or written. krb5 reads these variables when a library context is first made, so they are
+//! or written. When the directory binds with SASL GSSAPI, [`prepare_client_environment`]
+//! also sets `KRB5_CLIENT_KTNAME` (the service account's client keytab: MIT krb5 gets and
+//! renews the initiator's tickets from it) and, without `[kerberos]`, writes the profile
+//! for the directory's realm. krb5 reads these variables when a library context is first made, so they are
 //! set in `main`, before the async runtime or any other thread starts.
 //!
 //! ## Invariants
@@ -33,7 +36,9 @@ mod verify;
 
 pub use acceptor::Acceptor;
 pub use directory::KerberosDirectory;
-pub use env::{KRB5_CONF_FILE, prepare_environment};
+pub use env::{
+    ClientIdentity, KRB5_CONF_FILE, MEMORY_CACHE, prepare_client_environment, prepare_environment,
+};
 pub use verify::{Kerberos, Verdict};
 
 use std::path::PathBuf;

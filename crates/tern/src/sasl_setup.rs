@@ -5,9 +5,11 @@
 //!
 //! - SCRAM-SHA-256 is offered with the internal directory only (it keeps the secrets).
 //! - GSSAPI is offered only with `[kerberos]` (its keytab is required).
-//! - With `[kerberos]`, every password check asks the KDC first (`localpart@REALM`,
-//!   verified through the keytab); an account the KDC refuses may still use a local
-//!   password (see `tern_kerberos::KerberosDirectory`).
+//! - With `[kerberos]`, every password check asks the KDC (verified through the keytab).
+//!   The internal directory: `localpart@REALM` first, and an account the KDC refuses may
+//!   still use a local password (see `tern_kerberos::KerberosDirectory`). LDAP / AD: the
+//!   entry's `sAMAccountName` / `uid` in the realm, instead of an LDAP bind, behind the
+//!   directory cache (`backends::directory::ldap_directory`).
 use crate::config::{Kerberos, Settings};
 use std::sync::Arc;
 use tern_directory::Directory;
@@ -73,7 +75,7 @@ pub fn check_mechanisms(
 }
 
 #[cfg(feature = "kerberos")]
-fn kerberos_config(k: &Kerberos) -> Option<tern_kerberos::KerberosConfig> {
+pub(crate) fn kerberos_config(k: &Kerberos) -> Option<tern_kerberos::KerberosConfig> {
     Some(tern_kerberos::KerberosConfig {
         realm: k.realm.clone()?,
         kdcs: k.kdcs.clone(),
@@ -89,14 +91,23 @@ fn kerberos_config(k: &Kerberos) -> Option<tern_kerberos::KerberosConfig> {
     })
 }
 
-/// Writes the private krb5.conf and points krb5 at it and the keytab. Call before the
-/// runtime (or any other thread) starts.
+/// Writes the private krb5.conf and points krb5 at it and the keytab (`[kerberos]`), and at
+/// the directory's client keytab (`bind_mechanism = "gssapi"`). Call before the runtime
+/// (or any other thread) starts: every command that may ask the directory does, through
+/// `cli::Globals::settings`.
 pub fn prepare_environment(settings: &Settings) -> anyhow::Result<()> {
     #[cfg(feature = "kerberos")]
     if let Some(config) = settings.kerberos.as_ref().and_then(kerberos_config) {
         let path = tern_kerberos::prepare_environment(&settings.data_dir, &config)
             .map_err(|e| anyhow::anyhow!("kerberos: cannot write krb5.conf: {e}"))?;
         tracing::info!(profile = %path.display(), realm = %config.realm, "Kerberos configured");
+    }
+    #[cfg(feature = "kerberos")]
+    if let Some(client) = crate::backends::directory::client_identity(settings) {
+        let path = tern_kerberos::prepare_client_environment(&settings.data_dir, &client)
+            .map_err(|e| anyhow::anyhow!("directory: cannot write krb5.conf: {e}"))?;
+        tracing::debug!(keytab = %client.keytab.display(), profile = ?path,
+            "directory: GSSAPI service bind with a client keytab");
     }
     let _ = settings;
     Ok(())
@@ -115,6 +126,12 @@ pub fn authenticator(settings: &Settings, directory: Arc<dyn Directory>) -> Auth
         .is_none_or(|d| d.kind.as_deref().is_none_or(|k| k == "internal"));
     #[cfg(feature = "kerberos")]
     let (directory, acceptor) = match settings.kerberos.as_ref().and_then(kerberos_config) {
+        // LDAP / AD check passwords with the KDC themselves (`backends::directory`), behind
+        // the cache; the internal directory gets the KDC in front of its own check.
+        Some(config) if !internal => {
+            let kerberos = tern_kerberos::Kerberos::new(config);
+            (directory, Some(tern_kerberos::Acceptor::shared(kerberos)))
+        }
         Some(config) => {
             let kerberos = tern_kerberos::Kerberos::new(config);
             let wrapped: Arc<dyn Directory> = Arc::new(tern_kerberos::KerberosDirectory::new(

@@ -16,7 +16,7 @@ use std::sync::Arc;
 use std::time::Duration;
 use tern_directory::Directory;
 use tern_directory::cache::{CacheConfig, CachedDirectory};
-use tern_directory_ldap::{LdapConfig, LdapDirectory, Profile};
+use tern_directory_ldap::{LdapConfig, LdapDirectory, Profile, ServiceBind};
 use tern_net::Shutdown;
 
 /// The directory to serve with, and the cache in front of it (LDAP / AD only).
@@ -91,6 +91,83 @@ pub fn check_ldap_config(kind: &str, dir: &DirectoryConfig, err: &mut impl FnMut
     }
 }
 
+/// `bind_mechanism = "gssapi"`: a client keytab, no password, a realm to get tickets in
+/// (`[kerberos]`'s, or for Active Directory the one its base DN names).
+pub fn check_gssapi_bind(
+    kind: &str,
+    dir: &DirectoryConfig,
+    has_kerberos: bool,
+    err: &mut impl FnMut(&str, String),
+) {
+    if cfg!(not(feature = "kerberos")) {
+        err(
+            "directory.bind_mechanism",
+            "this tern was built without the `kerberos` feature".into(),
+        );
+    }
+    if dir.bind_keytab.is_none() {
+        err(
+            "directory.bind_keytab",
+            "required for bind_mechanism = \"gssapi\" (the service account's client keytab)".into(),
+        );
+    }
+    for (key, set) in [
+        ("bind_dn", dir.bind_dn.is_some()),
+        ("bind_password_file", dir.bind_password_file.is_some()),
+    ] {
+        if set {
+            err(
+                &format!("directory.{key}"),
+                "not used with bind_mechanism = \"gssapi\" (the keytab's principal binds)".into(),
+            );
+        }
+    }
+    if !has_kerberos {
+        let realm = dir
+            .base_dn
+            .as_deref()
+            .and_then(|b| tern_directory_ldap::ad_realm(b, &dir.urls));
+        if kind != "active-directory" {
+            err(
+                "directory.bind_mechanism",
+                "\"gssapi\" with kind = \"ldap\" needs [kerberos] (realm and KDCs)".into(),
+            );
+        } else if dir.base_dn.is_some() && realm.is_none() {
+            err(
+                "directory.bind_mechanism",
+                "\"gssapi\" needs [kerberos], or a base_dn with DC= components (the realm)".into(),
+            );
+        }
+    }
+    if let Some(h) = &dir.sasl_host
+        && (h.is_empty() || h.contains(['/', '@', ' ']))
+    {
+        err(
+            "directory.sasl_host",
+            format!("{h:?} is not a host name (the HOST of ldap/HOST)"),
+        );
+    }
+}
+
+/// The directory's Kerberos client side, when it binds with GSSAPI: the client keytab, and
+/// the realm to write a profile for when `[kerberos]` does not give one (Active Directory:
+/// its DNS domain, its DCs as KDCs).
+#[cfg(feature = "kerberos")]
+pub fn client_identity(settings: &Settings) -> Option<tern_kerberos::ClientIdentity> {
+    let dir = settings.directory.as_ref()?;
+    if kind(settings) == "internal" || dir.bind_mechanism.as_deref() != Some("gssapi") {
+        return None;
+    }
+    let realm = match &settings.kerberos {
+        Some(_) => None,
+        None => tern_directory_ldap::ad_realm(dir.base_dn.as_deref()?, &dir.urls),
+    };
+    Some(tern_kerberos::ClientIdentity {
+        keytab: dir.bind_keytab.clone()?,
+        realm,
+    })
+}
+
 /// The bind password: the file's first line (a trailing newline is not part of it).
 fn read_secret(path: &Path) -> anyhow::Result<String> {
     let text = std::fs::read_to_string(path).with_context(|| {
@@ -118,8 +195,16 @@ pub fn ldap_config(settings: &Settings, dir: &DirectoryConfig) -> anyhow::Result
         .clone()
         .context("directory.base_dn is required")?;
     let mut c = LdapConfig::new(profile, dir.urls.clone(), base_dn);
-    if let (Some(dn), Some(file)) = (&dir.bind_dn, &dir.bind_password_file) {
-        c.bind = Some((dn.clone(), read_secret(file)?));
+    if dir.bind_mechanism.as_deref() == Some("gssapi") {
+        c.bind = ServiceBind::Gssapi {
+            principal: dir.bind_principal.clone(),
+            host: dir.sasl_host.clone(),
+        };
+    } else if let (Some(dn), Some(file)) = (&dir.bind_dn, &dir.bind_password_file) {
+        c.bind = ServiceBind::Simple {
+            dn: dn.clone(),
+            password: read_secret(file)?,
+        };
     }
     c.ca_file = dir.ca_file.clone();
     c.starttls = dir.starttls.unwrap_or(false);
@@ -151,9 +236,20 @@ pub fn ldap_directory(settings: &Settings) -> anyhow::Result<Option<LdapDirector
         return Ok(None);
     }
     let cfg = ldap_config(settings, dir)?;
-    LdapDirectory::new(cfg)
-        .map(Some)
-        .map_err(|e| anyhow::anyhow!("[directory]: {e}"))
+    let ldap = LdapDirectory::new(cfg).map_err(|e| anyhow::anyhow!("[directory]: {e}"))?;
+    // With [kerberos], passwords go to the KDC (an AS exchange for the entry's
+    // sAMAccountName / uid, verified with the service keytab) instead of an LDAP bind; the
+    // cache in front then keeps those verdicts like any other.
+    #[cfg(feature = "kerberos")]
+    let ldap = match settings
+        .kerberos
+        .as_ref()
+        .and_then(crate::sasl_setup::kerberos_config)
+    {
+        Some(k) => ldap.with_verifier(Arc::new(tern_kerberos::Kerberos::new(k))),
+        None => ldap,
+    };
+    Ok(Some(ldap))
 }
 
 /// `[directory.cache]` with defaults.

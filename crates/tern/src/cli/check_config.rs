@@ -4,7 +4,7 @@ use super::Globals;
 use std::process::ExitCode;
 
 pub fn run(globals: &Globals) -> anyhow::Result<ExitCode> {
-    let settings = match globals.settings() {
+    let settings = match globals.settings_only() {
         Ok(s) => s,
         Err(code) => return Ok(code),
     };

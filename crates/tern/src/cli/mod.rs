@@ -89,8 +89,20 @@ pub struct Globals {
 }
 
 impl Globals {
-    /// Loads the config, or prints every error and returns the exit code to use.
+    /// Loads the config and prepares the Kerberos environment (`[kerberos]`, a GSSAPI
+    /// directory bind) while no other thread exists yet; or prints every error and returns
+    /// the exit code to use.
     pub fn settings(&self) -> Result<Settings, ExitCode> {
+        let settings = self.settings_only()?;
+        if let Err(e) = crate::sasl_setup::prepare_environment(&settings) {
+            eprintln!("tern: {e:#}");
+            return Err(ExitCode::FAILURE);
+        }
+        Ok(settings)
+    }
+
+    /// Loads the config and nothing else (`tern check-config` writes nothing).
+    pub fn settings_only(&self) -> Result<Settings, ExitCode> {
         Settings::load(self.config.as_deref(), self.data_dir.as_deref()).map_err(|errors| {
             for e in &errors.0 {
                 eprintln!("{e}");

@@ -7,8 +7,7 @@ pub fn run(globals: &Globals) -> anyhow::Result<ExitCode> {
         Ok(s) => s,
         Err(code) => return Ok(code),
     };
-    // Before any thread exists: it sets KRB5_CONFIG/KRB5_KTNAME for this process.
-    crate::sasl_setup::prepare_environment(&settings)?;
+    // `settings()` has set KRB5_CONFIG/KRB5_KTNAME/KRB5_CLIENT_KTNAME before any thread.
     super::runtime()?.block_on(crate::serve::serve(settings))?;
     Ok(ExitCode::SUCCESS)
 }

@@ -126,6 +126,10 @@ pub fn check(config: &Config, errors: &mut Vec<KeyError>) {
                 ("base_dn", dir.base_dn.is_some()),
                 ("bind_dn", dir.bind_dn.is_some()),
                 ("bind_password_file", dir.bind_password_file.is_some()),
+                ("bind_mechanism", dir.bind_mechanism.is_some()),
+                ("bind_keytab", dir.bind_keytab.is_some()),
+                ("bind_principal", dir.bind_principal.is_some()),
+                ("sasl_host", dir.sasl_host.is_some()),
                 ("mail_group", dir.mail_group.is_some()),
                 ("quota_attribute", dir.quota_attribute.is_some()),
                 ("ca_file", dir.ca_file.is_some()),
@@ -161,14 +165,38 @@ pub fn check(config: &Config, errors: &mut Vec<KeyError>) {
             if dir.base_dn.is_none() {
                 err("directory.base_dn", format!("required for kind = {kind:?}"));
             }
-            if dir.bind_dn.is_some() != dir.bind_password_file.is_some() {
-                err(
-                    "directory.bind_password_file",
-                    "bind_dn and bind_password_file go together".into(),
+            if dir.bind_mechanism.as_deref() == Some("gssapi") {
+                crate::backends::directory::check_gssapi_bind(
+                    kind,
+                    dir,
+                    config.kerberos.is_some(),
+                    &mut err,
                 );
-            }
-            if let Some(p) = &dir.bind_password_file {
-                check_readable(p, "directory.bind_password_file", &mut err);
+                if let Some(p) = &dir.bind_keytab {
+                    check_readable(p, "directory.bind_keytab", &mut err);
+                }
+            } else {
+                if dir.bind_dn.is_some() != dir.bind_password_file.is_some() {
+                    err(
+                        "directory.bind_password_file",
+                        "bind_dn and bind_password_file go together".into(),
+                    );
+                }
+                if let Some(p) = &dir.bind_password_file {
+                    check_readable(p, "directory.bind_password_file", &mut err);
+                }
+                for (key, set) in [
+                    ("bind_keytab", dir.bind_keytab.is_some()),
+                    ("bind_principal", dir.bind_principal.is_some()),
+                    ("sasl_host", dir.sasl_host.is_some()),
+                ] {
+                    if set {
+                        err(
+                            &format!("directory.{key}"),
+                            "only used with bind_mechanism = \"gssapi\"".into(),
+                        );
+                    }
+                }
             }
             crate::backends::check_ldap_config(kind, dir, &mut err);
         }

@@ -230,6 +230,15 @@ pub struct DirectoryConfig {
     pub base_dn: Option<String>,
     pub bind_dn: Option<String>,
     pub bind_password_file: Option<PathBuf>,
+    /// `"simple"` (default: `bind_dn` + `bind_password_file`) or `"gssapi"` (SASL GSSAPI
+    /// with `bind_keytab`, no password).
+    pub bind_mechanism: Option<String>,
+    /// GSSAPI: the client keytab holding the service account's key.
+    pub bind_keytab: Option<PathBuf>,
+    /// GSSAPI: the service account's principal (default: the keytab's first).
+    pub bind_principal: Option<String>,
+    /// GSSAPI: the host of the server's `ldap/HOST` principal (default: each URL's host).
+    pub sasl_host: Option<String>,
     pub mail_group: Option<String>,
     pub quota_attribute: Option<String>,
     /// PEM CA certificates trusted for `ldaps://` and StartTLS (absent: the system's).

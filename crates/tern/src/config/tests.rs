@@ -248,3 +248,51 @@ fn listen_services_match_the_schema() {
     let keys: Vec<&str> = schema::LISTEN.iter().map(|f| f.key).collect();
     assert_eq!(names, keys);
 }
+
+#[test]
+fn gssapi_service_bind_keys() {
+    let ad = "[directory]\nkind = \"active-directory\"\nurls = [\"ldap://127.0.0.2\"]\n\
+              base_dn = \"DC=example,DC=test\"\nbind_mechanism = \"gssapi\"\n";
+    // The keytab is required; a password is not wanted.
+    let errors = errors_of(&format!("{ad}bind_dn = \"CN=x\"\n"));
+    assert!(
+        errors.contains(&"t.toml: directory.bind_keytab: required for bind_mechanism = \"gssapi\" (the service account's client keytab)".to_string()),
+        "{errors:?}"
+    );
+    assert!(
+        errors.iter().any(|e| e
+            .starts_with("t.toml: directory.bind_dn: not used with bind_mechanism = \"gssapi\"")),
+        "{errors:?}"
+    );
+    // kind = "ldap" has no implied realm: [kerberos] must say it.
+    let ldap = ad.replace("active-directory", "ldap");
+    let errors = errors_of(&format!("{ldap}bind_keytab = \"/dev/null\"\n"));
+    assert_eq!(
+        errors,
+        [
+            "t.toml: directory.bind_mechanism: \"gssapi\" with kind = \"ldap\" needs [kerberos] (realm and KDCs)"
+        ]
+    );
+    // AD: the base DN names the realm.
+    assert_eq!(
+        errors_of(&format!(
+            "{ad}bind_keytab = \"/dev/null\"\nsasl_host = \"dc1.example.test\"\n"
+        )),
+        Vec::<String>::new()
+    );
+    // GSSAPI-only keys with a simple bind.
+    let errors = errors_of(&ad.replace("gssapi", "simple").replace(
+        "bind_mechanism = \"simple\"\n",
+        "bind_mechanism = \"simple\"\nsasl_host = \"dc1\"\n",
+    ));
+    assert_eq!(
+        errors,
+        ["t.toml: directory.sasl_host: only used with bind_mechanism = \"gssapi\""]
+    );
+    let errors = errors_of(&ad.replace("gssapi", "kerberos"));
+    assert_eq!(errors.len(), 1, "{errors:?}");
+    assert!(
+        errors[0].starts_with("t.toml: directory.bind_mechanism: "),
+        "{errors:?}"
+    );
+}
