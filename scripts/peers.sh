@@ -266,7 +266,8 @@ EOF
   waitfor dovecot 100 tcp 127.0.0.1 10143
 }
 cyrus_up() { # Cyrus IMAP 11143, POP3 11110, LMTP 11024; admin cyrus/Cyrus#Adm1 (also a proxy admin: SASL PLAIN
-  # authzid=USER authcid=cyrus), users erin/Erin#Pass1 (mailbox user/erin), ivan/Ivan#Pass1 (user/ivan)
+  # authzid=USER authcid=cyrus), users erin/Erin#Pass1 (mailbox user/erin), ivan/Ivan#Pass1 (user/ivan),
+  # lena/Lena#Pass1 (user/lena, the cutover tests)
   local C=$P/cyrus IMAPD=/usr/lib/cyrus/bin/imapd
   if [ ! -x $IMAPD ]; then  # cyrus-imapd conflicts with dovecot-imapd: use the unpacked .deb
     IMAPD=$P/cyrus-root/usr/lib/cyrus/bin/imapd
@@ -314,10 +315,11 @@ EOF
   echo 'Cyrus#Adm1' | saslpasswd2 -p -c -f "$C/conf/sasldb2" cyrus
   echo 'Erin#Pass1' | saslpasswd2 -p -c -f "$C/conf/sasldb2" erin
   echo 'Ivan#Pass1' | saslpasswd2 -p -c -f "$C/conf/sasldb2" ivan
+  echo 'Lena#Pass1' | saslpasswd2 -p -c -f "$C/conf/sasldb2" lena
   chown -R cyrus:mail "$C"; chmod 750 "$C/conf"
   bg cyrus /usr/lib/cyrus/bin/master -C "$C/imapd.conf" -M "$C/cyrus.conf" -p "$C/run/master.pid" -D
   waitfor cyrus 100 tcp 127.0.0.1 11143
-  python3 -c "import imaplib; a=imaplib.IMAP4('127.0.0.1',11143); a.login('cyrus','Cyrus#Adm1'); a.create('user/erin'); a.create('user/ivan'); a.logout()"
+  python3 -c "import imaplib; a=imaplib.IMAP4('127.0.0.1',11143); a.login('cyrus','Cyrus#Adm1'); a.create('user/erin'); a.create('user/ivan'); a.create('user/lena'); a.logout()"
 }
 sink_up() { bg sink smtp-sink -u nobody 127.0.0.1:12525 100; waitfor sink 50 tcp 127.0.0.1 12525; }
 rspamd_up() { # rspamd normal 21333, controller 21334 (password q1), proxy 21332; DNS pinned to dead loopback port

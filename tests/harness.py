@@ -67,8 +67,10 @@ class TernServer:
     """One `tern serve` process on a fresh data folder."""
 
     def __init__(self, base_dir, *, allow_plaintext=True, quota_default="200MB",
-                 services=("imap", "imaps", "lmtp"), extra_config="", data_dir=None):
-        """`data_dir`: share another server's data folder (two processes, one store)."""
+                 services=("imap", "imaps", "lmtp"), extra_config="", data_dir=None,
+                 auth_config=""):
+        """`data_dir`: share another server's data folder (two processes, one store);
+        `auth_config`: more lines for the `[auth]` table."""
         self.dir = base_dir
         os.makedirs(base_dir, exist_ok=True)
         self.data_dir = data_dir or os.path.join(base_dir, "data")
@@ -92,6 +94,7 @@ class TernServer:
                 f"{extra_config}\n"
                 f"[listen]\n{listen}\n"
                 f"[auth]\nallow_plaintext = {'true' if allow_plaintext else 'false'}\n"
+                f"{auth_config}\n"
                 f'[quota]\ndefault = "{quota_default}"\n'
             )
 
@@ -111,9 +114,10 @@ class TernServer:
             for raw in self.proc.stdout:
                 line = raw.decode("utf-8", "replace").rstrip("\n")
                 self.stdout_lines.append(line)
-                m = re.match(r"\s*([A-Za-z0-9_-]+) listening on (\S+)", line)
+                # `SERVICE listening on ADDR:PORT`; a Unix socket's line names a path.
+                m = re.match(r"\s*([A-Za-z0-9_-]+) listening on \S*:(\d+)\s*$", line)
                 if m:
-                    self.ports[m.group(1).lower()] = int(m.group(2).rsplit(":", 1)[1])
+                    self.ports[m.group(1).lower()] = int(m.group(2))
                 if "ready" in line.lower():
                     ready.set()
             ready.set()  # EOF: the process ended

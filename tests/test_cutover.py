@@ -334,3 +334,63 @@ def test_relay_as_the_legacy_administrator(dovecot, tmp_path, admin_password, wo
                 c.login(user, password)
     finally:
         s.stop()
+
+
+CYRUS_IMAP, CYRUS_POP3, CYRUS_LMTP = 11143, 11110, 11024
+
+
+def test_cyrus_as_the_legacy_server(tmp_path):
+    """The same against the real Cyrus, which knows users by their local part
+    (`legacy_strip_domain`) and lets its admin in on a user's behalf (`cyrus-proxy`): the
+    relayed IMAP and POP3 sessions show Cyrus's mailbox, mail through Tern's LMTP lands in
+    Cyrus (RCPT `lena`), and `tern migrate cutover` with the configured administrator moves
+    the user with the same UIDs."""
+    peer("cyrus")
+    user, password = "lena@example.test", "Lena#Pass1"
+    secret = write_secret(tmp_path, "cyrus.pass", "Cyrus#Adm1")
+    config = (
+        "[migration]\n"
+        f'legacy_imap = "imap://127.0.0.1:{CYRUS_IMAP}"\n'
+        f'legacy_pop3 = "pop3://127.0.0.1:{CYRUS_POP3}"\n'
+        f'legacy_delivery = "lmtp://127.0.0.1:{CYRUS_LMTP}"\n'
+        'legacy_admin = "cyrus"\n'
+        f'legacy_admin_password_file = "{secret}"\n'
+        'legacy_admin_style = "cyrus-proxy"\n'
+        "legacy_strip_domain = true\n"
+        '[outbound]\nretry_base = "1s"\nretry_max = "2s"\n'
+    )
+    s = TernServer(str(tmp_path / "srv"), services=("imap", "pop3", "lmtp"),
+                   extra_config=config).start()
+    try:
+        s.cli("user", "add", user, "--password-stdin", input=password + "\n")
+        src = imaplib.IMAP4("127.0.0.1", CYRUS_IMAP, timeout=30)
+        src.login("lena", password)
+        for i in range(3):
+            assert src.append("INBOX", "()", imaplib.Time2Internaldate(1_600_000_000 + i),
+                              message(f"lena old {i}"))[0] == "OK"
+        before = snapshot(src, "INBOX")
+
+        relayed = tern_imap(s, user, password)
+        assert snapshot(relayed, "INBOX") == before
+        relayed.logout()
+        p = poplib.POP3("127.0.0.1", s.port("pop3"), timeout=30)
+        p.user(user)
+        p.pass_(password)
+        assert len(p.uidl()[1]) == 3
+        p.quit()
+
+        lmtp_deliver(s.port("lmtp"), user, message("lena via tern"))
+        wait_for(lambda: "Subject: lena via tern" in subjects(src), "delivery into Cyrus")
+        before = snapshot(src, "INBOX")
+
+        res = s.cli("migrate", "cutover", "--user", user, "--json")
+        import json
+        out = json.loads(res.stdout)
+        assert out["ok"], out
+        local = tern_imap(s, user, password)
+        assert snapshot(local, "INBOX") == before
+        lmtp_deliver(s.port("lmtp"), user, message("lena after cutover"))
+        assert "Subject: lena after cutover" in subjects(local)
+        assert "Subject: lena after cutover" not in subjects(src)
+    finally:
+        s.stop()

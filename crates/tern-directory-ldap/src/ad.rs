@@ -284,15 +284,12 @@ impl Inner {
                 .map(|d| rdn_value(d).to_string())
                 .collect();
             a.groups.sort();
+            // As `gate`: outside the mail group wins over any other refusal.
             if let Some(m) = &members
-                && a.enabled
                 && !m.contains(&crate::entry::normalize_dn(&u.dn))
             {
                 a.enabled = false;
-                a.disabled_reason = Some(format!(
-                    "not a member of mail_group {}",
-                    self.cfg.mail_group.as_deref().unwrap_or_default()
-                ));
+                a.disabled_reason = Some(self.not_in_mail_group());
             }
             out.push(a);
         }

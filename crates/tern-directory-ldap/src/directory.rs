@@ -283,23 +283,32 @@ impl Inner {
         }
     }
 
-    /// Applies the mail-group gate and the "needs an address" rule to an account.
+    /// Applies the mail-group gate and the "needs an address" rule to an account. "Not a
+    /// mail user" wins over any other refusal (disabled, locked, password expired): such a
+    /// user is unknown to mail (`resolve` says `NotFound`), and provisioning never gives
+    /// them a mailbox, whatever else holds for their login.
     pub async fn gate(&self, account: &mut Account, group_dns: &[String]) -> DirectoryResult<()> {
-        if account.enabled && account.addresses.is_empty() {
+        if account.addresses.is_empty() {
             account.enabled = false;
             account.disabled_reason = Some("no mail address in the directory".into());
+            return Ok(());
         }
         if let Some(g) = self.mail_group().await? {
             let member = group_dns.iter().any(|d| crate::entry::normalize_dn(d) == g);
-            if account.enabled && !member {
+            if !member {
                 account.enabled = false;
-                account.disabled_reason = Some(format!(
-                    "not a member of mail_group {}",
-                    self.cfg.mail_group.as_deref().unwrap_or_default()
-                ));
+                account.disabled_reason = Some(self.not_in_mail_group());
             }
         }
         Ok(())
+    }
+
+    /// The refusal reason of a user outside the mail group.
+    pub fn not_in_mail_group(&self) -> String {
+        format!(
+            "not a member of mail_group {}",
+            self.cfg.mail_group.as_deref().unwrap_or_default()
+        )
     }
 }
 
@@ -436,5 +445,58 @@ impl Inner {
         account.disabled_reason.as_deref().is_some_and(|r| {
             r.starts_with("not a member of mail_group") || r.starts_with("no mail address")
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn not_a_mail_user_wins_over_other_refusals() {
+        let mut cfg = LdapConfig::new(
+            Profile::ActiveDirectory,
+            vec!["ldap://127.0.0.1:1".into()],
+            "DC=x,DC=test".into(),
+        );
+        cfg.mail_group = Some("CN=Mail Users,DC=x,DC=test".into());
+        // A DN as mail_group needs no search: no server is asked.
+        let dir = LdapDirectory::new(cfg).unwrap();
+        let member = vec!["CN=Mail Users, DC=x, DC=test".to_string()];
+        let refused = |reason: &str| Account {
+            name: "a@x.test".into(),
+            addresses: vec!["a@x.test".into()],
+            enabled: false,
+            disabled_reason: Some(reason.into()),
+            ..Default::default()
+        };
+        for reason in [
+            "password expired",
+            "account locked out since x",
+            "account disabled",
+        ] {
+            let mut a = refused(reason);
+            dir.inner.gate(&mut a, &[]).await.unwrap();
+            assert_eq!(
+                a.disabled_reason.as_deref(),
+                Some("not a member of mail_group CN=Mail Users,DC=x,DC=test")
+            );
+            assert!(dir.inner.not_mail_user(&a));
+            // A member keeps the directory's own refusal.
+            let mut a = refused(reason);
+            dir.inner.gate(&mut a, &member).await.unwrap();
+            assert_eq!(a.disabled_reason.as_deref(), Some(reason));
+        }
+        let mut ok = Account {
+            enabled: true,
+            ..refused("x")
+        };
+        ok.disabled_reason = None;
+        dir.inner.gate(&mut ok, &member).await.unwrap();
+        assert!(ok.enabled);
+        let mut no_address = refused("account disabled");
+        no_address.addresses.clear();
+        dir.inner.gate(&mut no_address, &member).await.unwrap();
+        assert!(dir.inner.not_mail_user(&no_address));
     }
 }

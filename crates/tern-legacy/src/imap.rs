@@ -19,10 +19,7 @@ pub struct ImapSession {
 pub async fn login(endpoint: &Endpoint, login: &Login) -> Result<ImapSession, LegacyError> {
     let conn = endpoint.connect().await?;
     let mut lines = Lines::new(conn);
-    let greeting = lines.line().await?;
-    if !starts_with_ci(&greeting, "* OK") {
-        return Err(LegacyError::Protocol(format!("greeting: {greeting}")));
-    }
+    greeting(&mut lines).await?;
     if endpoint.tls == TlsMode::StartTls {
         lines.send(b"T1 STARTTLS").await?;
         let (status, text) = tagged(&mut lines, "T1", &mut None).await?;
@@ -32,6 +29,42 @@ pub async fn login(endpoint: &Endpoint, login: &Login) -> Result<ImapSession, Le
         let conn = endpoint.start_tls(lines.into_conn_for_tls()?).await?;
         lines = Lines::new(conn);
     }
+    let capabilities = authenticate(&mut lines, login).await?;
+    Ok(ImapSession {
+        session: lines.into_session(),
+        capabilities,
+    })
+}
+
+/// The login exchange on any stream, without TLS (fuzzing): the capabilities and the
+/// octets the server sent past the login's end.
+#[doc(hidden)]
+pub async fn login_on<S>(stream: S, login: &Login) -> Result<(String, Vec<u8>), LegacyError>
+where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
+{
+    let mut lines = Lines::new(stream);
+    greeting(&mut lines).await?;
+    let caps = authenticate(&mut lines, login).await?;
+    Ok((caps, lines.into_parts().1))
+}
+
+async fn greeting<S>(lines: &mut Lines<S>) -> Result<(), LegacyError>
+where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
+{
+    let greeting = lines.line().await?;
+    if !starts_with_ci(&greeting, "* OK") {
+        return Err(LegacyError::Protocol(format!("greeting: {greeting}")));
+    }
+    Ok(())
+}
+
+/// `AUTHENTICATE PLAIN`, then CAPABILITY if the reply did not carry it.
+async fn authenticate<S>(lines: &mut Lines<S>, login: &Login) -> Result<String, LegacyError>
+where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
+{
     lines.send(b"T2 AUTHENTICATE PLAIN").await?;
     let reply = lines.line().await?;
     if !reply.starts_with('+') {
@@ -42,7 +75,7 @@ pub async fn login(endpoint: &Endpoint, login: &Login) -> Result<ImapSession, Le
         .send(BASE64.encode(login.plain_message()).as_bytes())
         .await?;
     let mut caps = None;
-    let (status, text) = tagged(&mut lines, "T2", &mut caps).await?;
+    let (status, text) = tagged(lines, "T2", &mut caps).await?;
     match status.as_str() {
         "OK" => {}
         "NO" | "BAD" => return Err(LegacyError::Refused(format!("{status} {text}"))),
@@ -53,26 +86,26 @@ pub async fn login(endpoint: &Endpoint, login: &Login) -> Result<ImapSession, Le
     }
     if caps.is_none() {
         lines.send(b"T3 CAPABILITY").await?;
-        let (status, text) = tagged(&mut lines, "T3", &mut caps).await?;
+        let (status, text) = tagged(lines, "T3", &mut caps).await?;
         if status != "OK" {
             return Err(LegacyError::Protocol(format!(
                 "CAPABILITY: {status} {text}"
             )));
         }
     }
-    Ok(ImapSession {
-        session: lines.into_session(),
-        capabilities: caps.unwrap_or_else(|| "IMAP4rev1".into()),
-    })
+    Ok(caps.unwrap_or_else(|| "IMAP4rev1".into()))
 }
 
 /// Reads up to the tagged reply for `tag`: (status, rest of the line); untagged
 /// `* CAPABILITY` lines on the way are kept in `caps`.
-async fn tagged(
-    lines: &mut Lines,
+async fn tagged<S>(
+    lines: &mut Lines<S>,
     tag: &str,
     caps: &mut Option<String>,
-) -> Result<(String, String), LegacyError> {
+) -> Result<(String, String), LegacyError>
+where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
+{
     loop {
         let line = lines.line().await?;
         if let Some(rest) = line.strip_prefix("* ") {

@@ -265,20 +265,23 @@ impl Legacy {
         }
     }
 
-    /// How to log in on the legacy server as `user` (the name the legacy server knows),
-    /// given the login and password the client gave Tern, if it gave one. `None`: no way
-    /// (no password and no administrator).
-    pub fn login_for(&self, user: &str, plaintext: Option<(String, String)>) -> Option<Login> {
+    /// How to log in on the legacy server as `user` (the name the legacy server knows,
+    /// [`Legacy::user_name`]), given the password the client gave Tern, if it gave one:
+    /// the user's own login under that name (whatever alias or name form the client typed,
+    /// Tern has resolved it), else the administrator on their behalf. `None`: no way (no
+    /// password and no administrator).
+    pub fn login_for(&self, user: &str, password: Option<String>) -> Option<Login> {
         let admin = self.admin.as_ref().map(|a| Login::Admin {
             style: a.style,
             admin: a.login.clone(),
             password: a.password.clone(),
             user: user.to_string(),
         });
-        match plaintext {
-            Some((login, password)) if !(self.prefer_admin && admin.is_some()) => {
-                Some(Login::User { login, password })
-            }
+        match password {
+            Some(password) if !(self.prefer_admin && admin.is_some()) => Some(Login::User {
+                login: user.to_string(),
+                password,
+            }),
             _ => admin,
         }
     }
@@ -368,5 +371,88 @@ mod tests {
             admin(AdminStyle::DovecotMaster).plain_message(),
             b"\0bob*root\0s"
         );
+    }
+}
+
+#[cfg(test)]
+mod login_tests {
+    use super::*;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    /// Runs a login against a scripted server: its whole output up front, then EOF; returns
+    /// the result and what the client sent.
+    async fn scripted<T>(
+        server_output: &[u8],
+        run: impl AsyncFnOnce(tokio::io::DuplexStream) -> T,
+    ) -> (T, String) {
+        let (client, mut server) = tokio::io::duplex(1 << 16);
+        server.write_all(server_output).await.unwrap();
+        server.shutdown().await.unwrap();
+        let result = run(client).await;
+        let mut sent = Vec::new();
+        let _ = tokio::time::timeout(
+            std::time::Duration::from_millis(100),
+            server.read_to_end(&mut sent),
+        )
+        .await;
+        (result, String::from_utf8_lossy(&sent).into_owned())
+    }
+
+    fn user() -> Login {
+        Login::User {
+            login: "alice".into(),
+            password: "pw".into(),
+        }
+    }
+
+    #[tokio::test]
+    async fn imap_login_like_dovecot() {
+        let out = b"* OK [CAPABILITY IMAP4rev1] Dovecot ready.\r\n+ \r\n\
+            T2 OK [CAPABILITY IMAP4rev1 IDLE MOVE] Logged in\r\n* 3 EXISTS\r\n";
+        let (r, sent) = scripted(out, async |c| imap::login_on(c, &user()).await).await;
+        let (caps, pending) = r.unwrap();
+        assert_eq!(caps, "IMAP4rev1 IDLE MOVE");
+        assert_eq!(pending, b"* 3 EXISTS\r\n");
+        assert!(
+            sent.starts_with("T2 AUTHENTICATE PLAIN\r\nAGFsaWNlAHB3\r\n"),
+            "{sent}"
+        );
+    }
+
+    #[tokio::test]
+    async fn imap_capability_asked_when_missing_and_refusals() {
+        let out = b"* OK hi\r\n+\r\nT2 OK done\r\n* CAPABILITY IMAP4rev1 X\r\nT3 OK\r\n";
+        let (r, sent) = scripted(out, async |c| imap::login_on(c, &user()).await).await;
+        assert_eq!(r.unwrap().0, "IMAP4rev1 X");
+        assert!(sent.contains("T3 CAPABILITY\r\n"));
+        let out = b"* OK hi\r\n+\r\nT2 NO [AUTHENTICATIONFAILED] nope\r\n";
+        let (r, _) = scripted(out, async |c| imap::login_on(c, &user()).await).await;
+        assert!(matches!(r, Err(LegacyError::Refused(_))), "{r:?}");
+        let out = b"* BYE go away\r\n";
+        let (r, _) = scripted(out, async |c| imap::login_on(c, &user()).await).await;
+        assert!(matches!(r, Err(LegacyError::Protocol(_))), "{r:?}");
+        let (r, _) = scripted(b"* OK hi", async |c| imap::login_on(c, &user()).await).await;
+        assert!(r.is_err());
+    }
+
+    #[tokio::test]
+    async fn pop3_auth_then_user_pass_fallback() {
+        let out = b"+OK ready\r\n-ERR no SASL\r\n+OK\r\n+OK logged in\r\n";
+        let (r, sent) = scripted(out, async |c| pop3::login_on(c, &user()).await).await;
+        assert_eq!(r.unwrap(), b"");
+        assert!(sent.contains("USER alice\r\nPASS pw\r\n"), "{sent}");
+        // An administrator's login needs SASL: no fallback.
+        let admin = Login::Admin {
+            style: AdminStyle::PlainAuthzid,
+            admin: "root".into(),
+            password: "s".into(),
+            user: "alice".into(),
+        };
+        let (r, sent) = scripted(out, async |c| pop3::login_on(c, &admin).await).await;
+        assert!(matches!(r, Err(LegacyError::Refused(_))));
+        assert!(!sent.contains("USER"));
+        let out = b"+OK ready\r\n-ERR [IN-USE] locked\r\n";
+        let (r, _) = scripted(out, async |c| pop3::login_on(c, &admin).await).await;
+        assert!(matches!(r, Err(LegacyError::Refused(t)) if t.contains("[IN-USE]")));
     }
 }

@@ -2,15 +2,15 @@
 //! arrived after the last line for the relay.
 use crate::net::Conn;
 use crate::{LegacyError, MAX_LINE, STEP_TIMEOUT};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 
-pub(crate) struct Lines {
-    pub(crate) conn: Conn,
+pub(crate) struct Lines<S = Conn> {
+    pub(crate) conn: S,
     buf: Vec<u8>,
 }
 
-impl Lines {
-    pub(crate) fn new(conn: Conn) -> Lines {
+impl<S: AsyncRead + AsyncWrite + Unpin> Lines<S> {
+    pub(crate) fn new(conn: S) -> Lines<S> {
         Lines {
             conn,
             buf: Vec::with_capacity(1024),
@@ -57,7 +57,7 @@ impl Lines {
 
     /// Nothing may be buffered when TLS starts (RFC 2595 §3.1: a server's plaintext
     /// after its STARTTLS reply would be an injection).
-    pub(crate) fn into_conn_for_tls(self) -> Result<Conn, LegacyError> {
+    pub(crate) fn into_conn_for_tls(self) -> Result<S, LegacyError> {
         if self.buf.is_empty() {
             Ok(self.conn)
         } else {
@@ -67,10 +67,15 @@ impl Lines {
         }
     }
 
+    /// The stream and what the server sent past the last line read.
+    pub(crate) fn into_parts(self) -> (S, Vec<u8>) {
+        (self.conn, self.buf)
+    }
+}
+
+impl Lines<Conn> {
     pub(crate) fn into_session(self) -> crate::Session {
-        crate::Session {
-            conn: self.conn,
-            pending: self.buf,
-        }
+        let (conn, pending) = self.into_parts();
+        crate::Session { conn, pending }
     }
 }

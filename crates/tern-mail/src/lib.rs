@@ -5,6 +5,8 @@
 //!   (envelope, body structure with byte ranges, SORT/THREAD keys, preview).
 //! - [`Mail`]: the ingest path (stream bytes into a blob, analyze, commit into mailboxes
 //!   with quota), account opening with default folders, quota state.
+//! - [`account_state`]: what directory provisioning recorded about an account (active, or
+//!   disabled since when, and whether its mail is deferred or bounced).
 //! - [`homes`]: migration mode: whether an account is served by Tern or by the legacy
 //!   server it is moving from.
 //! - [`quota`]: sizes as people write them (`200MB`, `1GiB`, `unlimited`), for config and CLI.
@@ -15,6 +17,7 @@
 //! - Quota is enforced in the store's commit, so concurrent deliveries cannot overshoot.
 #![forbid(unsafe_code)]
 
+pub mod account_state;
 pub mod analyze;
 pub mod homes;
 pub mod ingest;

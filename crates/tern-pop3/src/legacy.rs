@@ -31,7 +31,7 @@ pub(crate) async fn open(
         )));
     };
     let user = legacy.user_name(&account.name);
-    let Some(login) = legacy.login_for(&user, plaintext) else {
+    let Some(login) = legacy.login_for(&user, plaintext.map(|(_, password)| password)) else {
         return Err(Pop3Error::Unavailable(format!(
             "{}: no password and no legacy administrator to log in with",
             account.name

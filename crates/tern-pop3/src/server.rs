@@ -82,14 +82,7 @@ impl Pop3Server {
         limits: Pop3Limits,
         sasl: Authenticator,
     ) -> Arc<Pop3Server> {
-        Arc::new(Pop3Server {
-            mail,
-            config,
-            limits,
-            sasl,
-            locks: MaildropLocks::default(),
-            legacy: None,
-        })
+        Pop3Server::with_legacy(mail, config, limits, sasl, None)
     }
 
     /// With a legacy server for migration mode (`mail.homes` says who is still there).

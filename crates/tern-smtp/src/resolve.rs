@@ -7,6 +7,9 @@
 //!
 //! - unknown → `550 5.1.1`
 //! - disabled account → `450 4.2.1` (RFC 3463: mailbox disabled, not accepting messages)
+//! - an account `tern provision` disabled (the directory says disabled, or no longer knows
+//!   the address, which was the account's name): the policy it recorded
+//!   ([`tern_mail::account_state`]): `450 4.2.1` (defer) or `550 5.2.1` (bounce)
 //! - over quota, or taken over it by the SIZE declared in MAIL FROM → `452 4.2.2`
 //! - a group → its member accounts (nested groups followed, cycles cut, each account once);
 //!   members that are unknown or disabled are skipped; a group with no deliverable member
@@ -21,6 +24,7 @@ use crate::reply::Reply;
 use std::collections::HashSet;
 use tern_directory::{Account, Resolution};
 use tern_mail::Mail;
+use tern_mail::account_state::{self, DisabledMail};
 
 /// Nested groups deeper than this are not followed.
 const MAX_GROUP_DEPTH: usize = 8;
@@ -88,14 +92,15 @@ pub(crate) async fn resolve(
             tracing::warn!(error = %e, rcpt = %lookup, "directory lookup failed");
             Err(directory_down(shown))
         }
-        Ok(Resolution::NotFound) => Err(unknown(shown)),
+        Ok(Resolution::NotFound) => match provisioned_refusal(mail, &lookup).await {
+            Ok(Some(policy)) => Err(disabled(shown, policy)),
+            Ok(None) => Err(unknown(shown)),
+            Err(reply) => Err(reply),
+        },
         Ok(Resolution::Account(account)) => {
             if !account.enabled {
-                return Err(Reply::new(
-                    450,
-                    [4, 2, 1],
-                    format!("<{shown}> mailbox disabled"),
-                ));
+                let policy = provisioned_refusal(mail, &account.name).await?;
+                return Err(disabled(shown, policy.unwrap_or(DisabledMail::Defer)));
             }
             if mail.home(&account.name).await != tern_mail::Home::Local {
                 return Ok(Resolved {
@@ -195,6 +200,35 @@ async fn expand(
         level = next;
     }
     Ok(accounts)
+}
+
+/// The policy `tern provision` recorded for the store account an address names (the
+/// address itself, or without its `+tag`), if it disabled it. Asked only once the directory
+/// has refused the address, so a stale record never refuses mail the directory accepts.
+async fn provisioned_refusal(mail: &Mail, address: &str) -> Result<Option<DisabledMail>, Reply> {
+    let name = address.trim().to_lowercase();
+    let base = name
+        .rsplit_once('@')
+        .and_then(|(local, domain)| Some(format!("{}@{domain}", local.split_once('+')?.0)));
+    for candidate in std::iter::once(name.clone()).chain(base) {
+        match account_state::disabled_mail(&*mail.store, &candidate).await {
+            Ok(Some(policy)) => return Ok(Some(policy)),
+            Ok(None) => {}
+            Err(e) => {
+                tracing::warn!(error = %e, rcpt = %name, "provisioning state unreadable");
+                return Err(Reply::local_error(&format!("<{}>", display(&name))));
+            }
+        }
+    }
+    Ok(None)
+}
+
+/// A disabled mailbox: `450 4.2.1` (the sender retries) or `550 5.2.1` (a bounce).
+fn disabled(shown: &str, policy: DisabledMail) -> Reply {
+    match policy {
+        DisabledMail::Defer => Reply::new(450, [4, 2, 1], format!("<{shown}> mailbox disabled")),
+        DisabledMail::Bounce => Reply::new(550, [5, 2, 1], format!("<{shown}> mailbox disabled")),
+    }
 }
 
 fn unknown(shown: &str) -> Reply {

@@ -13,9 +13,20 @@ use tern_sieve::Vacation;
 pub(crate) fn vacation(hostname: &str, account: &Account, v: &Vacation, message: &[u8]) -> Vec<u8> {
     let header = crate::sieve::header_block(message);
     let first = |name: &str| crate::sieve::field_values(header, name).into_iter().next();
+    // `:from` only when it names one of the account's own addresses (as submission
+    // demands of a From field): a script cannot make Tern send mail as someone else.
     let from = v
         .from
-        .clone()
+        .as_deref()
+        .filter(|f| {
+            let owned = owns(account, f);
+            if !owned {
+                tracing::info!(user = %account.name, from = %f,
+                    "vacation :from is not one of the account's addresses; using the account's");
+            }
+            owned
+        })
+        .map(str::to_string)
         .or_else(|| account.addresses.first().cloned())
         .unwrap_or_else(|| account.name.clone());
     let subject = v.subject.clone().unwrap_or_else(|| {
@@ -50,6 +61,23 @@ pub(crate) fn vacation(hostname: &str, account: &Account, v: &Vacation, message:
         out.push_str("\r\n");
     }
     out.into_bytes()
+}
+
+/// Whether `from` (an address, or `Name <address>`) is one of `account`'s addresses.
+fn owns(account: &Account, from: &str) -> bool {
+    if from.contains(['\r', '\n']) {
+        return false;
+    }
+    let address = match (from.rfind('<'), from.rfind('>')) {
+        (Some(open), Some(close)) if open < close => &from[open + 1..close],
+        _ => from,
+    }
+    .trim();
+    account.name.eq_ignore_ascii_case(address)
+        || account
+            .addresses
+            .iter()
+            .any(|a| a.eq_ignore_ascii_case(address))
 }
 
 /// The notice to `sender` that `account`'s filter refused its message.
@@ -133,6 +161,21 @@ mod tests {
             disabled_reason: None,
             attributes: Default::default(),
         }
+    }
+
+    #[test]
+    fn vacation_from_must_be_the_accounts_own() {
+        let a = account();
+        let mut v = vacation_of(None, false, "away");
+        v.from = Some("Bob B <BOB@x.test>".into());
+        let text = String::from_utf8(vacation("h", &a, &v, b"Subject: hi\r\n\r\n")).unwrap();
+        assert!(text.contains("From: Bob B <BOB@x.test>\r\n"), "{text}");
+        v.from = Some("ceo@x.test".into());
+        let text = String::from_utf8(vacation("h", &a, &v, b"Subject: hi\r\n\r\n")).unwrap();
+        assert!(text.contains("From: bob@x.test\r\n"), "{text}");
+        v.from = Some("bob@x.test\r\nBcc: x@y".into());
+        let text = String::from_utf8(vacation("h", &a, &v, b"Subject: hi\r\n\r\n")).unwrap();
+        assert!(!text.contains("Bcc"), "{text}");
     }
 
     fn vacation_of(subject: Option<&str>, mime: bool, reason: &str) -> Vacation {

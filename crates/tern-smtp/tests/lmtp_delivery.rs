@@ -5,6 +5,7 @@
 mod common;
 
 use common::{TestServer, config, dot_stuff, message, strip_trace};
+use tern_mail::account_state::{self, AccountState, DisabledMail, ProvisionRecord};
 use tern_smtp::SessionLimits;
 
 /// MAIL FROM + RCPTs (asserting each reply code) + DATA with `body`; returns the replies
@@ -77,6 +78,67 @@ async fn unknown_and_disabled_replies() {
     c.expect("RCPT TO:<dis@example.test>", 450, "4.2.1").await;
     // No DSN advertised: its RCPT parameters are refused.
     c.expect("RCPT TO:<dis@example.test> NOTIFY=NEVER", 555, "5.5.4")
+        .await;
+}
+
+/// Records what `tern provision` writes when it disables an account.
+async fn provisioned_disabled(srv: &TestServer, name: &str, mail: DisabledMail) {
+    let id = srv
+        .mail
+        .open_account(&tern_directory::Account {
+            name: name.into(),
+            enabled: true,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    let record = ProvisionRecord {
+        state: AccountState::Disabled {
+            since: 1_700_000_000,
+            mail,
+            reason: "test".into(),
+        },
+        quota: None,
+        updated: 1_700_000_000,
+    };
+    account_state::write(&*srv.mail.store, id, &record)
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn provisioning_policy_for_disabled_and_gone_accounts() {
+    let srv = TestServer::start().await;
+    for u in [
+        "dis@example.test",
+        "bounced@example.test",
+        "ok@example.test",
+    ] {
+        srv.add_user(u).await;
+    }
+    srv.disable("dis@example.test").await;
+    srv.disable("bounced@example.test").await;
+    provisioned_disabled(&srv, "dis@example.test", DisabledMail::Defer).await;
+    provisioned_disabled(&srv, "bounced@example.test", DisabledMail::Bounce).await;
+    // Gone from the directory, but provisioning disabled the account: its policy applies.
+    provisioned_disabled(&srv, "gone@example.test", DisabledMail::Defer).await;
+    provisioned_disabled(&srv, "left@example.test", DisabledMail::Bounce).await;
+    // A stale record never refuses a user the directory accepts.
+    provisioned_disabled(&srv, "ok@example.test", DisabledMail::Bounce).await;
+    let mut c = srv.lhlo().await;
+    c.expect("MAIL FROM:<>", 250, "2.1.0").await;
+    let r = c.expect("RCPT TO:<dis@example.test>", 450, "4.2.1").await;
+    assert_eq!(r.text(), "4.2.1 <dis@example.test> mailbox disabled");
+    let r = c
+        .expect("RCPT TO:<bounced@example.test>", 550, "5.2.1")
+        .await;
+    assert_eq!(r.text(), "5.2.1 <bounced@example.test> mailbox disabled");
+    c.expect("RCPT TO:<gone@example.test>", 450, "4.2.1").await;
+    c.expect("RCPT TO:<Gone+tag@Example.test>", 450, "4.2.1")
+        .await;
+    c.expect("RCPT TO:<left@example.test>", 550, "5.2.1").await;
+    c.expect("RCPT TO:<ok@example.test>", 250, "2.1.5").await;
+    c.expect("RCPT TO:<nobody@example.test>", 550, "5.1.1")
         .await;
 }
 

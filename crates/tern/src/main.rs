@@ -16,6 +16,7 @@
 //! - A config problem stops the command before it touches the data folder.
 #![forbid(unsafe_code)]
 
+mod authsock_setup;
 mod backends;
 mod cli;
 mod config;

@@ -56,6 +56,12 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
             .with_handshake_timeout(settings.tls_handshake_timeout);
         bound.push((spec.service, listener));
     }
+    let auth_socket = match &settings.auth_socket {
+        Some(options) => Some(tern_authsock::UnixListener::bind(options).with_context(|| {
+            format!("auth.socket: cannot listen on {}", options.path.display())
+        })?),
+        None => None,
+    };
 
     let (stop, shutdown) = Shutdown::new();
     let msgauth = crate::msgauth::setup(&settings)?;
@@ -79,6 +85,11 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
             &mut listeners,
         );
     }
+    if let Some(socket) = auth_socket {
+        println!("auth listening on {}", socket.path().display());
+        let server = services.authsock.clone();
+        listeners.spawn(socket.serve(server, settings.max_connections, shutdown.clone()));
+    }
     let gc = backends.spawn_gc(
         settings.blob_gc_interval,
         GC_GRACE_SECONDS,
@@ -86,6 +97,8 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
     );
     let queue_worker = queue.spawn(shutdown.clone(), settings.shutdown_grace);
     let homes_task = migration.as_ref().map(|m| m.spawn(shutdown.clone()));
+    let provision =
+        crate::cli::provision_serve::spawn(&settings, backends.mail.clone(), shutdown.clone());
     let _directory_control = backends.spawn_directory_control(&settings.data_dir, shutdown.clone());
     print_welcome(&settings);
     println!("tern: ready");
@@ -106,6 +119,9 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
     // recipients stay pending).
     let _ = tokio::time::timeout(grace + Duration::from_secs(1), queue_worker).await;
     gc.abort();
+    if let Some(p) = provision {
+        p.abort();
+    }
     if let Some(task) = homes_task {
         let _ = tokio::time::timeout(Duration::from_secs(2), task).await;
     }
@@ -124,6 +140,8 @@ struct Services {
     submission: Arc<SmtpServer>,
     /// Port 4190: users' Sieve scripts (RFC 5804).
     managesieve: Arc<ManageSieveServer>,
+    /// The Dovecot-compatible SASL auth socket (`[listen] auth`, `[auth] socket`).
+    authsock: Arc<tern_authsock::AuthSocketServer>,
 }
 
 impl Services {
@@ -246,6 +264,10 @@ impl Services {
                 sasl.clone(),
                 legacy.and_then(|l| l.pop3.clone()),
             ),
+            authsock: tern_authsock::AuthSocketServer::new(
+                sasl.clone(),
+                crate::authsock_setup::server_config(settings),
+            ),
             lmtp: LmtpServer::with_options(backends.mail.clone(), lmtp, lmtp_limits, Some(queue)),
         }
     }
@@ -310,6 +332,19 @@ impl Services {
                     shutdown,
                     move |conn, sd| server.clone().handle(conn, sd),
                 ));
+            }
+            "auth" => {
+                if !listener.local_addr.ip().is_loopback() {
+                    tracing::warn!(addr = %listener.local_addr,
+                        "listen.auth is not on loopback: the auth socket protocol has no TLS");
+                }
+                let server = self.authsock.clone();
+                tasks.spawn(
+                    listener.serve(None, max_connections, shutdown, move |conn, sd| {
+                        let peer = conn.info.peer.to_string();
+                        server.clone().handle(conn, peer, sd)
+                    }),
+                );
             }
             // The config check refuses services that are not implemented yet.
             other => unreachable!("service {other} passed the config check"),

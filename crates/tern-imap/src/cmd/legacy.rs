@@ -40,7 +40,7 @@ pub async fn open(s: &mut Session, account: Account) -> CmdResult {
         return Err(unavailable());
     };
     let user = legacy.user_name(&account.name);
-    let Some(login) = legacy.login_for(&user, s.plaintext.take()) else {
+    let Some(login) = legacy.login_for(&user, s.plaintext.take().map(|(_, password)| password)) else {
         tracing::warn!(user = %account.name,
             "IMAP relay needs the user's password or a legacy administrator; neither is there");
         return Err(unavailable());

@@ -64,6 +64,14 @@ struct Moved {
     error: Option<String>,
 }
 
+/// `alice` of `alice@example.test`.
+fn local_part(address: &str) -> String {
+    address
+        .rsplit_once('@')
+        .map_or(address, |(local, _)| local)
+        .to_string()
+}
+
 fn db(settings: &Settings) -> anyhow::Result<Arc<CutoverDb>> {
     if settings.migration.is_none() {
         bail!("migration mode is off: add a [migration] table to the config");
@@ -91,6 +99,9 @@ fn with_config_defaults(args: &mut SourceArgs, settings: &Settings) {
     }
     if args.ca_file.is_none() {
         args.ca_file = m.legacy_ca_file.clone();
+    }
+    if args.source_user.is_none() && m.legacy_strip_domain == Some(true) {
+        args.source_user = args.user.as_deref().map(local_part);
     }
     if m.legacy_tls_insecure == Some(true) {
         args.insecure = true;
@@ -123,6 +134,13 @@ pub fn cutover(globals: &Globals, mut args: CutoverArgs) -> anyhow::Result<ExitC
                     continue;
                 }
                 let mut one = source.clone();
+                if settings
+                    .migration
+                    .as_ref()
+                    .is_some_and(|m| m.legacy_strip_domain == Some(true))
+                {
+                    one.source_user = Some(local_part(&account));
+                }
                 one.user = Some(account);
                 jobs.extend(one.jobs()?);
             }

@@ -13,6 +13,7 @@
 //! tern directory lookup LOGIN|ADDRESS [--json] | tern directory auth LOGIN --password-stdin
 //! tern directory flush [LOGIN] | tern directory stats [--json]
 //! tern queue list [--json] | tern queue show ID [--json] | tern queue retry ID|--all | tern queue delete ID
+//! tern provision [--dry-run] [--json] [--grace 30d] [--policy defer|bounce] [--after-grace archive|delete|keep]
 //! tern dkim generate DOMAIN [--selector S] [--algorithm rsa|ed25519] [--bits N] | tern dkim list [--json] | tern dkim show DOMAIN
 //! ```
 //!
@@ -25,6 +26,9 @@ mod dkim;
 mod import;
 mod migrate;
 mod migrate_progress;
+mod provision;
+mod provision_progress;
+pub(crate) mod provision_serve;
 mod queue;
 mod serve_cmd;
 mod sieve;
@@ -74,6 +78,8 @@ enum Command {
     /// DKIM signing keys: generate one and print its DNS record, list, show.
     #[command(subcommand)]
     Dkim(dkim::DkimCommand),
+    /// Sync accounts with the directory: create, update quota, disable, archive or delete.
+    Provision(provision::ProvisionCommand),
 }
 
 /// Global options every command receives.
@@ -111,6 +117,7 @@ pub fn run() -> ExitCode {
         Command::Queue(cmd) => queue::run(&globals, cmd),
         Command::Sieve(cmd) => sieve::run(&globals, cmd),
         Command::Dkim(cmd) => dkim::run(&globals, cmd),
+        Command::Provision(cmd) => provision::run(&globals, cmd),
     };
     match result {
         Ok(code) => code,
@@ -126,7 +133,7 @@ fn init_logging() {
     use std::io::IsTerminal;
     use tracing_subscriber::EnvFilter;
     let filter = EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| EnvFilter::new("warn,tern=info,tern_net=info,tern_imap=info,tern_smtp=info,tern_queue=info,tern_mail=info,tern_store_sqlite=info,tern_directory=info,tern_migrate=info"));
+        .unwrap_or_else(|_| EnvFilter::new("warn,tern=info,tern_net=info,tern_imap=info,tern_smtp=info,tern_queue=info,tern_mail=info,tern_store_sqlite=info,tern_directory=info,tern_migrate=info,tern_provision=info"));
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_ansi(std::io::stderr().is_terminal())

@@ -17,6 +17,7 @@ pub const IMPLEMENTED_SERVICES: &[&str] = &[
     "pop3s",
     "managesieve",
     "lmtp",
+    "auth",
 ];
 
 /// Directory kinds implemented today.
@@ -29,6 +30,7 @@ pub fn check(config: &Config, errors: &mut Vec<KeyError>) {
         config.milter.as_ref(),
         errors,
     );
+    super::provision::check(&config.provision, errors);
     // A kind the schema already refused leaves nothing sound to check the rest against.
     let kind_refused = errors.iter().any(|e| e.key == "directory.kind");
     let mut err = |key: &str, reason: String| {
@@ -178,6 +180,7 @@ pub fn check(config: &Config, errors: &mut Vec<KeyError>) {
     if let Some(m) = &config.auth.mechanisms {
         crate::sasl_setup::check_mechanisms(m, config.kerberos.as_ref(), &mut err);
     }
+    crate::authsock_setup::check(&config.auth, &mut err);
 
     let l = &config.limits;
     if l.max_recipients == Some(0) {

@@ -15,6 +15,7 @@ pub mod check;
 pub mod gateway;
 pub mod migration;
 pub mod msgauth;
+pub mod provision;
 pub mod schema;
 pub mod units;
 
@@ -121,6 +122,8 @@ pub struct Config {
     pub dkim: msgauth::Dkim,
     /// `[migration]`: migration mode ([`migration`]); absent: off.
     pub migration: Option<migration::Migration>,
+    /// `[provision]`: the directory sync ([`provision`]).
+    pub provision: provision::Provision,
 }
 
 /// `[listen]`: each service a list of `addr:port`; an absent service is off.
@@ -137,11 +140,13 @@ pub struct Listen {
     pub pop3s: Vec<String>,
     pub managesieve: Vec<String>,
     pub http: Vec<String>,
+    /// The Dovecot-compatible SASL auth socket over TCP (for a Postfix in front).
+    pub auth: Vec<String>,
 }
 
 impl Listen {
     /// `(service, addresses)` for every service, in [`schema::LISTEN`] order.
-    pub fn services(&self) -> [(&'static str, &[String]); 10] {
+    pub fn services(&self) -> [(&'static str, &[String]); 11] {
         [
             ("smtp", &self.smtp),
             ("submission", &self.submission),
@@ -153,6 +158,7 @@ impl Listen {
             ("pop3s", &self.pop3s),
             ("managesieve", &self.managesieve),
             ("http", &self.http),
+            ("auth", &self.auth),
         ]
     }
 }
@@ -177,6 +183,12 @@ pub struct Auth {
     /// SASL mechanisms offered, in order (default PLAIN, LOGIN, SCRAM-SHA-256, GSSAPI;
     /// GSSAPI only with `[kerberos] keytab`).
     pub mechanisms: Option<Vec<String>>,
+    /// The Dovecot-compatible SASL auth socket on a Unix socket (`crate::authsock_setup`):
+    /// its path, permission bits (octal, default `0660`), owner and group.
+    pub socket: Option<PathBuf>,
+    pub socket_mode: Option<String>,
+    pub socket_owner: Option<String>,
+    pub socket_group: Option<String>,
 }
 
 #[derive(Clone, Debug, Default, Deserialize, PartialEq)]
@@ -397,6 +409,8 @@ pub struct Settings {
     pub sasl_mechanisms: Vec<String>,
     /// `[kerberos]` as written.
     pub kerberos: Option<Kerberos>,
+    /// `[auth] socket`: the auth socket's Unix socket, resolved (`crate::authsock_setup`).
+    pub auth_socket: Option<tern_authsock::UnixSocketOptions>,
     pub max_message_size: u64,
     pub max_connections: usize,
     pub max_line_length: usize,
@@ -430,6 +444,8 @@ pub struct Settings {
     pub msgauth: msgauth::MsgAuthSettings,
     /// `[migration]` as written; `Some`: migration mode.
     pub migration: Option<migration::Migration>,
+    /// `[provision]` with defaults.
+    pub provision: provision::ProvisionSettings,
 }
 
 /// Defaults for the listeners when the file has no `[listen]` table: the standard ports as
@@ -509,6 +525,7 @@ impl Settings {
         Settings {
             hostname: config.hostname.clone().unwrap_or_else(system_hostname),
             msgauth: msgauth::resolve(&config.auth_results, &config.dkim, &data_dir),
+            provision: provision::resolve(&config.provision, &data_dir),
             data_dir,
             local_domains: config
                 .local_domains
@@ -533,6 +550,9 @@ impl Settings {
                 |m| m.iter().map(|s| s.to_ascii_uppercase()).collect(),
             ),
             kerberos: config.kerberos.clone(),
+            auth_socket: crate::authsock_setup::unix_options(&config.auth)
+                .ok()
+                .flatten(),
             max_message_size: l.max_message_size.map_or(50_000_000, |s| s.0),
             max_connections: l.max_connections.map_or(10_000, |n| n as usize),
             max_line_length: l.max_line_length.map_or(64 * 1024, |s| s.0 as usize),

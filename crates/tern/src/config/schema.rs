@@ -54,6 +54,7 @@ pub const LISTEN: &[Field] = &[
     f("pop3s", Kind::AddrList),
     f("managesieve", Kind::AddrList),
     f("http", Kind::AddrList),
+    f("auth", Kind::AddrList),
 ];
 
 /// Directory kinds the file may name (whether implemented is checked later).
@@ -102,6 +103,10 @@ pub const ROOT: &[Field] = &[
         Kind::Table(&[
             f("allow_plaintext", Kind::Bool),
             f("mechanisms", Kind::StrList),
+            f("socket", Kind::Path),
+            f("socket_mode", Kind::Str),
+            f("socket_owner", Kind::Str),
+            f("socket_group", Kind::Str),
         ]),
     ),
     f("dns", Kind::Table(&[f("nameservers", Kind::AddrList)])),
@@ -114,6 +119,7 @@ pub const ROOT: &[Field] = &[
         ]),
     ),
     f("outbound", Kind::Table(OUTBOUND)),
+    f("provision", Kind::Table(super::provision::PROVISION)),
     f(
         "directory",
         Kind::Table(&[
