@@ -10,6 +10,10 @@ TXT values longer than 255 octets are split into several character-strings, as a
 file would (DKIM keys). Names under `local` (default: every name, `--local=/#/`) that nobody listed answer NXDOMAIN,
 as an authoritative server would; nothing is forwarded.
 Started and stopped by PID; port picked free on 127.0.0.1 (UDP and TCP).
+
+`restart()` applies changed records (assign `dns.txt`, `dns.mx`... first) by starting
+dnsmasq again on the same port: dnsmasq cannot reload records given on its command line,
+and its answers carry TTL 0 (`--local-ttl` default), so resolvers see the change at once.
 """
 
 import os
@@ -84,10 +88,11 @@ class Dns:
             out.append(f"--cname={alias},{target}")
         return out
 
-    def start(self):
+    def start(self, port=None):
+        """`port`: the one to listen on (default: a free one)."""
         exe = shutil.which("dnsmasq") or "/usr/sbin/dnsmasq"
         self.dir = tempfile.mkdtemp(prefix="tern-dns-")
-        self.port = _free_port()
+        self.port = port or _free_port()
         cmd = [exe, "--keep-in-foreground", "--no-daemon", "--conf-file=/dev/null",
                "--no-resolv", "--no-hosts", "--no-poll", "--bind-interfaces",
                "--listen-address=127.0.0.1", f"--port={self.port}", "--user=root",
@@ -116,6 +121,12 @@ class Dns:
                 self.proc.wait()
         if self.dir:
             shutil.rmtree(self.dir, ignore_errors=True)
+
+    def restart(self):
+        """Serves the records as they are now, on the same port."""
+        port = self.port
+        self.stop()
+        return self.start(port)
 
     def __enter__(self):
         return self.start()

@@ -6,7 +6,9 @@
 //!   reached, or refuses the session (greeting, EHLO, TLS), passes to the next (RFC 5321
 //!   §5.1). Once a transaction started, its replies decide.
 //! - Opportunistic STARTTLS to MX hosts; when the TLS handshake fails the same host is
-//!   tried once more in plain text (RFC 7435: encryption is best effort there).
+//!   tried once more in plain text (RFC 7435: encryption is best effort there) — unless the
+//!   domain has an MTA-STS policy in `enforce` mode: then only the MX hosts it names, each
+//!   over TLS verified for its name, never in plain text ([`crate::sts`]).
 //! - A message that needs an extension the server lacks (SMTPUTF8, 8BITMIME, BINARYMIME, a
 //!   large enough SIZE) fails permanently for those recipients (RFC 6531 §3.4, RFC 6152,
 //!   RFC 1870): Tern does not downgrade messages.
@@ -19,6 +21,7 @@ use crate::client::{
 use crate::config::SmarthostTls;
 use crate::db::{MessageRow, RecipientRow};
 use crate::dns::DnsError;
+use crate::sts::{Applied, Mode, enforce};
 use std::net::SocketAddr;
 
 /// What happened to one recipient.
@@ -46,6 +49,15 @@ pub enum Outcome {
 }
 
 impl Outcome {
+    /// Whether the session that decided this outcome was encrypted.
+    pub fn tls(&self) -> bool {
+        match self {
+            Outcome::Sent { tls, .. }
+            | Outcome::Temporary { tls, .. }
+            | Outcome::Permanent { tls, .. } => *tls,
+        }
+    }
+
     fn from_reply(reply: &Reply, mta: &str, tls: bool, dsn: bool) -> Outcome {
         let text = reply.one_line();
         let mta = mta.to_string();
@@ -96,17 +108,50 @@ pub(crate) enum HostResult {
     Next { reason: String, mta: String },
 }
 
+/// What an attempt did.
+pub struct Attempted {
+    /// One per recipient, in order.
+    pub outcomes: Vec<Outcome>,
+    /// The MTA-STS mode applied (`enforce` or `testing`), if the domain has a policy.
+    pub mta_sts: Option<Mode>,
+}
+
 /// Runs the attempt; one outcome per recipient of `rcpts`, in order.
 pub async fn attempt(
     inner: &Inner,
     message: &MessageRow,
     rcpts: &[&RecipientRow],
     dest: &Destination,
+) -> Attempted {
+    if *dest == Destination::Home {
+        let outcomes = crate::home::attempt(inner, message, rcpts).await;
+        return Attempted {
+            outcomes,
+            mta_sts: None,
+        };
+    }
+    let policy = match (dest, inner.sts.as_ref()) {
+        (Destination::Domain(domain), Some(sts)) => sts
+            .policy(domain)
+            .await
+            .filter(|a| a.policy.mode != Mode::None),
+        _ => None,
+    };
+    let outcomes = attempt_hosts(inner, message, rcpts, dest, policy.as_ref()).await;
+    Attempted {
+        outcomes,
+        mta_sts: policy.map(|a| a.policy.mode),
+    }
+}
+
+async fn attempt_hosts(
+    inner: &Inner,
+    message: &MessageRow,
+    rcpts: &[&RecipientRow],
+    dest: &Destination,
+    policy: Option<&Applied>,
 ) -> Vec<Outcome> {
     let all = |o: Outcome| vec![o; rcpts.len()];
-    if *dest == Destination::Home {
-        return crate::home::attempt(inner, message, rcpts).await;
-    }
     // Hosts to try, each with the TLS policy and credentials that go with it.
     let (hosts, port, smarthost) = match dest {
         Destination::Smarthost => {
@@ -131,7 +176,15 @@ pub async fn attempt(
     let implicit_mx = matches!(dest, Destination::Domain(d) if hosts.len() == 1 && hosts[0] == *d);
     let mut last: Option<Outcome> = None;
     let mut any_address = false;
+    // Hosts an MTA-STS policy refused before their addresses were looked up.
+    let mut skipped = Vec::new();
     for host in &hosts {
+        if let Some(applied) = policy
+            && let Err(reason) = enforce::admits(applied, &message.id, host)
+        {
+            skipped.push(reason);
+            continue;
+        }
         let addrs = match inner.dns.addresses(host).await {
             Ok(a) => a,
             Err(DnsError::Temporary(text)) | Err(DnsError::Permanent { text, .. }) => {
@@ -153,18 +206,12 @@ pub async fn attempt(
                         Err(e) => HostResult::Done(vec![temporary(e); rcpts.len()]),
                     }
                 }
-                None => {
-                    let tls = TlsPolicy::Opportunistic(inner.opportunistic.clone());
-                    match try_host(inner, message, rcpts, addr, host, tls, None).await {
-                        HostResult::Next { reason, .. } if reason.starts_with("TLS") => {
-                            tracing::info!(host = %host, %reason,
-                                "queue: TLS failed, trying the host again in plain text");
-                            try_host(inner, message, rcpts, addr, host, TlsPolicy::Never, None)
-                                .await
-                        }
-                        other => other,
+                None => match policy {
+                    Some(applied) => {
+                        enforce::try_mx(inner, message, rcpts, addr, host, applied).await
                     }
-                }
+                    None => try_mx_plain(inner, message, rcpts, addr, host).await,
+                },
             };
             match result {
                 HostResult::Done(outcomes) => return outcomes,
@@ -180,7 +227,22 @@ pub async fn attempt(
             }
         }
     }
+    if let Some(applied) = policy
+        && !hosts.is_empty()
+        && skipped.len() == hosts.len()
+    {
+        // Not one MX host may be used: wait for the domain's MX or policy to change.
+        tracing::warn!(id = %message.id, domain = %applied.domain,
+            "queue: MTA-STS enforce: no MX host is in the policy, deferred");
+        return all(temporary(format!(
+            "4.7.5 no MX host of {} ({}) is in its MTA-STS policy (mx: {})",
+            applied.domain,
+            hosts.join(", "),
+            applied.policy.mx_list()
+        )));
+    }
     if !any_address
+        && skipped.is_empty()
         && implicit_mx
         && let Destination::Domain(d) = dest
     {
@@ -190,7 +252,28 @@ pub async fn attempt(
             tls: false,
         });
     }
+    let last = last.or_else(|| skipped.pop().map(temporary));
     all(last.unwrap_or_else(|| temporary("4.4.4 no host to deliver to".into())))
+}
+
+/// An MX host without a policy: opportunistic STARTTLS, certificate not verified; a failed
+/// handshake is retried once in plain text (RFC 7435).
+pub(crate) async fn try_mx_plain(
+    inner: &Inner,
+    message: &MessageRow,
+    rcpts: &[&RecipientRow],
+    addr: SocketAddr,
+    host: &str,
+) -> HostResult {
+    let tls = TlsPolicy::Opportunistic(inner.opportunistic.clone());
+    match try_host(inner, message, rcpts, addr, host, tls, None).await {
+        HostResult::Next { reason, .. } if reason.starts_with("TLS") => {
+            tracing::info!(host = %host, %reason,
+                "queue: TLS failed, trying the host again in plain text");
+            try_host(inner, message, rcpts, addr, host, TlsPolicy::Never, None).await
+        }
+        other => other,
+    }
 }
 
 pub(crate) fn temporary(reason: String) -> Outcome {

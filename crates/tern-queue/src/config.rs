@@ -58,6 +58,11 @@ pub struct QueueConfig {
     pub legacy: Option<LegacyDelivery>,
     /// The port of remote MX hosts (25; tests change it).
     pub remote_port: u16,
+    /// Apply the MTA-STS policies of recipient domains (RFC 8461) to MX delivery.
+    pub mta_sts: bool,
+    /// PEM certificates trusted besides the system's roots for MTA-STS: the policy fetch
+    /// (`https://mta-sts.DOMAIN/`) and the MX certificates `enforce` verifies.
+    pub tls_ca_file: Option<PathBuf>,
     /// A message still undelivered this long after arrival bounces.
     pub max_lifetime: Duration,
     /// A "delayed" DSN once a recipient has waited this long.
@@ -85,6 +90,8 @@ impl QueueConfig {
             smarthost: None,
             legacy: None,
             remote_port: 25,
+            mta_sts: true,
+            tls_ca_file: None,
             max_lifetime: Duration::from_secs(5 * 24 * 3600),
             delay_warning: Duration::from_secs(4 * 3600),
             retry_base: Duration::from_secs(5 * 60),

@@ -50,9 +50,17 @@ CREATE TABLE IF NOT EXISTS recipients(
     reported INTEGER NOT NULL DEFAULT 0,
     success_dsn INTEGER NOT NULL DEFAULT 0,
     home INTEGER NOT NULL DEFAULT 0,
+    mta_sts TEXT,
     PRIMARY KEY(message, idx)
 );
 CREATE INDEX IF NOT EXISTS recipients_due ON recipients(state, next_attempt);
+CREATE TABLE IF NOT EXISTS mta_sts(
+    domain TEXT PRIMARY KEY,
+    id TEXT NOT NULL,
+    policy TEXT NOT NULL,
+    fetched_at INTEGER NOT NULL,
+    expires INTEGER NOT NULL
+);
 ";
 
 /// A recipient's delivery state.
@@ -110,6 +118,9 @@ pub struct RecipientRow {
     /// Migration mode: `address` is a local account's name, delivered wherever its home is
     /// at each attempt (the legacy server, or this server once cut over).
     pub home: bool,
+    /// The MTA-STS mode (RFC 8461) the last attempt applied: `enforce` (only hosts the
+    /// domain's policy names, over verified TLS) or `testing`; `None`: no policy.
+    pub mta_sts: Option<String>,
 }
 
 /// One queued message.
@@ -153,6 +164,8 @@ pub struct RcptUpdate {
     pub attempted: bool,
     /// See [`RecipientRow::success_dsn`].
     pub success_dsn: bool,
+    /// See [`RecipientRow::mta_sts`].
+    pub mta_sts: Option<String>,
 }
 
 /// The queue database. Cheap to clone; one connection behind a mutex (the queue's writes
@@ -173,21 +186,25 @@ impl QueueDb {
         conn.pragma_update(None, "synchronous", "FULL")?;
         conn.pragma_update(None, "foreign_keys", true)?;
         conn.execute_batch(SCHEMA)?;
-        // Queues made before migration mode lack the `home` column.
-        let has_home: bool = conn
-            .prepare("SELECT 1 FROM pragma_table_info('recipients') WHERE name = 'home'")?
-            .exists([])?;
-        if !has_home {
-            conn.execute_batch(
-                "ALTER TABLE recipients ADD COLUMN home INTEGER NOT NULL DEFAULT 0",
-            )?;
+        // Queues made before migration mode lack the `home` column, before MTA-STS the
+        // `mta_sts` one.
+        for (column, definition) in [
+            ("home", "home INTEGER NOT NULL DEFAULT 0"),
+            ("mta_sts", "mta_sts TEXT"),
+        ] {
+            let present: bool = conn
+                .prepare("SELECT 1 FROM pragma_table_info('recipients') WHERE name = ?1")?
+                .exists([column])?;
+            if !present {
+                conn.execute_batch(&format!("ALTER TABLE recipients ADD COLUMN {definition}"))?;
+            }
         }
         Ok(QueueDb {
             conn: Arc::new(Mutex::new(conn)),
         })
     }
 
-    fn with<T>(&self, f: impl FnOnce(&mut Connection) -> DbResult<T>) -> DbResult<T> {
+    pub(crate) fn with<T>(&self, f: impl FnOnce(&mut Connection) -> DbResult<T>) -> DbResult<T> {
         let mut conn = self.conn.lock().unwrap_or_else(|p| p.into_inner());
         f(&mut conn)
     }
@@ -292,7 +309,7 @@ impl QueueDb {
                 tx.execute(
                     "UPDATE recipients SET state = ?3, next_attempt = ?4, last_reply = ?5,
                         remote_mta = ?6, tls = ?7, attempts = attempts + ?8,
-                        success_dsn = ?9
+                        success_dsn = ?9, mta_sts = ?10
                      WHERE message = ?1 AND idx = ?2 AND state = 'pending'",
                     params![
                         id,
@@ -303,7 +320,8 @@ impl QueueDb {
                         u.remote_mta,
                         u.tls,
                         u.attempted as i64,
-                        u.success_dsn
+                        u.success_dsn,
+                        u.mta_sts
                     ],
                 )?;
             }
@@ -393,7 +411,7 @@ fn load(conn: &Connection, id: &str) -> DbResult<Option<MessageRow>> {
     };
     let mut st = conn.prepare_cached(
         "SELECT idx, address, domain, notify, orcpt, state, attempts, next_attempt, last_reply,
-            remote_mta, tls, delay_warned, reported, success_dsn, home FROM recipients
+            remote_mta, tls, delay_warned, reported, success_dsn, home, mta_sts FROM recipients
          WHERE message = ?1 ORDER BY idx",
     )?;
     let rows = st.query_map(params![id], |r| {
@@ -413,6 +431,7 @@ fn load(conn: &Connection, id: &str) -> DbResult<Option<MessageRow>> {
             reported: r.get(12)?,
             success_dsn: r.get(13)?,
             home: r.get(14)?,
+            mta_sts: r.get(15)?,
         })
     })?;
     message.recipients = rows.collect::<DbResult<_>>()?;
@@ -440,6 +459,7 @@ mod tests {
             reported: false,
             success_dsn: false,
             home: false,
+            mta_sts: None,
         };
         MessageRow {
             id: id.into(),
@@ -468,6 +488,7 @@ mod tests {
             tls: true,
             attempted: true,
             success_dsn: false,
+            mta_sts: Some("enforce".into()),
         }
     }
 
@@ -499,6 +520,7 @@ mod tests {
         assert_eq!(m.prepend, b"DKIM-Signature: x\r\n");
         assert_eq!(m.recipients[1].attempts, 1);
         assert!(m.recipients[1].tls);
+        assert_eq!(m.recipients[1].mta_sts.as_deref(), Some("enforce"));
         assert_eq!(
             m.recipients[1].last_reply.as_deref(),
             Some("450 4.2.0 busy")

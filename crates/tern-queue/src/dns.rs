@@ -1,6 +1,6 @@
 //! Where mail for a domain goes (RFC 5321 §5.1): MX records in preference order, the domain
 //! itself when it has none (the implicit MX), nothing when it publishes a null MX (RFC 7505).
-//! Addresses by A/AAAA. Resolution through hickory with the configured name servers (tests
+//! Addresses by A/AAAA; TXT records for MTA-STS discovery (`_mta-sts.DOMAIN`). Resolution through hickory with the configured name servers (tests
 //! run a dnsmasq on loopback; never the machine's resolver there).
 
 use hickory_resolver::config::{ConnectionConfig, NameServerConfig, ResolverConfig};
@@ -102,6 +102,29 @@ impl Dns {
             Err(e) => Err(DnsError::Temporary(format!(
                 "address lookup for {host}: {e}"
             ))),
+        }
+    }
+
+    /// The TXT records of `name`, each one's character-strings joined (empty when there are
+    /// none). Invalid UTF-8 is replaced, which makes such a record fail to parse.
+    pub async fn txt(&self, name: &str) -> Result<Vec<String>, DnsError> {
+        let fqdn = format!("{}.", name.trim_end_matches('.'));
+        match self.resolver.txt_lookup(fqdn.as_str()).await {
+            Ok(lookup) => Ok(lookup
+                .answers()
+                .iter()
+                .filter_map(|r| match &r.data {
+                    RData::TXT(txt) => Some(
+                        txt.txt_data
+                            .iter()
+                            .map(|s| String::from_utf8_lossy(s))
+                            .collect::<String>(),
+                    ),
+                    _ => None,
+                })
+                .collect()),
+            Err(e) if e.is_nx_domain() || e.is_no_records_found() => Ok(Vec::new()),
+            Err(e) => Err(DnsError::Temporary(format!("TXT lookup for {name}: {e}"))),
         }
     }
 }

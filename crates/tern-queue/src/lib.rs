@@ -12,6 +12,7 @@
 //!   blob store's garbage collection cannot take a queued message's bytes.
 //! - [`dns`]: MX / implicit MX / null MX, A/AAAA (hickory).
 //! - [`client`]: the SMTP client (hand-written; reply parser fuzzed).
+//! - [`sts`]: MTA-STS (RFC 8461): policy discovery, the policy cache, enforcement per MX.
 //! - [`attempt`]: one session to one destination for a message's due recipients.
 //! - [`report`]: DSNs (failed, delayed, relayed) to the sender: local senders get them in
 //!   their INBOX, remote ones through this queue.
@@ -39,6 +40,7 @@ pub mod dsn;
 pub mod home;
 pub mod report;
 pub mod spool;
+pub mod sts;
 pub mod worker;
 
 pub use config::{QueueConfig, Smarthost, SmarthostTls};
@@ -82,6 +84,8 @@ pub struct Inner {
     blob_path: Option<BlobPath>,
     pub opportunistic: Arc<rustls::ClientConfig>,
     pub smarthost_tls: Option<Arc<rustls::ClientConfig>>,
+    /// MTA-STS (`None`: `[outbound] mta_sts = false`).
+    pub sts: Option<sts::Sts>,
     /// Messages an attempt is working on (never two tasks on one message).
     in_flight: Mutex<HashSet<String>>,
     per_destination: Mutex<HashMap<String, Arc<Semaphore>>>,
@@ -118,6 +122,16 @@ impl Queue {
             }
             _ => None,
         };
+        let sts = if config.mta_sts {
+            let roots =
+                client::tls::roots(config.tls_ca_file.as_deref()).map_err(OpenError::Config)?;
+            Some(
+                sts::Sts::new(db.clone(), dns.clone(), roots, config.connect_timeout)
+                    .map_err(OpenError::Config)?,
+            )
+        } else {
+            None
+        };
         let total = Arc::new(Semaphore::new(config.concurrency.max(1)));
         Ok(Queue {
             inner: Arc::new(Inner {
@@ -129,6 +143,7 @@ impl Queue {
                 blob_path,
                 opportunistic: client::tls::opportunistic(),
                 smarthost_tls,
+                sts,
                 in_flight: Mutex::new(HashSet::new()),
                 per_destination: Mutex::new(HashMap::new()),
                 total,
@@ -294,6 +309,7 @@ pub(crate) async fn enqueue(
                 reported: false,
                 success_dsn: false,
                 home: r.home,
+                mta_sts: None,
             })
             .collect(),
     };

@@ -134,12 +134,16 @@ async fn run_attempt(inner: &Inner, message: &MessageRow, dest: &Destination, id
         .iter()
         .filter(|r| idxs.contains(&r.idx))
         .collect();
-    let outcomes = attempt(inner, message, &rcpts, dest).await;
+    let attempted = attempt(inner, message, &rcpts, dest).await;
+    let mta_sts = attempted.mta_sts.map(|m| m.as_str().to_string());
     let at = now();
     let updates: Vec<RcptUpdate> = rcpts
         .iter()
-        .zip(outcomes)
-        .map(|(r, o)| update(inner, message, r, o, at))
+        .zip(attempted.outcomes)
+        .map(|(r, o)| RcptUpdate {
+            mta_sts: mta_sts.clone(),
+            ..update(inner, message, r, o, at)
+        })
         .collect();
     let db = inner.db.clone();
     let id = message.id.clone();
@@ -169,6 +173,7 @@ fn update(inner: &Inner, m: &MessageRow, r: &RecipientRow, o: Outcome, at: i64) 
             tls,
             attempted: true,
             success_dsn: !dsn && crate::report::wants(r.notify.as_deref(), "SUCCESS", false),
+            mta_sts: None,
         },
         Outcome::Temporary { reason, mta, tls } if at >= expires => RcptUpdate {
             idx: r.idx,
@@ -179,6 +184,7 @@ fn update(inner: &Inner, m: &MessageRow, r: &RecipientRow, o: Outcome, at: i64) 
             tls,
             attempted: true,
             success_dsn: false,
+            mta_sts: None,
         },
         Outcome::Temporary { reason, mta, tls } => {
             let wait = inner.config.backoff(r.attempts + 1).as_secs() as i64;
@@ -191,6 +197,7 @@ fn update(inner: &Inner, m: &MessageRow, r: &RecipientRow, o: Outcome, at: i64) 
                 tls,
                 attempted: true,
                 success_dsn: false,
+                mta_sts: None,
             }
         }
         Outcome::Permanent { reason, mta, tls } => RcptUpdate {
@@ -202,6 +209,7 @@ fn update(inner: &Inner, m: &MessageRow, r: &RecipientRow, o: Outcome, at: i64) 
             tls,
             attempted: true,
             success_dsn: false,
+            mta_sts: None,
         },
     }
 }

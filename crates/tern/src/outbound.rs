@@ -24,6 +24,8 @@ pub fn queue_config(settings: &Settings) -> anyhow::Result<QueueConfig> {
                 .with_context(|| format!("dns.nameservers: {s:?} is not an IP address and port"))
         })
         .collect::<anyhow::Result<_>>()?;
+    c.mta_sts = o.mta_sts.unwrap_or(true);
+    c.tls_ca_file = o.tls_ca_file.clone();
     if let Some(port) = o.port {
         c.remote_port = u16::try_from(port).context("outbound.port")?;
     }

@@ -69,6 +69,9 @@ pub enum TlsPolicy {
     Never,
     /// STARTTLS when offered, certificate not verified (MX delivery).
     Opportunistic(Arc<ClientConfig>),
+    /// As `Opportunistic`, with the MX host's name for SNI and for a config that checks the
+    /// certificate without refusing it (MTA-STS `testing`, see `tls::audited`).
+    Audited(Arc<ClientConfig>, ServerName<'static>),
     /// STARTTLS must be offered and succeed, certificate verified for the name.
     Required(Arc<ClientConfig>, ServerName<'static>),
     /// TLS from the first octet, verified.
@@ -154,6 +157,9 @@ impl Session {
             TlsPolicy::Opportunistic(config) if session.ext.starttls => {
                 let name = ServerName::try_from("mx.invalid").expect("a valid name");
                 Some((config.clone(), name))
+            }
+            TlsPolicy::Audited(config, name) if session.ext.starttls => {
+                Some((config.clone(), name.clone()))
             }
             TlsPolicy::Required(config, name) => {
                 if !session.ext.starttls {

@@ -107,8 +107,15 @@ fn print_entry(m: &MessageRow) {
         m.id, m.size, m.arrival
     );
     for r in &m.recipients {
+        // How the last session went: TLS, and the MTA-STS mode that governed it.
+        let tls = match (r.tls, r.mta_sts.as_deref()) {
+            (true, Some(mode)) => format!("  TLS, MTA-STS {mode}"),
+            (false, Some(mode)) => format!("  MTA-STS {mode}"),
+            (true, None) => "  TLS".to_string(),
+            (false, None) => String::new(),
+        };
         println!(
-            "    {}  {:?}  attempts {}  next {}  {}{}",
+            "    {}  {:?}  attempts {}  next {}{tls}  {}{}",
             r.address,
             r.state,
             r.attempts,

@@ -293,4 +293,17 @@ fn check_outbound(o: &super::Outbound, err: &mut impl FnMut(&str, String)) {
     if o.port == Some(0) {
         err("outbound.port", "must be a port number (1-65535)".into());
     }
+    if let Some(path) = &o.tls_ca_file {
+        match std::fs::read(path) {
+            Err(e) => err(
+                "outbound.tls_ca_file",
+                format!("cannot read {}: {e}", path.display()),
+            ),
+            Ok(pem) if !pem.windows(27).any(|w| w == b"-----BEGIN CERTIFICATE-----") => err(
+                "outbound.tls_ca_file",
+                format!("no PEM certificate in {}", path.display()),
+            ),
+            Ok(_) => {}
+        }
+    }
 }

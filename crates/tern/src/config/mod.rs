@@ -210,6 +210,11 @@ pub struct Outbound {
     pub smarthost_tls: Option<String>,
     /// PEM certificates trusted for the smarthost besides the system's roots.
     pub smarthost_ca_file: Option<PathBuf>,
+    /// Apply recipient domains' MTA-STS policies (RFC 8461) to MX delivery (default true).
+    pub mta_sts: Option<bool>,
+    /// PEM certificates trusted besides the system's roots for MTA-STS: the policy fetch
+    /// and the MX certificates a policy in `enforce` mode requires.
+    pub tls_ca_file: Option<PathBuf>,
     /// The port of remote MX hosts (default 25; tests point it elsewhere).
     pub port: Option<u64>,
     pub max_lifetime: Option<Dur>,

@@ -155,6 +155,49 @@ fn internal_directory_refuses_ldap_keys() {
 }
 
 #[test]
+fn outbound_mta_sts_keys() {
+    let dir = tempfile::tempdir().unwrap();
+    let ca = dir.path().join("ca.pem");
+    std::fs::write(
+        &ca,
+        "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n",
+    )
+    .unwrap();
+    let not_pem = dir.path().join("key.txt");
+    std::fs::write(&not_pem, "not a certificate").unwrap();
+    let ok = format!(
+        "[outbound]\nmta_sts = false\ntls_ca_file = {:?}\n",
+        ca.display().to_string()
+    );
+    let c = parse("t.toml", &ok).unwrap();
+    assert_eq!(
+        (c.outbound.mta_sts, c.outbound.tls_ca_file),
+        (Some(false), Some(ca.clone()))
+    );
+    let errors = errors_of(&format!(
+        "[outbound]\nmta_sts = \"yes\"\ntls_ca_file = {:?}\n",
+        not_pem.display().to_string()
+    ));
+    assert_eq!(
+        errors,
+        [
+            "t.toml: outbound.mta_sts: expected true or false, found the string \"yes\""
+                .to_string(),
+            format!(
+                "t.toml: outbound.tls_ca_file: no PEM certificate in {}",
+                not_pem.display()
+            ),
+        ]
+    );
+    let missing = errors_of("[outbound]\ntls_ca_file = \"/nonexistent/ca.pem\"\n");
+    assert_eq!(missing.len(), 1);
+    assert!(
+        missing[0].starts_with("t.toml: outbound.tls_ca_file: cannot read /nonexistent/ca.pem"),
+        "{missing:?}"
+    );
+}
+
+#[test]
 fn defaults_listen_on_documented_ports() {
     let addrs = |as_root| -> Vec<(&'static str, String)> {
         default_listeners(as_root)
