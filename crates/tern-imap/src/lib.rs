@@ -23,3 +23,11 @@ pub mod server;
 pub mod session;
 
 pub use server::{ImapConfig, ImapServer};
+
+/// Internals the micro-benchmarks drive directly (`benches/fetch_encode.rs`), behind the
+/// `bench` feature: not an API, nothing outside the benches enables it.
+#[cfg(feature = "bench")]
+#[doc(hidden)]
+pub mod bench_api {
+    pub use crate::cmd::fetch_write::{FetchOut, Message, Style, write_message};
+}
