@@ -13,24 +13,63 @@ pub const MAX_QUOTED: usize = 1024;
 
 pub use crate::proto::chars::{is_astring_char, is_atom_char};
 
-/// Whether `s` can be sent as a quoted string.
-pub fn can_quote(s: &[u8], opts: EncodeOptions) -> bool {
+/// Octet classes for the quoted-string checks, OR-ed over a string in one pass
+/// ([`classes`]): every string of every FETCH response goes through them, so they cost a
+/// table load per octet rather than several comparisons and a push.
+const CTL: u8 = 1; // NUL, CR, LF: never inside a quoted string
+const ESC: u8 = 2; // `"` and `\`: escaped inside a quoted string
+const HIGH: u8 = 4; // 8-bit: only with UTF8=ACCEPT, and only as valid UTF-8
+
+static CLASS: [u8; 256] = {
+    let mut t = [0u8; 256];
+    t[0] = CTL;
+    t[b'\r' as usize] = CTL;
+    t[b'\n' as usize] = CTL;
+    t[b'"' as usize] = ESC;
+    t[b'\\' as usize] = ESC;
+    let mut b = 0x80;
+    while b < 256 {
+        t[b] = HIGH;
+        b += 1;
+    }
+    t
+};
+
+fn classes(s: &[u8]) -> u8 {
+    s.iter().fold(0, |acc, &b| acc | CLASS[b as usize])
+}
+
+/// [`can_quote`] given the string's [`classes`].
+fn quotable(s: &[u8], class: u8, opts: EncodeOptions) -> bool {
     s.len() <= MAX_QUOTED
-        && s.iter()
-            .all(|&b| b != 0 && b != b'\r' && b != b'\n' && (b < 0x80 || opts.utf8))
-        && (s.is_ascii() || std::str::from_utf8(s).is_ok())
+        && class & CTL == 0
+        && (class & HIGH == 0 || (opts.utf8 && std::str::from_utf8(s).is_ok()))
+}
+
+/// Whether `s` can be sent as a quoted string: at most [`MAX_QUOTED`] octets, no NUL, CR or
+/// LF, and ASCII (or, with UTF8=ACCEPT, valid UTF-8).
+pub fn can_quote(s: &[u8], opts: EncodeOptions) -> bool {
+    s.len() <= MAX_QUOTED && quotable(s, classes(s), opts)
 }
 
 /// Writes `s` as a quoted string, escaping `"` and `\`. The caller must have checked
 /// [`can_quote`]; otherwise use [`string`].
 pub fn quoted(out: &mut Vec<u8>, s: &[u8]) {
+    write_quoted(out, s, classes(s));
+}
+
+fn write_quoted(out: &mut Vec<u8>, s: &[u8], class: u8) {
     out.reserve(s.len() + 2);
     out.push(b'"');
-    for &b in s {
-        if b == b'"' || b == b'\\' {
-            out.push(b'\\');
+    if class & ESC == 0 {
+        out.extend_from_slice(s);
+    } else {
+        for &b in s {
+            if b == b'"' || b == b'\\' {
+                out.push(b'\\');
+            }
+            out.push(b);
         }
-        out.push(b);
     }
     out.push(b'"');
 }
@@ -70,11 +109,13 @@ pub fn literal_prefix(out: &mut Vec<u8>, len: u64, kind: LiteralKind) {
 
 /// RFC 9051 `string`: quoted when [`can_quote`], otherwise a literal.
 pub fn string(out: &mut Vec<u8>, s: &[u8], opts: EncodeOptions) {
-    if can_quote(s, opts) {
-        quoted(out, s);
-    } else {
-        literal(out, s);
+    if s.len() <= MAX_QUOTED {
+        let class = classes(s);
+        if quotable(s, class, opts) {
+            return write_quoted(out, s, class);
+        }
     }
+    literal(out, s);
 }
 
 /// RFC 9051 `nstring`: `NIL` for `None`, else [`string`].
@@ -143,6 +184,61 @@ mod tests {
         }
         let long = vec![b'x'; MAX_QUOTED + 1];
         assert!(run(|o| string(o, &long, ASCII)).starts_with("{1025}\r\n"));
+    }
+
+    /// The octet-by-octet definitions the fast paths replace.
+    fn can_quote_reference(s: &[u8], opts: EncodeOptions) -> bool {
+        s.len() <= MAX_QUOTED
+            && s.iter()
+                .all(|&b| b != 0 && b != b'\r' && b != b'\n' && (b < 0x80 || opts.utf8))
+            && (s.is_ascii() || std::str::from_utf8(s).is_ok())
+    }
+
+    fn quoted_reference(s: &[u8]) -> Vec<u8> {
+        let mut out = vec![b'"'];
+        for &b in s {
+            if b == b'"' || b == b'\\' {
+                out.push(b'\\');
+            }
+            out.push(b);
+        }
+        out.push(b'"');
+        out
+    }
+
+    #[test]
+    fn fast_paths_match_the_definitions() {
+        let long_ascii = "word \\ \"q\" ".repeat(100);
+        let inputs: &[&[u8]] = &[
+            b"",
+            b"\"",
+            b"\\",
+            b"\"\\\"",
+            b"a\"",
+            b"\\b",
+            b"x\"\"y\\\\z",
+            b"tab\there",
+            b"cr\r",
+            b"lf\n",
+            b"nul\0",
+            "Grüße \"x\"".as_bytes(),
+            b"\xc3",
+            b"\xff\xfe",
+            "日本語".as_bytes(),
+            long_ascii.as_bytes(),
+        ];
+        for input in inputs {
+            for opts in [ASCII, UTF8] {
+                assert_eq!(
+                    can_quote(input, opts),
+                    can_quote_reference(input, opts),
+                    "{input:?} {opts:?}"
+                );
+            }
+            let mut out = b"prefix".to_vec();
+            quoted(&mut out, input);
+            assert_eq!(&out[6..], quoted_reference(input), "{input:?}");
+        }
     }
 
     #[test]
