@@ -8,14 +8,10 @@ use tern_store::{Address, Envelope};
 ///
 /// RFC 9051 §7.5.2: when Sender or Reply-To is absent or empty, the server sends the From
 /// list in its place; this is done here, so the cached envelope may leave them empty.
-pub fn envelope(out: &mut Vec<u8>, env: &Envelope, opts: EncodeOptions) {
-    let or_from = |list: &'_ [Address]| -> Vec<Address> {
-        if list.is_empty() {
-            env.from.clone()
-        } else {
-            list.to_vec()
-        }
-    };
+pub fn envelope<'a>(out: &mut Vec<u8>, env: &'a Envelope, opts: EncodeOptions) {
+    // Borrowed, not cloned: this runs for every message of `FETCH 1:* ENVELOPE`.
+    let or_from =
+        |list: &'a [Address]| -> &'a [Address] { if list.is_empty() { &env.from } else { list } };
     out.push(b'(');
     nstring(out, env.date.as_deref().map(str::as_bytes), opts);
     out.push(b' ');
@@ -23,9 +19,9 @@ pub fn envelope(out: &mut Vec<u8>, env: &Envelope, opts: EncodeOptions) {
     out.push(b' ');
     address_list(out, &env.from, opts);
     out.push(b' ');
-    address_list(out, &or_from(&env.sender), opts);
+    address_list(out, or_from(&env.sender), opts);
     out.push(b' ');
-    address_list(out, &or_from(&env.reply_to), opts);
+    address_list(out, or_from(&env.reply_to), opts);
     out.push(b' ');
     address_list(out, &env.to, opts);
     out.push(b' ');
