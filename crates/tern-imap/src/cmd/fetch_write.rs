@@ -11,7 +11,7 @@ use super::objectid;
 use crate::proto::command::{FetchAttr, Section, SectionText};
 use crate::proto::encode::{self, BodyForm, EncodeOptions, LiteralKind};
 use crate::session::output::{Mark as WriterMark, Writer};
-use crate::session::selected::render_flags;
+use crate::session::selected;
 use tern_store::{MessageMeta, MessageRecord};
 
 /// What the requested items need beyond the view record.
@@ -188,8 +188,10 @@ fn write_inner<O: FetchOut>(
     style: &Style,
 ) -> Result<(), WriteError> {
     let has = |f: &dyn Fn(&FetchAttr) -> bool| items.iter().any(f);
-    out.buf()
-        .extend_from_slice(format!("* {} FETCH (", m.msn).as_bytes());
+    let buf = out.buf();
+    buf.extend_from_slice(b"* ");
+    encode::number(buf, u64::from(m.msn));
+    buf.extend_from_slice(b" FETCH (");
     let mut first = true;
     let mut sep = |out: &mut O| {
         if !first {
@@ -225,16 +227,19 @@ fn literal<O: FetchOut>(out: &mut O, content: &[u8], kind: LiteralKind) {
 }
 
 fn write_uid(out: &mut Vec<u8>, rec: &MessageRecord) {
-    out.extend_from_slice(format!("UID {}", rec.uid).as_bytes());
+    out.extend_from_slice(b"UID ");
+    encode::number(out, u64::from(rec.uid));
 }
 
 fn write_modseq(out: &mut Vec<u8>, rec: &MessageRecord) {
-    out.extend_from_slice(format!("MODSEQ ({})", rec.modseq).as_bytes());
+    out.extend_from_slice(b"MODSEQ (");
+    encode::number(out, rec.modseq);
+    out.push(b')');
 }
 
 fn write_flags(out: &mut Vec<u8>, m: &Message<'_>, style: &Style) {
     out.extend_from_slice(b"FLAGS ");
-    out.extend_from_slice(render_flags(&m.rec.flags, m.recent && !style.rev2).as_bytes());
+    selected::write_flags(out, &m.rec.flags, m.recent && !style.rev2);
 }
 
 fn write_item<O: FetchOut>(
@@ -258,7 +263,8 @@ fn write_item<O: FetchOut>(
             encode::internal_date(out, m.rec.internaldate);
         }
         FetchAttr::Rfc822Size => {
-            out.extend_from_slice(format!("RFC822.SIZE {}", m.rec.size).as_bytes());
+            out.extend_from_slice(b"RFC822.SIZE ");
+            encode::number(out, m.rec.size);
         }
         FetchAttr::EmailId => {
             out.extend_from_slice(
@@ -343,7 +349,10 @@ fn write_item<O: FetchOut>(
             let content = binary_content(blob, &meta.body, part)?;
             encode::binary_size_label(out, part);
             match content {
-                Some(c) => out.extend_from_slice(format!(" {}", c.len()).as_bytes()),
+                Some(c) => {
+                    out.push(b' ');
+                    encode::number(out, c.len() as u64);
+                }
                 None => out.extend_from_slice(b" NIL"),
             }
         }

@@ -249,21 +249,27 @@ impl SelectedMailbox {
 
 /// `(\Seen \Flagged kw)`, with `\Recent` when asked.
 pub fn render_flags(flags: &Flags, recent: bool) -> String {
-    let mut s = String::from("(");
+    let mut out = Vec::new();
+    write_flags(&mut out, flags, recent);
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// [`render_flags`] written straight into a response buffer.
+pub fn write_flags(out: &mut Vec<u8>, flags: &Flags, recent: bool) {
+    out.push(b'(');
     for (i, name) in flags.names().enumerate() {
         if i > 0 {
-            s.push(' ');
+            out.push(b' ');
         }
-        s.push_str(name);
+        out.extend_from_slice(name.as_bytes());
     }
     if recent {
         if !flags.is_empty() {
-            s.push(' ');
+            out.push(b' ');
         }
-        s.push_str("\\Recent");
+        out.extend_from_slice(b"\\Recent");
     }
-    s.push(')');
-    s
+    out.push(b')');
 }
 
 /// Ascending UIDs → `1:3,5,7:9`.

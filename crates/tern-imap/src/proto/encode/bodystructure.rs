@@ -6,9 +6,9 @@
 //! `message/global` parts carrying their encapsulated message are written with its envelope
 //! and body (`body-type-msg`).
 
-use super::EncodeOptions;
 use super::envelope::envelope;
 use super::string::{nstring, string};
+use super::{EncodeOptions, number};
 use tern_store::BodyPart;
 
 /// Which form to write.
@@ -67,12 +67,7 @@ fn single_part(out: &mut Vec<u8>, part: &BodyPart, form: BodyForm, opts: EncodeO
     };
     string(out, encoding.as_bytes(), opts);
     out.push(b' ');
-    out.extend_from_slice(
-        part.end
-            .saturating_sub(part.body_start)
-            .to_string()
-            .as_bytes(),
-    );
+    number(out, part.end.saturating_sub(part.body_start));
 
     let is_message = part.content_type.eq_ignore_ascii_case("message")
         && (part.subtype.eq_ignore_ascii_case("rfc822")
@@ -86,11 +81,11 @@ fn single_part(out: &mut Vec<u8>, part: &BodyPart, form: BodyForm, opts: EncodeO
             out.push(b' ');
             body_structure(out, body, form, opts);
             out.push(b' ');
-            out.extend_from_slice(part.lines.to_string().as_bytes());
+            number(out, u64::from(part.lines));
         }
         _ if part.content_type.eq_ignore_ascii_case("text") => {
             out.push(b' ');
-            out.extend_from_slice(part.lines.to_string().as_bytes());
+            number(out, u64::from(part.lines));
         }
         _ => {}
     }
@@ -146,7 +141,11 @@ fn params(out: &mut Vec<u8>, params: &[(String, String)], opts: EncodeOptions) {
         if i > 0 {
             out.push(b' ');
         }
-        string(out, k.to_ascii_uppercase().as_bytes(), opts);
+        // The name upper-cased in place once written: the string syntax around it (quotes,
+        // backslashes, a literal's `{n}`) has no lower-case letters, and the length is kept.
+        let at = out.len();
+        string(out, k.as_bytes(), opts);
+        out[at..].make_ascii_uppercase();
         out.push(b' ');
         string(out, v.as_bytes(), opts);
     }

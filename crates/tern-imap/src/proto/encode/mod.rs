@@ -78,10 +78,10 @@ pub fn sequence_set(out: &mut Vec<u8>, nums: &[u32]) {
 }
 
 fn write_range(out: &mut Vec<u8>, start: u32, end: u32) {
-    out.extend_from_slice(start.to_string().as_bytes());
+    number(out, u64::from(start));
     if end != start {
         out.push(b':');
-        out.extend_from_slice(end.to_string().as_bytes());
+        number(out, u64::from(end));
     }
 }
 
@@ -95,29 +95,74 @@ pub fn sequence_set_string(nums: &[u32]) -> String {
 /// Formats an RFC 9051 `date-time` without quotes: `17-Jul-1996 02:44:25 -0700`, in the
 /// timestamp's own zone offset.
 pub fn internal_date_string(ts: Timestamp) -> String {
-    let offset = i64::from(ts.offset_minutes);
-    let local = ts.unix + offset * 60;
-    let days = local.div_euclid(86_400);
-    let secs = local.rem_euclid(86_400);
-    let (year, month, day) = civil_from_days(days);
-    let sign = if offset < 0 { '-' } else { '+' };
-    let abs = offset.abs();
-    format!(
-        "{day:02}-{}-{year:04} {:02}:{:02}:{:02} {sign}{:02}{:02}",
-        MONTHS[(month - 1) as usize],
-        secs / 3600,
-        secs % 3600 / 60,
-        secs % 60,
-        abs / 60,
-        abs % 60
-    )
+    let mut out = Vec::with_capacity(26);
+    date_time(&mut out, ts);
+    String::from_utf8_lossy(&out).into_owned()
 }
 
 /// Writes an INTERNALDATE value: the quoted [`internal_date_string`].
 pub fn internal_date(out: &mut Vec<u8>, ts: Timestamp) {
     out.push(b'"');
-    out.extend_from_slice(internal_date_string(ts).as_bytes());
+    date_time(out, ts);
     out.push(b'"');
+}
+
+/// Writes `17-Jul-1996 02:44:25 -0700` digit by digit (no formatting machinery: FETCH
+/// writes one per message).
+fn date_time(out: &mut Vec<u8>, ts: Timestamp) {
+    let offset = i64::from(ts.offset_minutes);
+    let local = ts.unix + offset * 60;
+    let days = local.div_euclid(86_400);
+    let secs = local.rem_euclid(86_400);
+    let (year, month, day) = civil_from_days(days);
+    two_digits(out, i64::from(day));
+    out.push(b'-');
+    out.extend_from_slice(MONTHS[(month - 1) as usize].as_bytes());
+    out.push(b'-');
+    if (0..=9999).contains(&year) {
+        two_digits(out, year / 100);
+        two_digits(out, year % 100);
+    } else {
+        out.extend_from_slice(format!("{year:04}").as_bytes());
+    }
+    out.push(b' ');
+    two_digits(out, secs / 3600);
+    out.push(b':');
+    two_digits(out, secs % 3600 / 60);
+    out.push(b':');
+    two_digits(out, secs % 60);
+    out.push(b' ');
+    out.push(if offset < 0 { b'-' } else { b'+' });
+    let abs = offset.abs();
+    two_digits(out, abs / 60);
+    two_digits(out, abs % 60);
+}
+
+/// Writes `n` (0–99) as two digits; larger values in full, as `{:02}` would.
+fn two_digits(out: &mut Vec<u8>, n: i64) {
+    if (0..100).contains(&n) {
+        out.push(b'0' + (n / 10) as u8);
+        out.push(b'0' + (n % 10) as u8);
+    } else {
+        out.extend_from_slice(format!("{n:02}").as_bytes());
+    }
+}
+
+/// Writes `n` in decimal, without allocating (unlike `n.to_string()`): sizes, UIDs,
+/// message numbers and literal lengths of every response.
+pub fn number(out: &mut Vec<u8>, n: u64) {
+    let mut digits = [0u8; 20];
+    let mut i = digits.len();
+    let mut n = n;
+    loop {
+        i -= 1;
+        digits[i] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    out.extend_from_slice(&digits[i..]);
 }
 
 /// Writes a section spec as FETCH responses echo it (RFC 9051 `section`, without the
@@ -155,7 +200,7 @@ pub fn part_numbers(out: &mut Vec<u8>, part: &[u32]) {
         if i > 0 {
             out.push(b'.');
         }
-        out.extend_from_slice(p.to_string().as_bytes());
+        number(out, u64::from(*p));
     }
 }
 
@@ -186,7 +231,7 @@ pub fn binary_size_label(out: &mut Vec<u8>, part: &[u32]) {
 fn partial_origin(out: &mut Vec<u8>, origin: Option<u64>) {
     if let Some(o) = origin {
         out.push(b'<');
-        out.extend_from_slice(o.to_string().as_bytes());
+        number(out, o);
         out.push(b'>');
     }
 }

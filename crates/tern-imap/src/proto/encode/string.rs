@@ -103,7 +103,7 @@ pub fn literal_prefix(out: &mut Vec<u8>, len: u64, kind: LiteralKind) {
         out.push(b'~');
     }
     out.push(b'{');
-    out.extend_from_slice(len.to_string().as_bytes());
+    super::number(out, len);
     out.extend_from_slice(b"}\r\n");
 }
 

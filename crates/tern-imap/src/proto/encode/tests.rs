@@ -101,3 +101,49 @@ fn section_labels() {
     binary_size_label(&mut out, &[]);
     assert_eq!(out, b"BINARY[1.2]<5> BINARY.SIZE[]");
 }
+
+/// The `format!` definition `internal_date` replaced, for comparison.
+fn internal_date_reference(ts: Timestamp) -> String {
+    let offset = i64::from(ts.offset_minutes);
+    let local = ts.unix + offset * 60;
+    let days = local.div_euclid(86_400);
+    let secs = local.rem_euclid(86_400);
+    let (year, month, day) = civil_from_days(days);
+    let sign = if offset < 0 { '-' } else { '+' };
+    let abs = offset.abs();
+    format!(
+        "{day:02}-{}-{year:04} {:02}:{:02}:{:02} {sign}{:02}{:02}",
+        MONTHS[(month - 1) as usize],
+        secs / 3600,
+        secs % 3600 / 60,
+        secs % 60,
+        abs / 60,
+        abs % 60
+    )
+}
+
+#[test]
+fn dates_and_numbers_without_format() {
+    let mut unix = -70_000_000_000i64; // year -248
+    let offsets = [0i16, 60, -420, 330, -720, 840, i16::MAX, i16::MIN, -1, 59];
+    let mut k = 0;
+    while unix < 300_000_000_000 {
+        // years up to ≈ 11,500: past the four-digit range too
+        let ts = Timestamp {
+            unix,
+            offset_minutes: offsets[k % offsets.len()],
+        };
+        let mut out = Vec::new();
+        internal_date(&mut out, ts);
+        let want = internal_date_reference(ts);
+        assert_eq!(out, format!("\"{want}\"").into_bytes(), "{ts:?}");
+        assert_eq!(internal_date_string(ts), want);
+        unix += 7_777_777_777 / 13 + 86_399;
+        k += 1;
+    }
+    for n in [0u64, 1, 9, 10, 99, 100, 4_294_967_295, u64::MAX] {
+        let mut out = b"x".to_vec();
+        number(&mut out, n);
+        assert_eq!(out, format!("x{n}").into_bytes());
+    }
+}
