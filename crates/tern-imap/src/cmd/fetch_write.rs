@@ -249,9 +249,16 @@ fn write_item<O: FetchOut>(
     style: &Style,
 ) -> Result<(), WriteError> {
     let enc = style.enc;
-    // Callers load meta/blob whenever `Needs::of` asks; an empty default keeps this total.
-    let default_meta = MessageMeta::default();
-    let meta = m.meta.unwrap_or(&default_meta);
+    // Callers load meta/blob whenever `Needs::of` asks; an empty default keeps this total
+    // (made only when missing: building and dropping one per item cost more than UID FLAGS).
+    let default_meta;
+    let meta = match m.meta {
+        Some(meta) => meta,
+        None => {
+            default_meta = MessageMeta::default();
+            &default_meta
+        }
+    };
     let blob = m.blob.unwrap_or(&[]);
     let out = o.buf();
     match item {
