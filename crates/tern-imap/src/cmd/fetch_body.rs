@@ -119,7 +119,9 @@ pub fn section_content<'m>(
 /// HEADER.FIELDS / HEADER.FIELDS.NOT: the matching fields as stored, in their order, then
 /// the blank line (RFC 9051 §6.4.5: "the delimiting blank line ... is included").
 pub fn filter_header(header: &[u8], names: &[String], not: bool) -> Vec<u8> {
-    let mut out = Vec::new();
+    // At most the whole header, a line ending for a last field without one, and the blank
+    // line: one allocation instead of a growing buffer.
+    let mut out = Vec::with_capacity(header.len() + 4);
     for f in header_fields(header) {
         let listed = names
             .iter()
