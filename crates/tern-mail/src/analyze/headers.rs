@@ -88,9 +88,19 @@ pub fn select_fields(header: &[u8], names: &[&str], exclude: bool) -> Vec<u8> {
 /// Unfolds a raw value (removes the line breaks of folding, keeps the blanks) and trims
 /// surrounding blanks. Invalid UTF-8 is replaced (U+FFFD), never an error.
 pub fn unfold(value: &[u8]) -> String {
-    let text = String::from_utf8_lossy(value);
+    // Valid UTF-8 (nearly every header) is checked by the fast validator and borrowed;
+    // from_utf8_lossy walks octet by octet even when there is nothing to replace.
+    let text = match std::str::from_utf8(value) {
+        Ok(text) => std::borrow::Cow::Borrowed(text),
+        Err(_) => String::from_utf8_lossy(value),
+    };
+    let blank = |c: char| c == ' ' || c == '\t';
+    if memchr::memchr2(b'\r', b'\n', text.as_bytes()).is_none() {
+        // Not folded: one copy of the trimmed value.
+        return text.trim_matches(blank).to_string();
+    }
     let unfolded: String = text.chars().filter(|c| *c != '\r' && *c != '\n').collect();
-    unfolded.trim_matches(|c| c == ' ' || c == '\t').to_string()
+    unfolded.trim_matches(blank).to_string()
 }
 
 /// Iterator over header fields; see [`fields`].
@@ -216,6 +226,33 @@ mod tests {
             select_fields(b"Subject: x", &["subject"], false),
             b"Subject: x\r\n\r\n"
         );
+    }
+
+    #[test]
+    fn unfold_matches_its_definition() {
+        // The definition the fast paths replace: lossy UTF-8, CR and LF removed, blanks
+        // trimmed.
+        let reference = |v: &[u8]| -> String {
+            let text = String::from_utf8_lossy(v);
+            let unfolded: String = text.chars().filter(|c| *c != '\r' && *c != '\n').collect();
+            unfolded.trim_matches(|c| c == ' ' || c == '\t').to_string()
+        };
+        let inputs: [&[u8]; 11] = [
+            b"",
+            b" plain value ",
+            b"\t tabbed\t",
+            b" folded\r\n  value\r\n\tagain",
+            b" \r\n leading fold",
+            b"bare\nlf",
+            b" trailing fold \r\n ",
+            "  Grüße  ".as_bytes(),
+            b" bad \xff\xfe utf-8 ",
+            b"\xc3",
+            b"\r\n",
+        ];
+        for input in inputs {
+            assert_eq!(unfold(input), reference(input), "{input:?}");
+        }
     }
 
     #[test]
