@@ -11,6 +11,7 @@ use mail_parser::decoders::{
     base64::base64_decode, charsets::map::charset_decoder, html::html_to_text,
     quoted_printable::quoted_printable_decode,
 };
+use std::borrow::Cow;
 use tern_store::BodyPart;
 
 /// The longest preview, in characters.
@@ -41,18 +42,23 @@ pub fn preview(msg: &[u8], body: &BodyPart) -> String {
         None | Some("us-ascii" | "ascii" | "utf-8" | "utf8") => None,
         Some(c) => charset_decoder(c.as_bytes()),
     };
-    let mut text = match decoder {
-        Some(decode) => decode(&bytes),
-        None => String::from_utf8_lossy(&bytes).into_owned(),
+    let mut text: Cow<'_, str> = match decoder {
+        Some(decode) => Cow::Owned(decode(&bytes)),
+        // Valid UTF-8 is borrowed after the fast check; only invalid input takes the
+        // replacing (octet-by-octet) path.
+        None => match std::str::from_utf8(&bytes) {
+            Ok(text) => Cow::Borrowed(text),
+            Err(_) => Cow::Owned(String::from_utf8_lossy(&bytes).into_owned()),
+        },
     };
     if truncated {
         // A multi-byte character cut in half at the limit.
         while text.ends_with('\u{FFFD}') {
-            text.pop();
+            text.to_mut().pop();
         }
     }
     if html {
-        text = html_to_text(&text);
+        text = Cow::Owned(html_to_text(&text));
     }
     fold(&text)
 }
@@ -68,8 +74,9 @@ fn find<'a>(part: &'a BodyPart, subtype: &str) -> Option<&'a BodyPart> {
     (part.content_type == "text" && part.subtype == subtype && !attachment).then_some(part)
 }
 
-/// Undoes base64 / quoted-printable on at most about `limit` bytes of `raw`.
-fn decode_transfer(encoding: &str, raw: &[u8], limit: usize) -> Vec<u8> {
+/// Undoes base64 / quoted-printable on at most about `limit` bytes of `raw` (other
+/// encodings: borrowed as they are).
+fn decode_transfer<'r>(encoding: &str, raw: &'r [u8], limit: usize) -> Cow<'r, [u8]> {
     let enc = encoding.to_ascii_lowercase();
     if enc == "base64" {
         let mut clean: Vec<u8> = raw
@@ -82,22 +89,25 @@ fn decode_transfer(encoding: &str, raw: &[u8], limit: usize) -> Vec<u8> {
             // Cut on a 4-character group so the decoder sees whole groups.
             clean.truncate(limit / 4 * 4);
         }
-        base64_decode(&clean).unwrap_or_default()
+        Cow::Owned(base64_decode(&clean).unwrap_or_default())
     } else if enc == "quoted-printable" {
         let mut cut = raw.len().min(limit);
         if cut < raw.len() {
             // Cut at a line end so no "=XX" escape or soft break is split.
             cut = memchr::memrchr(b'\n', &raw[..cut]).map_or(cut, |i| i + 1);
         }
-        quoted_printable_decode(&raw[..cut]).unwrap_or_else(|| raw[..cut].to_vec())
+        match quoted_printable_decode(&raw[..cut]) {
+            Some(decoded) => Cow::Owned(decoded),
+            None => Cow::Borrowed(&raw[..cut]),
+        }
     } else {
-        raw[..raw.len().min(limit)].to_vec()
+        Cow::Borrowed(&raw[..raw.len().min(limit)])
     }
 }
 
 /// White space runs → one space, trimmed, at most [`PREVIEW_CHARS`] characters.
 fn fold(text: &str) -> String {
-    let mut out = String::new();
+    let mut out = String::with_capacity(text.len().min(PREVIEW_CHARS * 4));
     let mut count = 0;
     for word in text.split_whitespace() {
         if count > 0 {
@@ -117,7 +127,8 @@ fn fold(text: &str) -> String {
             }
         }
     }
-    out.trim_end().to_string()
+    out.truncate(out.trim_end().len());
+    out
 }
 
 #[cfg(test)]
@@ -137,14 +148,14 @@ mod tests {
     #[test]
     fn transfer_decoding() {
         assert_eq!(
-            decode_transfer("BASE64", b"aGVs\r\nbG8=\r\n", 100),
+            &*decode_transfer("BASE64", b"aGVs\r\nbG8=\r\n", 100),
             b"hello"
         );
         assert_eq!(
-            decode_transfer("quoted-printable", b"caf=C3=A9 =\r\nx", 100),
+            &*decode_transfer("quoted-printable", b"caf=C3=A9 =\r\nx", 100),
             "café x".as_bytes()
         );
-        assert_eq!(decode_transfer("7bit", b"abc", 2), b"ab");
+        assert_eq!(&*decode_transfer("7bit", b"abc", 2), b"ab");
         // Garbage never panics.
         let _ = decode_transfer("base64", b"!!!!====", 100);
         let _ = decode_transfer("quoted-printable", b"=Z=\xff=", 100);
