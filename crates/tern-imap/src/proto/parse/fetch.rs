@@ -2,7 +2,7 @@
 //! RFC 8474 EMAILID/THREADID, RFC 8970 PREVIEW, RFC 8514 SAVEDATE; and STORE (§6.4.6) with
 //! RFC 7162 UNCHANGEDSINCE.
 
-use super::lexer::{Cursor, PResult, fail};
+use super::lexer::{Cursor, PResult, fail, text_from_vec, upper_text};
 use super::sequence::sequence_set;
 use crate::proto::command::{
     By, CommandBody, FetchAttr, FetchItems, FetchModifiers, Section, SectionText, StoreOp,
@@ -79,7 +79,7 @@ pub(crate) fn fetch_att_list(c: &mut Cursor<'_>) -> PResult<FetchItems> {
 /// One `fetch-att`.
 fn fetch_att(c: &mut Cursor<'_>) -> PResult<FetchAttr> {
     let name = c.take_while1(|b| b.is_ascii_alphanumeric() || b == b'.', "a FETCH item")?;
-    let name = String::from_utf8_lossy(name).to_ascii_uppercase();
+    let name = upper_text(name);
     let attr = match name.as_str() {
         "ENVELOPE" => FetchAttr::Envelope,
         "FLAGS" => FetchAttr::Flags,
@@ -166,7 +166,7 @@ fn section(c: &mut Cursor<'_>) -> PResult<Section> {
 /// `section-msgtext = "HEADER" / "HEADER.FIELDS" [".NOT"] SP header-list / "TEXT"`.
 fn section_text(c: &mut Cursor<'_>, after_part: bool) -> PResult<SectionText> {
     let word = c.take_while1(|b| b.is_ascii_alphabetic() || b == b'.', "a section name")?;
-    let word = String::from_utf8_lossy(word).to_ascii_uppercase();
+    let word = upper_text(word);
     Ok(match word.as_str() {
         "HEADER" => SectionText::Header,
         "TEXT" => SectionText::Text,
@@ -174,10 +174,7 @@ fn section_text(c: &mut Cursor<'_>, after_part: bool) -> PResult<SectionText> {
         "HEADER.FIELDS" | "HEADER.FIELDS.NOT" => {
             c.sp()?;
             // header-list = "(" header-fld-name *(SP header-fld-name) ")"
-            let fields = c.paren_list(false, |c| {
-                let f = c.astring()?;
-                Ok(String::from_utf8_lossy(&f).into_owned())
-            })?;
+            let fields = c.paren_list(false, |c| Ok(text_from_vec(c.astring()?)))?;
             SectionText::HeaderFields {
                 not: word.ends_with(".NOT"),
                 fields,

@@ -16,6 +16,28 @@ pub(crate) fn fail<T>(reason: impl Into<String>) -> PResult<T> {
     })
 }
 
+/// Octets as text, invalid UTF-8 replaced by U+FFFD exactly as `String::from_utf8_lossy`
+/// does, but checked by std's fast validator first: tags, atoms, keywords and header names
+/// are ASCII by the grammar, and the lossy walk goes octet by octet.
+pub(crate) fn text(bytes: &[u8]) -> String {
+    match std::str::from_utf8(bytes) {
+        Ok(s) => s.to_owned(),
+        Err(_) => String::from_utf8_lossy(bytes).into_owned(),
+    }
+}
+
+/// [`text`] of an owned buffer: no copy when it is valid UTF-8.
+pub(crate) fn text_from_vec(bytes: Vec<u8>) -> String {
+    String::from_utf8(bytes).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
+}
+
+/// [`text`] upper-cased (ASCII letters only), for keyword dispatch.
+pub(crate) fn upper_text(bytes: &[u8]) -> String {
+    let mut s = text(bytes);
+    s.make_ascii_uppercase();
+    s
+}
+
 /// A literal's content as the cursor found it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Lit<'a> {
@@ -124,7 +146,7 @@ impl<'a> Cursor<'a> {
 
     /// An atom upper-cased, for keyword dispatch.
     pub(crate) fn atom_upper(&mut self) -> PResult<String> {
-        Ok(String::from_utf8_lossy(self.atom()?).to_ascii_uppercase())
+        Ok(upper_text(self.atom()?))
     }
 
     pub(crate) fn take_while1(&mut self, f: impl Fn(u8) -> bool, what: &str) -> PResult<&'a [u8]> {
@@ -337,12 +359,12 @@ impl<'a> Cursor<'a> {
     pub(crate) fn flag(&mut self) -> PResult<String> {
         let backslash = self.eat(b'\\');
         let name = self.atom().or_else(|_| fail("Invalid flag"))?;
-        let name = String::from_utf8_lossy(name);
-        Ok(if backslash {
-            format!("\\{name}")
-        } else {
-            name.into_owned()
-        })
+        let mut flag = String::with_capacity(name.len() + 1);
+        if backslash {
+            flag.push('\\');
+        }
+        flag.push_str(&String::from_utf8_lossy(name));
+        Ok(flag)
     }
 
     /// `flag-list = "(" [flag *(SP flag)] ")"`.

@@ -129,3 +129,21 @@ fn flags_and_lists() {
     assert!(cur(b"(a  b)").flag_list().is_err());
     assert!(cur(b"(\\)").flag_list().is_err());
 }
+
+#[test]
+fn text_helpers_match_lossy_conversion() {
+    let inputs: [&[u8]; 6] = [
+        b"",
+        b"A1",
+        b"$Forwarded",
+        "Grüße".as_bytes(),
+        b"bad\xff\xfe",
+        b"\xc3",
+    ];
+    for input in inputs {
+        let lossy = String::from_utf8_lossy(input).into_owned();
+        assert_eq!(text(input), lossy);
+        assert_eq!(text_from_vec(input.to_vec()), lossy);
+        assert_eq!(upper_text(input), lossy.to_ascii_uppercase());
+    }
+}

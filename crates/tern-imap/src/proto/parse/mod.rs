@@ -98,7 +98,7 @@ pub(crate) fn parse_tag(c: &mut Cursor<'_>) -> PResult<String> {
             tag: None,
             reason: "Missing or invalid tag".into(),
         })?;
-    Ok(String::from_utf8_lossy(tag).into_owned())
+    Ok(lexer::text(tag))
 }
 
 fn command_body(c: &mut Cursor<'_>) -> PResult<CommandBody> {

@@ -2,7 +2,7 @@
 //! `$`, RFC 7162 MODSEQ, RFC 5032 OLDER/YOUNGER, RFC 8474 EMAILID/THREADID; SORT and THREAD
 //! (RFC 5256, RFC 5957 DISPLAYFROM/DISPLAYTO, RFC 5267 SORT RETURN).
 
-use super::lexer::{Cursor, PResult, fail};
+use super::lexer::{Cursor, PResult, fail, text, text_from_vec};
 use super::sequence::{at_sequence_set, sequence_set};
 use crate::proto::command::{
     By, CommandBody, SearchCommand, SearchKey, SearchReturn, SortField, SortKey, ThreadAlgorithm,
@@ -108,17 +108,16 @@ fn key(c: &mut Cursor<'_>, depth: usize) -> PResult<SearchKey> {
         "SENTSINCE" => K::SentSince(arg_date(c)?),
         "HEADER" => {
             c.sp()?;
-            let field = c.astring()?;
-            let field = String::from_utf8_lossy(&field).into_owned();
+            let field = text_from_vec(c.astring()?);
             K::Header(field, arg_astring(c)?)
         }
         "KEYWORD" => {
             c.sp()?;
-            K::Keyword(String::from_utf8_lossy(c.atom()?).into_owned())
+            K::Keyword(text(c.atom()?))
         }
         "UNKEYWORD" => {
             c.sp()?;
-            K::Unkeyword(String::from_utf8_lossy(c.atom()?).into_owned())
+            K::Unkeyword(text(c.atom()?))
         }
         "LARGER" => {
             c.sp()?;
@@ -198,7 +197,7 @@ fn arg_objectid(c: &mut Cursor<'_>) -> PResult<String> {
     {
         return fail("Invalid object id");
     }
-    Ok(String::from_utf8_lossy(&id).into_owned())
+    Ok(text_from_vec(id))
 }
 
 /// `sort = "SORT" [search-return-opts] SP sort-criteria SP search-charset
