@@ -50,7 +50,9 @@ impl RawField<'_> {
 /// Splits a header block (up to and including the blank line, or the whole slice) into
 /// fields. Lines that are neither a field nor a continuation are skipped.
 pub fn header_fields(header: &[u8]) -> Vec<RawField<'_>> {
-    let mut fields: Vec<RawField<'_>> = Vec::new();
+    // At most one field per line: one allocation instead of growing field by field.
+    let lines = memchr::memchr_iter(b'\n', header).count() + 1;
+    let mut fields: Vec<RawField<'_>> = Vec::with_capacity(lines);
     let mut pos = 0;
     let mut current: Option<(usize, usize)> = None; // (start, name_end)
     while pos < header.len() {
