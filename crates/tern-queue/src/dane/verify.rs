@@ -313,14 +313,14 @@ mod tests {
     }
 
     fn check(
-        records: &[Tlsa],
-        chain: &[CertificateDer<'static>],
+        records: Vec<Tlsa>,
+        chain: Vec<CertificateDer<'static>>,
         names: &[&str],
     ) -> Result<Matched, String> {
         let names: Vec<String> = names.iter().map(|n| n.to_string()).collect();
         let provider = rustls::crypto::aws_lc_rs::default_provider();
         authenticate(
-            records,
+            &records,
             &chain[0],
             &chain[1..],
             &names,
@@ -339,7 +339,7 @@ mod tests {
         for (selector, selected) in [(CERT, cert.as_ref()), (SPKI, &key[..])] {
             for matching in [FULL, SHA2_256, SHA2_512] {
                 let r = rec(DANE_EE, selector, matching, selected);
-                let m = check(std::slice::from_ref(&r), &[cert.clone()], MX)
+                let m = check(vec![r.clone()], vec![cert.clone()], MX)
                     .unwrap_or_else(|e| panic!("{r}: {e}"));
                 assert_eq!(m.record, r);
             }
@@ -351,15 +351,15 @@ mod tests {
         let cert = server(&["mx.example.test"], None, false);
         let other = server(&["mx.example.test"], None, false);
         let wrong = rec(DANE_EE, SPKI, SHA2_256, &spki(&other));
-        let err = check(std::slice::from_ref(&wrong), &[cert.clone()], MX).unwrap_err();
+        let err = check(vec![wrong.clone()], vec![cert.clone()], MX).unwrap_err();
         assert!(err.contains("matches no TLSA record"), "{err}");
         // A PKIX-EE record with the right digest is unusable for SMTP.
         let pkix = rec(1, SPKI, SHA2_256, &spki(&cert));
-        let err = check(&[pkix.clone()], &[cert.clone()], MX).unwrap_err();
+        let err = check(vec![pkix.clone()], vec![cert.clone()], MX).unwrap_err();
         assert_eq!(err, "no usable TLSA record");
         // One matching record among others is enough.
         let right = rec(DANE_EE, SPKI, SHA2_256, &spki(&cert));
-        let m = check(&[pkix, wrong, right.clone()], &[cert], MX).unwrap();
+        let m = check(vec![pkix, wrong, right.clone()], vec![cert], MX).unwrap();
         assert_eq!(m.record, right);
     }
 
@@ -369,32 +369,27 @@ mod tests {
         let cert = server(&["mx.example.test"], Some(&ca), false);
         let ta = rec(DANE_TA, SPKI, SHA2_256, &spki(&ca.der));
         // The chain carries the CA: authenticated, for the MX host's name.
-        let m = check(
-            std::slice::from_ref(&ta),
-            &[cert.clone(), ca.der.clone()],
-            MX,
-        )
-        .unwrap();
+        let m = check(vec![ta.clone()], vec![cert.clone(), ca.der.clone()], MX).unwrap();
         assert_eq!(m.record, ta);
         let full = rec(DANE_TA, CERT, SHA2_512, ca.der.as_ref());
-        check(&[full], &[cert.clone(), ca.der.clone()], MX).unwrap();
+        check(vec![full], vec![cert.clone(), ca.der.clone()], MX).unwrap();
         // The TLSA base domain is a reference identifier too.
         check(
-            std::slice::from_ref(&ta),
-            &[cert.clone(), ca.der.clone()],
+            vec![ta.clone()],
+            vec![cert.clone(), ca.der.clone()],
             &["other.example.test", "mx.example.test"],
         )
         .unwrap();
         // Without the CA in the chain, a digest cannot anchor anything...
-        let err = check(std::slice::from_ref(&ta), &[cert.clone()], MX).unwrap_err();
+        let err = check(vec![ta.clone()], vec![cert.clone()], MX).unwrap_err();
         assert!(err.contains("no certificate of the chain matches"), "{err}");
         // ...but a `2 0 0` record carries the anchor itself.
         let carried = rec(DANE_TA, CERT, FULL, ca.der.as_ref());
-        check(&[carried], &[cert.clone()], MX).unwrap();
+        check(vec![carried], vec![cert.clone()], MX).unwrap();
         // Another name: refused.
         let err = check(
-            std::slice::from_ref(&ta),
-            &[cert.clone(), ca.der.clone()],
+            vec![ta.clone()],
+            vec![cert.clone(), ca.der.clone()],
             &["mx.other.test"],
         )
         .unwrap_err();
@@ -410,14 +405,14 @@ mod tests {
         // certificate does not chain to it.
         let by_ca2 = server(&["mx.example.test"], Some(&ca2), false);
         let err = check(
-            std::slice::from_ref(&ta),
-            &[by_ca2, ca2.der.clone(), ca1.der.clone()],
+            vec![ta.clone()],
+            vec![by_ca2, ca2.der.clone(), ca1.der.clone()],
             MX,
         )
         .unwrap_err();
         assert!(err.contains("does not chain to the trust anchor"), "{err}");
         let expired = server(&["mx.example.test"], Some(&ca1), true);
-        let err = check(std::slice::from_ref(&ta), &[expired, ca1.der.clone()], MX).unwrap_err();
+        let err = check(vec![ta.clone()], vec![expired, ca1.der.clone()], MX).unwrap_err();
         assert!(err.contains("does not chain"), "{err}");
     }
 
@@ -425,9 +420,9 @@ mod tests {
     fn garbage_certificates_are_refused_not_panicked_on() {
         let r = rec(DANE_EE, SPKI, SHA2_256, b"x");
         let junk = CertificateDer::from(vec![0x30, 0x03, 0x02, 0x01, 0x00]);
-        assert!(check(std::slice::from_ref(&r), &[junk.clone()], MX).is_err());
+        assert!(check(vec![r.clone()], vec![junk.clone()], MX).is_err());
         let ta = rec(DANE_TA, CERT, FULL, &[0x30, 0x00]);
         let cert = server(&["mx.example.test"], None, false);
-        assert!(check(&[ta], &[cert, junk], MX).is_err());
+        assert!(check(vec![ta], vec![cert, junk], MX).is_err());
     }
 }
