@@ -67,10 +67,11 @@ def receivers(tmp_path):
         rx.stop()
 
 
-def zones(port, tlsa=None, plain_tlsa=None, mx_ip="127.0.0.1"):
+def zones(port, tlsa=None, plain_tlsa=None, mx_ip="127.0.0.1", extra=()):
     """dane.test (signed), plain.test and slow.test (not signed); `tlsa`: the rdata of
-    `_PORT._tcp.mx.dane.test` (None: no record), `plain_tlsa` that of plain.test's MX."""
-    dane = ["@ MX 10 mx", f"mx A {mx_ip}"]
+    `_PORT._tcp.mx.dane.test` (None: no record), `plain_tlsa` that of plain.test's MX;
+    `extra`: more dane.test records."""
+    dane = ["@ MX 10 mx", f"mx A {mx_ip}", *extra]
     if tlsa:
         dane.append(f"_{port}._tcp.mx TLSA {tlsa}")
     plain = ["@ MX 10 mx", "mx A 127.0.0.1"]
@@ -80,10 +81,10 @@ def zones(port, tlsa=None, plain_tlsa=None, mx_ip="127.0.0.1"):
             "slow.test": ["@ MX 10 mx", "mx A 127.0.0.9"]}
 
 
-def sender(make_server, resolver, port, extra="dane = true\n"):
+def sender(make_server, resolver, port, extra="dane = true\nmta_sts = false\n"):
     return make_server(services=("submission", "imap"), extra_config=(
         f'[dns]\nnameservers = ["{resolver.addr}"]\n'
-        f'[outbound]\nport = {port}\nretry_base = "1h"\nmta_sts = false\n{extra}\n'))
+        f'[outbound]\nport = {port}\nretry_base = "1h"\n{extra}\n'))
 
 
 def other_key_tlsa():
@@ -201,7 +202,7 @@ def test_dane_off_ignores_tlsa(make_server, ca, resolvers, receivers):
     rx = receivers(ca)
     port = rx.port("smtp")
     resolver = resolvers(zones(port, tlsa=other_key_tlsa()))
-    mta = sender(make_server, resolver, port, extra="dane = false\n")
+    mta = sender(make_server, resolver, port, extra="dane = false\nmta_sts = false\n")
     alice = mta.add_user("alice")
     submit(mta, alice, [BOB, CAROL], make_message(alice, "dane off", to=BOB))
     [got] = wait_mailbox(rx, 1, BOB)
@@ -251,3 +252,31 @@ def test_bogus_tlsa_defers(make_server, ca, resolvers, receivers):
     assert bob["last_reply"].startswith("4.7.5 DANE: TLSA lookup for mx.dane.test failed"), bob
     assert "SERVFAIL" in bob["last_reply"] or "Server Failure" in bob["last_reply"], bob
     assert mailbox(rx, BOB) == []
+
+
+def test_dane_takes_precedence_over_mta_sts(make_server, ca, resolvers, receivers):
+    """RFC 8461 §2: the domain's MTA-STS policy (enforce) does not name mx.dane.test, which
+    alone would defer the mail; the host is DANE-protected, so DANE decides, and delivers."""
+    from test_mta_sts import POLICY_IP, PolicyServer, policy_text
+    policy = PolicyServer(ca, policy_text("enforce", mx=("other.dane.test",)), "dane.test")
+    try:
+        rx = receivers(ca)
+        port = rx.port("smtp")
+        resolver = resolvers(zones(
+            port, tlsa="3 1 1 " + spki_sha256(rx.tls_cert),
+            extra=['_mta-sts TXT "v=STSv1; id=dane1"', f"mta-sts A {POLICY_IP}"]))
+        mta = sender(make_server, resolver, port,
+                     extra=f'dane = true\ntls_ca_file = "{ca.path}"\n')
+        alice = mta.add_user("alice")
+        submit(mta, alice, [BOB, CAROL], make_message(alice, "dane over sts", to=BOB))
+        [got] = wait_mailbox(rx, 1, BOB)
+        assert subject(got) == "dane over sts"
+        entry, _ = wait_deferred(mta, CAROL)
+        bob = recipient(mta, entry["id"], BOB)
+        assert bob["state"] == "sent" and bob["dane"] == "verified", bob
+        assert bob["mta_sts"] is None, bob
+        # The policy was fetched and in force: it is DANE that overrode it.
+        assert policy.requests == 1
+        assert "MTA-STS policy fetched" in log(mta)
+    finally:
+        policy.stop()

@@ -38,10 +38,11 @@ def policy_text(mode="enforce", mx=("mx.remote.test",), max_age=86400):
 # ---- the policy host --------------------------------------------------------------------------
 
 class PolicyServer:
-    """https://mta-sts.remote.test/.well-known/mta-sts.txt on POLICY_IP:443; `policy` is
-    what it serves (change it at will), `requests` how many fetches it answered."""
+    """https://mta-sts.DOMAIN/.well-known/mta-sts.txt on POLICY_IP:443 (DOMAIN: remote.test
+    unless told); `policy` is what it serves (change it at will), `requests` how many
+    fetches it answered."""
 
-    def __init__(self, ca, policy):
+    def __init__(self, ca, policy, domain="remote.test"):
         self.policy = policy
         self.requests = 0
         outer = self
@@ -62,7 +63,7 @@ class PolicyServer:
             def log_message(self, *args):
                 pass
 
-        cert, key = ca.issue("mta-sts.remote.test")
+        cert, key = ca.issue(f"mta-sts.{domain}")
         ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         ctx.load_cert_chain(cert, key)
         try:
