@@ -104,3 +104,58 @@ impl HostDane {
         }
     }
 }
+
+/// Entry points for `fuzz/fuzz_targets/dane.rs` (not an API).
+#[doc(hidden)]
+pub mod fuzzing {
+    use super::answer::{self, Answer};
+    use super::tlsa::Tlsa;
+    use super::verify::{self, Matched};
+    use hickory_resolver::proto::op::Message;
+    use hickory_resolver::proto::rr::{Name, RecordType};
+    use rustls::pki_types::{CertificateDer, UnixTime};
+
+    /// The question the fuzzed replies answer.
+    pub const QUESTION: &str = "_25._tcp.mx.example.test.";
+
+    /// Decodes `wire` as a reply (hickory-proto) and classifies it as the answer to the TLSA
+    /// question [`QUESTION`]: the classification, the owner of the records (if any) and
+    /// their TLSA records.
+    pub fn tlsa_reply(wire: &[u8]) -> Option<(answer::Reply, Option<String>, Vec<Tlsa>)> {
+        let message = Message::from_vec(wire).ok()?;
+        let name = Name::from_ascii(QUESTION).ok()?;
+        let reply = answer::classify(&name, RecordType::TLSA, &message);
+        let (owner, records) = match &reply.answer {
+            Answer::Records { owner, data } => {
+                (Some(owner.to_ascii()), answer::tlsa_records(data))
+            }
+            _ => (None, Vec::new()),
+        };
+        Some((reply, owner, records))
+    }
+
+    /// [`verify::authenticate`] of `chain` (server certificate first) for `mx.example.test`.
+    pub fn authenticate(records: &[Tlsa], chain: &[Vec<u8>]) -> Result<Matched, String> {
+        let chain: Vec<CertificateDer<'_>> =
+            chain.iter().map(|c| CertificateDer::from(&c[..])).collect();
+        let Some((ee, rest)) = chain.split_first() else {
+            return Err("no certificate".into());
+        };
+        let provider = rustls::crypto::aws_lc_rs::default_provider();
+        verify::authenticate(
+            records,
+            ee,
+            rest,
+            &["mx.example.test".to_string()],
+            UnixTime::now(),
+            provider.signature_verification_algorithms.all,
+        )
+    }
+
+    /// The SubjectPublicKeyInfo of a certificate webpki parses.
+    pub fn spki(cert: &[u8]) -> Option<Vec<u8>> {
+        let der = CertificateDer::from(cert);
+        let parsed = webpki::EndEntityCert::try_from(&der).ok()?;
+        Some(parsed.subject_public_key_info().as_ref().to_vec())
+    }
+}
