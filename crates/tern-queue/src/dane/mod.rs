@@ -126,9 +126,7 @@ pub mod fuzzing {
         let name = Name::from_ascii(QUESTION).ok()?;
         let reply = answer::classify(&name, RecordType::TLSA, &message);
         let (owner, records) = match &reply.answer {
-            Answer::Records { owner, data } => {
-                (Some(owner.to_ascii()), answer::tlsa_records(data))
-            }
+            Answer::Records { owner, data } => (Some(owner.to_ascii()), answer::tlsa_records(data)),
             _ => (None, Vec::new()),
         };
         Some((reply, owner, records))
