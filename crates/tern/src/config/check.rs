@@ -41,6 +41,13 @@ pub fn check(config: &Config, errors: &mut Vec<KeyError>) {
     };
 
     check_outbound(&config.outbound, &mut err);
+    if config.outbound.dane == Some(true) && config.dns.nameservers.is_empty() {
+        err(
+            "outbound.dane",
+            "needs [dns] nameservers: the resolvers trusted to validate DNSSEC (e.g. an Unbound on 127.0.0.1)"
+                .into(),
+        );
+    }
     if let Some(m) = &config.migration {
         for (key, reason) in m.check() {
             err(key, reason);
