@@ -388,7 +388,8 @@ packages() {
     postfix swaks isync fetchmail getmail6 rspamd redis-server clamav-daemon clamav-testfiles \
     postgresql bc curl cyrus-common cyrus-admin cyrus-clients sasl2-bin \
     dnsmasq-base clamav-milter sieve-connect libkrb5-dev libclang-dev pkg-config \
-    libsasl2-modules-gssapi-mit libgssapi-perl python3-dkim python3-authres python3-nacl python3-dnspython
+    libsasl2-modules-gssapi-mit libgssapi-perl python3-dkim python3-authres python3-nacl python3-dnspython \
+    unbound nsd ldnsutils
 }
 stop() { # stop NAME: stop one service this script started (tests restart it with 'start NAME')
   local f=$P/pids/$1; [ -e "$f" ] || return 0; local pid; pid=$(cat "$f"); kill -TERM "$pid" 2>/dev/null || true

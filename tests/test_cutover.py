@@ -208,12 +208,37 @@ def test_cutover_moves_the_user_and_rollback_relays_again(tern, tmp_path):
         files = mbsync_files(mbsync_dir)
         assert fetched_before <= files and len(files - fetched_before) == 1, (new, files)
 
-    # Rollback: relayed to Dovecot again (Dovecot's mailbox, without the Tern-only message).
-    res = tern.cli("migrate", "rollback", "--user", user)
+    # Rollback: refused while Tern holds mail Dovecot lacks, unless forced; then relayed to
+    # Dovecot again (Dovecot's mailbox, without the Tern-only message).
+    res = tern.cli("migrate", "rollback", "--user", user, check=False)
+    assert res.returncode == 1 and b"1 messages" in res.stderr, res
+    assert {r["account"]: r["home"] for r in homes(tern)["users"]}[user] == "local"
+    res = tern.cli("migrate", "rollback", "--user", user, "--force")
     assert b"back on the legacy server" in res.stdout
     again = tern_imap(tern, user, password)
     assert "Subject: jack after cutover" not in subjects(again)
     assert count(again) == 4
+
+
+def test_cutover_all_stops_at_a_reused_uid(tern):
+    """`tern migrate cutover --all` picks every user a migration copied who is not on Tern
+    (jack, rolled back above with a message that stayed on Tern as UID 5) and logs in as the
+    `[migration]` administrator. Dovecot has since given UID 5 to new mail: copying it would
+    make UID 5 name two messages, so the cutover stops and jack stays on Dovecot."""
+    import json
+    user, password = "jack@example.test", "Jack#Pass1"
+    assert {r["account"]: r["home"] for r in homes(tern)["users"]}[user] == "legacy"
+    src = dovecot_imap(user, password)
+    assert src.append("INBOX", "()", None, message("jack while rolled back"))[0] == "OK"
+    res = tern.cli("migrate", "cutover", "--all", "--json", check=False)
+    out = json.loads(res.stdout)
+    assert res.returncode == 1 and not out["ok"], out
+    (moved,) = out["users"]
+    assert moved["user"] == user and moved["home"] == "legacy", moved
+    assert "source UID 5 is already a different message on Tern" in moved["error"], moved
+    assert {r["account"]: r["home"] for r in homes(tern)["users"]}[user] == "legacy"
+    # Still relayed to Dovecot, which has the new message.
+    assert "Subject: jack while rolled back" in subjects(tern_imap(tern, user, password))
 
 
 def test_moving_user_waits_and_queued_mail_follows_the_cutover(dovecot, tmp_path):

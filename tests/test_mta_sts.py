@@ -14,29 +14,20 @@ Nothing waits on a clock: retries are an hour apart, so the only attempts are th
 the ones `tern queue retry` asks for; every wait is a poll with a generous bound.
 """
 
-import datetime
-import email
-import email.policy
-import imaplib
 import json
-import os
 import ssl
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from dnsserver import Dns
-from harness import DOMAIN, IO_TIMEOUT, PASSWORD, TernServer
+from mx_support import (BOB, CertAuthority, log, mailbox, start_receiver, subject,
+                        wait_deferred, wait_mailbox)
 from test_queue import delivery_status, inbox, make_message, queue_list, submit, wait_for
 
 POLICY_IP = "127.0.0.46"
-BOB = "bob@remote.test"
 
 
 def policy_text(mode="enforce", mx=("mx.remote.test",), max_age=86400):
@@ -44,71 +35,14 @@ def policy_text(mode="enforce", mx=("mx.remote.test",), max_age=86400):
     return "\r\n".join(lines + [f"max_age: {max_age}", ""])
 
 
-# ---- a test CA --------------------------------------------------------------------------------
-
-class CertAuthority:
-    """A CA made for one test; `issue(names)` writes a server certificate and key."""
-
-    def __init__(self, directory):
-        self.dir = directory
-        self.key = ec.generate_private_key(ec.SECP256R1())
-        name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "Tern MTA-STS test CA")])
-        now = datetime.datetime.now(datetime.timezone.utc)
-        self.cert = (
-            x509.CertificateBuilder()
-            .subject_name(name).issuer_name(name)
-            .public_key(self.key.public_key())
-            .serial_number(x509.random_serial_number())
-            .not_valid_before(now - datetime.timedelta(days=1))
-            .not_valid_after(now + datetime.timedelta(days=30))
-            .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-            .add_extension(x509.KeyUsage(
-                digital_signature=True, content_commitment=False, key_encipherment=False,
-                data_encipherment=False, key_agreement=False, key_cert_sign=True,
-                crl_sign=True, encipher_only=False, decipher_only=False), critical=True)
-            .add_extension(x509.SubjectKeyIdentifier.from_public_key(self.key.public_key()),
-                           critical=False)
-            .sign(self.key, hashes.SHA256()))
-        self.path = os.path.join(directory, "ca.pem")
-        with open(self.path, "wb") as f:
-            f.write(self.cert.public_bytes(serialization.Encoding.PEM))
-
-    def issue(self, *names):
-        key = ec.generate_private_key(ec.SECP256R1())
-        now = datetime.datetime.now(datetime.timezone.utc)
-        cert = (
-            x509.CertificateBuilder()
-            .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, names[0])]))
-            .issuer_name(self.cert.subject)
-            .public_key(key.public_key())
-            .serial_number(x509.random_serial_number())
-            .not_valid_before(now - datetime.timedelta(days=1))
-            .not_valid_after(now + datetime.timedelta(days=30))
-            .add_extension(x509.SubjectAlternativeName([x509.DNSName(n) for n in names]),
-                           critical=False)
-            .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-            .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]),
-                           critical=False)
-            .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(
-                self.key.public_key()), critical=False)
-            .sign(self.key, hashes.SHA256()))
-        base = os.path.join(self.dir, names[0])
-        with open(base + ".crt", "wb") as f:
-            f.write(cert.public_bytes(serialization.Encoding.PEM))
-        with open(base + ".key", "wb") as f:
-            f.write(key.private_bytes(serialization.Encoding.PEM,
-                                      serialization.PrivateFormat.PKCS8,
-                                      serialization.NoEncryption()))
-        return base + ".crt", base + ".key"
-
-
 # ---- the policy host --------------------------------------------------------------------------
 
 class PolicyServer:
-    """https://mta-sts.remote.test/.well-known/mta-sts.txt on POLICY_IP:443; `policy` is
-    what it serves (change it at will), `requests` how many fetches it answered."""
+    """https://mta-sts.DOMAIN/.well-known/mta-sts.txt on POLICY_IP:443 (DOMAIN: remote.test
+    unless told); `policy` is what it serves (change it at will), `requests` how many
+    fetches it answered."""
 
-    def __init__(self, ca, policy):
+    def __init__(self, ca, policy, domain="remote.test"):
         self.policy = policy
         self.requests = 0
         outer = self
@@ -129,7 +63,7 @@ class PolicyServer:
             def log_message(self, *args):
                 pass
 
-        cert, key = ca.issue("mta-sts.remote.test")
+        cert, key = ca.issue(f"mta-sts.{domain}")
         ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         ctx.load_cert_chain(cert, key)
         try:
@@ -186,21 +120,8 @@ def receivers(tmp_path):
     started = []
 
     def make(ca, cert_names=("mx.remote.test",)):
-        extra = ""
-        if cert_names:
-            cert, key = ca.issue(*cert_names)
-            extra = f'[tls]\ncert = "{cert}"\nkey = "{key}"\n'
-        rx = TernServer(str(tmp_path / f"rx{len(started)}"), services=("smtp", "imap"),
-                        extra_config=extra)
-        with open(rx.config_path) as f:
-            text = f.read()
-        text = text.replace(f'local_domains = ["{DOMAIN}"]', 'local_domains = ["remote.test"]')
-        text = text.replace(f'hostname = "mail.{DOMAIN}"', 'hostname = "mx.remote.test"')
-        with open(rx.config_path, "w") as f:
-            f.write(text)
+        rx = start_receiver(str(tmp_path / f"rx{len(started)}"), "remote.test", ca, cert_names)
         started.append(rx)
-        rx.start()
-        rx.cli("user", "add", BOB, "--password-stdin", input=PASSWORD + "\n")
         return rx
     yield make
     for rx in started:
@@ -212,47 +133,6 @@ def sender(make_server, dns, rx, ca, extra=""):
         f'[dns]\nnameservers = ["{dns.addr}"]\n'
         f'[outbound]\nport = {rx.port("smtp")}\nretry_base = "1h"\n'
         f'tls_ca_file = "{ca.path}"\n{extra}\n'))
-
-
-def mailbox(rx):
-    """The messages in bob@remote.test's INBOX at the receiving Tern (now)."""
-    c = imaplib.IMAP4("127.0.0.1", rx.port("imap"), timeout=IO_TIMEOUT)
-    try:
-        c.login(BOB, PASSWORD)
-        c.select("INBOX")
-        _, data = c.search(None, "ALL")
-        out = []
-        for n in data[0].split():
-            _, msg = c.fetch(n, "(BODY.PEEK[])")
-            out.append(email.message_from_bytes(msg[0][1], policy=email.policy.compat32))
-        return out
-    finally:
-        c.logout()
-
-
-def wait_mailbox(rx, count):
-    def arrived():
-        messages = mailbox(rx)
-        return messages if len(messages) >= count else None
-    return wait_for(arrived, f"{count} message(s) at the remote MX")
-
-
-def log(server):
-    with open(server.log_path, "rb") as f:
-        return f.read().decode("utf-8", "replace")
-
-
-def wait_deferred(server, address=BOB, attempts=1):
-    def deferred():
-        for entry in queue_list(server):
-            for r in entry["recipients"]:
-                if r["address"] == address and r["attempts"] >= attempts:
-                    return entry, r
-    return wait_for(deferred, f"a deferred attempt for {address}")
-
-
-def subject(msg):
-    return str(msg["Subject"])
 
 
 # ---- tests ------------------------------------------------------------------------------------

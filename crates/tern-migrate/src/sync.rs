@@ -530,6 +530,7 @@ impl FolderSync<'_> {
         for r in records.iter().filter(|r| !mapped.contains(&r.uid)) {
             orphans.entry(r.blob).or_default().push(r.uid);
         }
+        let live: HashSet<u32> = records.iter().map(|r| r.uid).collect();
         let mut uidnext = status.uidnext;
         let is_inbox = fs.target_name == "INBOX";
         let sizes = self.source_sizes(uids).await?;
@@ -559,6 +560,18 @@ impl FolderSync<'_> {
                 {
                     pairs.push((m.uid, list.remove(pos)));
                     continue;
+                }
+                // A source UID that Tern already uses for another message (mail delivered to
+                // Tern after a cutover that was rolled back, while the source gave the same
+                // UID to new mail): copying would leave one UID naming two messages under
+                // one UIDVALIDITY for the clients that know both. Stop; nothing is served
+                // from this folder until an operator resolves it.
+                if fs.preserve_uids && m.uid < uidnext && live.contains(&m.uid) {
+                    return Err(format!(
+                        "{}: source UID {} is already a different message on Tern (mail \
+                         delivered to Tern after a rolled-back cutover?); not copied",
+                        fs.target_name, m.uid
+                    ));
                 }
                 let import_uid = (fs.preserve_uids && m.uid >= uidnext).then_some(m.uid);
                 uidnext = import_uid.map_or(uidnext + 1, |u| u + 1);

@@ -9,6 +9,10 @@
 //!   tried once more in plain text (RFC 7435: encryption is best effort there) — unless the
 //!   domain has an MTA-STS policy in `enforce` mode: then only the MX hosts it names, each
 //!   over TLS verified for its name, never in plain text ([`crate::sts`]).
+//! - DANE (`[outbound] dane`, [`crate::dane`]): an MX host whose MX RRset, addresses and
+//!   TLSA records are DNSSEC-secure gets STARTTLS as a requirement and its certificate
+//!   matched against the TLSA records; a failure skips the host, never falls back to plain
+//!   text. DANE takes precedence over MTA-STS for such a host (RFC 8461 §2).
 //! - A message that needs an extension the server lacks (SMTPUTF8, 8BITMIME, BINARYMIME, a
 //!   large enough SIZE) fails permanently for those recipients (RFC 6531 §3.4, RFC 6152,
 //!   RFC 1870): Tern does not downgrade messages.
@@ -19,8 +23,9 @@ use crate::client::{
     ClientError, Content, Reply, Session, SessionOptions, TlsPolicy, Transaction, TxRcpt,
 };
 use crate::config::SmarthostTls;
+use crate::dane::{self, TlsaLookup};
 use crate::db::{MessageRow, RecipientRow};
-use crate::dns::DnsError;
+use crate::dns::{DnsError, HostAddrs};
 use crate::sts::{Applied, Mode, enforce};
 use std::net::SocketAddr;
 
@@ -112,8 +117,11 @@ pub(crate) enum HostResult {
 pub struct Attempted {
     /// One per recipient, in order.
     pub outcomes: Vec<Outcome>,
-    /// The MTA-STS mode applied (`enforce` or `testing`), if the domain has a policy.
+    /// The MTA-STS mode applied (`enforce` or `testing`), if the domain has a policy and
+    /// DANE did not govern the host that decided.
     pub mta_sts: Option<Mode>,
+    /// What DANE did, if it applied to any host.
+    pub dane: Option<dane::Status>,
 }
 
 /// Runs the attempt; one outcome per recipient of `rcpts`, in order.
@@ -128,6 +136,7 @@ pub async fn attempt(
         return Attempted {
             outcomes,
             mta_sts: None,
+            dane: None,
         };
     }
     let policy = match (dest, inner.sts.as_ref()) {
@@ -137,10 +146,15 @@ pub async fn attempt(
             .filter(|a| a.policy.mode != Mode::None),
         _ => None,
     };
-    let outcomes = attempt_hosts(inner, message, rcpts, dest, policy.as_ref()).await;
+    let (outcomes, dane) = attempt_hosts(inner, message, rcpts, dest, policy.as_ref()).await;
+    let by_dane = matches!(
+        dane,
+        Some(dane::Status::Verified | dane::Status::EncryptOnly)
+    );
     Attempted {
         outcomes,
-        mta_sts: policy.map(|a| a.policy.mode),
+        mta_sts: policy.filter(|_| !by_dane).map(|a| a.policy.mode),
+        dane,
     }
 }
 
@@ -150,51 +164,91 @@ async fn attempt_hosts(
     rcpts: &[&RecipientRow],
     dest: &Destination,
     policy: Option<&Applied>,
-) -> Vec<Outcome> {
+) -> (Vec<Outcome>, Option<dane::Status>) {
     let all = |o: Outcome| vec![o; rcpts.len()];
     // Hosts to try, each with the TLS policy and credentials that go with it.
-    let (hosts, port, smarthost) = match dest {
+    let (hosts, port, smarthost, mx_secure) = match dest {
         Destination::Smarthost => {
             let Some(sh) = inner.config.smarthost.as_ref() else {
-                return all(temporary("4.3.5 no smarthost configured".into()));
+                return (all(temporary("4.3.5 no smarthost configured".into())), None);
             };
-            (vec![sh.host.clone()], sh.port, Some(sh))
+            (vec![sh.host.clone()], sh.port, Some(sh), false)
         }
         Destination::Home => unreachable!("handled above"),
-        Destination::Domain(domain) => match inner.dns.mail_hosts(domain).await {
-            Ok(hosts) => (hosts, inner.config.remote_port, None),
+        Destination::Domain(domain) => match inner.dns.routes(domain).await {
+            Ok(routes) => (routes.hosts, inner.config.remote_port, None, routes.secure),
             Err(DnsError::Permanent { status, text }) => {
-                return all(Outcome::Permanent {
+                let failed = Outcome::Permanent {
                     reason: format!("{status} {text}"),
                     mta: None,
                     tls: false,
-                });
+                };
+                return (all(failed), None);
             }
-            Err(DnsError::Temporary(text)) => return all(temporary(format!("4.4.3 {text}"))),
+            Err(DnsError::Temporary(text)) => {
+                return (all(temporary(format!("4.4.3 {text}"))), None);
+            }
         },
     };
+    // RFC 7672 §2.2: TLSA records count only under a secure MX RRset.
+    let dane_stub = inner
+        .dns
+        .dnssec()
+        .filter(|_| mx_secure && smarthost.is_none());
     let implicit_mx = matches!(dest, Destination::Domain(d) if hosts.len() == 1 && hosts[0] == *d);
     let mut last: Option<Outcome> = None;
     let mut any_address = false;
     // Hosts an MTA-STS policy refused before their addresses were looked up.
     let mut skipped = Vec::new();
+    // Hosts DANE governed (or whose TLSA lookup failed), none of which took the message.
+    let mut dane_refused = 0;
     for host in &hosts {
-        if let Some(applied) = policy
-            && let Err(reason) = enforce::admits(applied, &message.id, host)
-        {
-            skipped.push(reason);
+        let admitted = |skipped: &mut Vec<String>| match policy {
+            Some(applied) => match enforce::admits(applied, &message.id, host) {
+                Ok(()) => true,
+                Err(reason) => {
+                    skipped.push(reason);
+                    false
+                }
+            },
+            None => true,
+        };
+        // Without DANE the policy filters hosts before any lookup; with it, only hosts
+        // DANE does not protect (which takes their TLSA lookup to know).
+        if dane_stub.is_none() && !admitted(&mut skipped) {
             continue;
         }
-        let addrs = match inner.dns.addresses(host).await {
+        let addrs: HostAddrs = match inner.dns.host_addresses(host, dane_stub.is_some()).await {
             Ok(a) => a,
             Err(DnsError::Temporary(text)) | Err(DnsError::Permanent { text, .. }) => {
                 last = Some(temporary(format!("4.4.3 {text}")));
                 continue;
             }
         };
-        for ip in addrs {
+        let protected = match dane_stub {
+            Some(stub) if addrs.secure && !addrs.ips.is_empty() => {
+                match dane::lookup::tlsa(stub, port, host, &addrs).await {
+                    TlsaLookup::Dane(d) => Some(d),
+                    TlsaLookup::None => None,
+                    TlsaLookup::Failed(why) => {
+                        tracing::warn!(id = %message.id, %host, reason = %why,
+                            "queue: DANE: TLSA lookup failed, host skipped");
+                        dane_refused += 1;
+                        last = Some(temporary(format!(
+                            "4.7.5 DANE: TLSA lookup for {host} failed: {why}"
+                        )));
+                        continue;
+                    }
+                }
+            }
+            _ => None,
+        };
+        if dane_stub.is_some() && protected.is_none() && !admitted(&mut skipped) {
+            continue;
+        }
+        for ip in &addrs.ips {
             any_address = true;
-            let addr = SocketAddr::new(ip, port);
+            let addr = SocketAddr::new(*ip, port);
             let result = match smarthost {
                 Some(sh) => {
                     let policy = smarthost_policy(inner, sh);
@@ -206,15 +260,20 @@ async fn attempt_hosts(
                         Err(e) => HostResult::Done(vec![temporary(e); rcpts.len()]),
                     }
                 }
-                None => match policy {
-                    Some(applied) => {
+                None => match (&protected, policy) {
+                    (Some(d), _) => {
+                        dane::deliver::try_mx(inner, message, rcpts, addr, host, d).await
+                    }
+                    (None, Some(applied)) => {
                         enforce::try_mx(inner, message, rcpts, addr, host, applied).await
                     }
-                    None => try_mx_plain(inner, message, rcpts, addr, host).await,
+                    (None, None) => try_mx_plain(inner, message, rcpts, addr, host).await,
                 },
             };
             match result {
-                HostResult::Done(outcomes) => return outcomes,
+                HostResult::Done(outcomes) => {
+                    return (outcomes, protected.as_ref().map(|d| d.status()));
+                }
                 HostResult::Next { reason, mta } => {
                     tracing::info!(id = %message.id, host = %mta, %addr, %reason,
                         "queue: host did not take the message");
@@ -226,7 +285,11 @@ async fn attempt_hosts(
                 }
             }
         }
+        if protected.is_some() {
+            dane_refused += 1;
+        }
     }
+    let dane_status = (dane_refused > 0).then_some(dane::Status::Failed);
     if let Some(applied) = policy
         && !hosts.is_empty()
         && skipped.len() == hosts.len()
@@ -234,26 +297,30 @@ async fn attempt_hosts(
         // Not one MX host may be used: wait for the domain's MX or policy to change.
         tracing::warn!(id = %message.id, domain = %applied.domain,
             "queue: MTA-STS enforce: no MX host is in the policy, deferred");
-        return all(temporary(format!(
+        let deferred = temporary(format!(
             "4.7.5 no MX host of {} ({}) is in its MTA-STS policy (mx: {})",
             applied.domain,
             hosts.join(", "),
             applied.policy.mx_list()
-        )));
+        ));
+        return (all(deferred), dane_status);
     }
     if !any_address
         && skipped.is_empty()
+        && dane_refused == 0
         && implicit_mx
         && let Destination::Domain(d) = dest
     {
-        return all(Outcome::Permanent {
+        let failed = Outcome::Permanent {
             reason: format!("5.1.2 {d} has no MX and no address"),
             mta: None,
             tls: false,
-        });
+        };
+        return (all(failed), None);
     }
     let last = last.or_else(|| skipped.pop().map(temporary));
-    all(last.unwrap_or_else(|| temporary("4.4.4 no host to deliver to".into())))
+    let outcome = last.unwrap_or_else(|| temporary("4.4.4 no host to deliver to".into()));
+    (all(outcome), dane_status)
 }
 
 /// An MX host without a policy: opportunistic STARTTLS, certificate not verified; a failed

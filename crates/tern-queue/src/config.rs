@@ -60,6 +60,9 @@ pub struct QueueConfig {
     pub remote_port: u16,
     /// Apply the MTA-STS policies of recipient domains (RFC 8461) to MX delivery.
     pub mta_sts: bool,
+    /// DANE (RFC 7672): the `nameservers` validate DNSSEC and their AD bit is trusted;
+    /// TLSA records of DNSSEC-secure MX hosts are enforced.
+    pub dane: bool,
     /// PEM certificates trusted besides the system's roots for MTA-STS: the policy fetch
     /// (`https://mta-sts.DOMAIN/`) and the MX certificates `enforce` verifies.
     pub tls_ca_file: Option<PathBuf>,
@@ -91,6 +94,7 @@ impl QueueConfig {
             legacy: None,
             remote_port: 25,
             mta_sts: true,
+            dane: false,
             tls_ca_file: None,
             max_lifetime: Duration::from_secs(5 * 24 * 3600),
             delay_warning: Duration::from_secs(4 * 3600),

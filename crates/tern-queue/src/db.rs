@@ -51,6 +51,7 @@ CREATE TABLE IF NOT EXISTS recipients(
     success_dsn INTEGER NOT NULL DEFAULT 0,
     home INTEGER NOT NULL DEFAULT 0,
     mta_sts TEXT,
+    dane TEXT,
     PRIMARY KEY(message, idx)
 );
 CREATE INDEX IF NOT EXISTS recipients_due ON recipients(state, next_attempt);
@@ -121,6 +122,10 @@ pub struct RecipientRow {
     /// The MTA-STS mode (RFC 8461) the last attempt applied: `enforce` (only hosts the
     /// domain's policy names, over verified TLS) or `testing`; `None`: no policy.
     pub mta_sts: Option<String>,
+    /// What DANE (RFC 7672) did in the last attempt: `verified` (the certificate matched a
+    /// TLSA record), `encrypt-only` (TLS required, the records all unusable) or `failed`
+    /// (DANE-protected hosts were refused, see `last_reply`); `None`: DANE did not apply.
+    pub dane: Option<String>,
 }
 
 /// One queued message.
@@ -166,6 +171,8 @@ pub struct RcptUpdate {
     pub success_dsn: bool,
     /// See [`RecipientRow::mta_sts`].
     pub mta_sts: Option<String>,
+    /// See [`RecipientRow::dane`].
+    pub dane: Option<String>,
 }
 
 /// The queue database. Cheap to clone; one connection behind a mutex (the queue's writes
@@ -187,10 +194,11 @@ impl QueueDb {
         conn.pragma_update(None, "foreign_keys", true)?;
         conn.execute_batch(SCHEMA)?;
         // Queues made before migration mode lack the `home` column, before MTA-STS the
-        // `mta_sts` one.
+        // `mta_sts` one, before DANE the `dane` one.
         for (column, definition) in [
             ("home", "home INTEGER NOT NULL DEFAULT 0"),
             ("mta_sts", "mta_sts TEXT"),
+            ("dane", "dane TEXT"),
         ] {
             let present: bool = conn
                 .prepare("SELECT 1 FROM pragma_table_info('recipients') WHERE name = ?1")?
@@ -309,7 +317,7 @@ impl QueueDb {
                 tx.execute(
                     "UPDATE recipients SET state = ?3, next_attempt = ?4, last_reply = ?5,
                         remote_mta = ?6, tls = ?7, attempts = attempts + ?8,
-                        success_dsn = ?9, mta_sts = ?10
+                        success_dsn = ?9, mta_sts = ?10, dane = ?11
                      WHERE message = ?1 AND idx = ?2 AND state = 'pending'",
                     params![
                         id,
@@ -321,7 +329,8 @@ impl QueueDb {
                         u.tls,
                         u.attempted as i64,
                         u.success_dsn,
-                        u.mta_sts
+                        u.mta_sts,
+                        u.dane
                     ],
                 )?;
             }
@@ -411,7 +420,7 @@ fn load(conn: &Connection, id: &str) -> DbResult<Option<MessageRow>> {
     };
     let mut st = conn.prepare_cached(
         "SELECT idx, address, domain, notify, orcpt, state, attempts, next_attempt, last_reply,
-            remote_mta, tls, delay_warned, reported, success_dsn, home, mta_sts FROM recipients
+            remote_mta, tls, delay_warned, reported, success_dsn, home, mta_sts, dane FROM recipients
          WHERE message = ?1 ORDER BY idx",
     )?;
     let rows = st.query_map(params![id], |r| {
@@ -432,6 +441,7 @@ fn load(conn: &Connection, id: &str) -> DbResult<Option<MessageRow>> {
             success_dsn: r.get(13)?,
             home: r.get(14)?,
             mta_sts: r.get(15)?,
+            dane: r.get(16)?,
         })
     })?;
     message.recipients = rows.collect::<DbResult<_>>()?;
@@ -460,6 +470,7 @@ mod tests {
             success_dsn: false,
             home: false,
             mta_sts: None,
+            dane: None,
         };
         MessageRow {
             id: id.into(),
@@ -489,6 +500,7 @@ mod tests {
             attempted: true,
             success_dsn: false,
             mta_sts: Some("enforce".into()),
+            dane: Some("verified".into()),
         }
     }
 
@@ -521,6 +533,7 @@ mod tests {
         assert_eq!(m.recipients[1].attempts, 1);
         assert!(m.recipients[1].tls);
         assert_eq!(m.recipients[1].mta_sts.as_deref(), Some("enforce"));
+        assert_eq!(m.recipients[1].dane.as_deref(), Some("verified"));
         assert_eq!(
             m.recipients[1].last_reply.as_deref(),
             Some("450 4.2.0 busy")

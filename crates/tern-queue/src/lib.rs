@@ -13,6 +13,8 @@
 //! - [`dns`]: MX / implicit MX / null MX, A/AAAA (hickory).
 //! - [`client`]: the SMTP client (hand-written; reply parser fuzzed).
 //! - [`sts`]: MTA-STS (RFC 8461): policy discovery, the policy cache, enforcement per MX.
+//! - [`dane`]: DANE for SMTP (RFC 7672): TLSA lookups through a trusted validating
+//!   resolver's AD bit, the certificate matcher, delivery to DANE-protected MX hosts.
 //! - [`attempt`]: one session to one destination for a message's due recipients.
 //! - [`report`]: DSNs (failed, delayed, relayed) to the sender: local senders get them in
 //!   their INBOX, remote ones through this queue.
@@ -34,6 +36,7 @@
 pub mod attempt;
 pub mod client;
 pub mod config;
+pub mod dane;
 pub mod db;
 pub mod dns;
 pub mod dsn;
@@ -55,6 +58,9 @@ use tern_smtp::envelope::{BodyType, DsnRet, Notify};
 use tern_smtp::{Outbound, QueueError, QueuedMessage};
 use tern_store::BlobId;
 use tokio::sync::Semaphore;
+
+/// How long one DNS query for DANE waits for each name server.
+const DANE_QUERY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
 
 /// The destination key of recipients delivered wherever their home is (migration mode).
 pub const HOME_DOMAIN: &str = "[home]";
@@ -115,7 +121,16 @@ impl Queue {
         if swept > 0 {
             tracing::info!(swept, "queue: removed spool files without a queue entry");
         }
-        let dns = dns::Dns::new(&config.nameservers).map_err(OpenError::Config)?;
+        let mut dns = dns::Dns::new(&config.nameservers).map_err(OpenError::Config)?;
+        if config.dane {
+            if config.nameservers.is_empty() {
+                return Err(OpenError::Config(
+                    "outbound.dane needs [dns] nameservers: the resolvers trusted to validate DNSSEC"
+                        .into(),
+                ));
+            }
+            dns = dns.with_dnssec(&config.nameservers, DANE_QUERY_TIMEOUT);
+        }
         let smarthost_tls = match &config.smarthost {
             Some(sh) if sh.tls != SmarthostTls::None => {
                 Some(client::tls::verified(sh.ca_file.as_deref()).map_err(OpenError::Config)?)
@@ -310,6 +325,7 @@ pub(crate) async fn enqueue(
                 success_dsn: false,
                 home: r.home,
                 mta_sts: None,
+                dane: None,
             })
             .collect(),
     };

@@ -136,12 +136,14 @@ async fn run_attempt(inner: &Inner, message: &MessageRow, dest: &Destination, id
         .collect();
     let attempted = attempt(inner, message, &rcpts, dest).await;
     let mta_sts = attempted.mta_sts.map(|m| m.as_str().to_string());
+    let dane = attempted.dane.map(|d| d.as_str().to_string());
     let at = now();
     let updates: Vec<RcptUpdate> = rcpts
         .iter()
         .zip(attempted.outcomes)
         .map(|(r, o)| RcptUpdate {
             mta_sts: mta_sts.clone(),
+            dane: dane.clone(),
             ..update(inner, message, r, o, at)
         })
         .collect();
@@ -174,6 +176,7 @@ fn update(inner: &Inner, m: &MessageRow, r: &RecipientRow, o: Outcome, at: i64) 
             attempted: true,
             success_dsn: !dsn && crate::report::wants(r.notify.as_deref(), "SUCCESS", false),
             mta_sts: None,
+            dane: None,
         },
         Outcome::Temporary { reason, mta, tls } if at >= expires => RcptUpdate {
             idx: r.idx,
@@ -185,6 +188,7 @@ fn update(inner: &Inner, m: &MessageRow, r: &RecipientRow, o: Outcome, at: i64) 
             attempted: true,
             success_dsn: false,
             mta_sts: None,
+            dane: None,
         },
         Outcome::Temporary { reason, mta, tls } => {
             let wait = inner.config.backoff(r.attempts + 1).as_secs() as i64;
@@ -198,6 +202,7 @@ fn update(inner: &Inner, m: &MessageRow, r: &RecipientRow, o: Outcome, at: i64) 
                 attempted: true,
                 success_dsn: false,
                 mta_sts: None,
+                dane: None,
             }
         }
         Outcome::Permanent { reason, mta, tls } => RcptUpdate {
@@ -210,6 +215,7 @@ fn update(inner: &Inner, m: &MessageRow, r: &RecipientRow, o: Outcome, at: i64) 
             attempted: true,
             success_dsn: false,
             mta_sts: None,
+            dane: None,
         },
     }
 }

@@ -95,7 +95,7 @@ impl Exchange {
     }
 
     /// Return final server data in [`Success::data`] instead of as a last challenge (for
-    /// protocols whose success reply carries data: the Dovecot auth protocol's `OK`).
+    /// protocols whose success reply carries data: ManageSieve's `OK (SASL ...)`).
     pub fn final_data_in_success(mut self) -> Exchange {
         self.final_in_success = true;
         self

@@ -24,8 +24,10 @@
 //!
 //! Where a protocol cannot carry data with its success reply (IMAP, POP3, SMTP), a
 //! mechanism's final server data (SCRAM's `v=`, GSSAPI's last context token) is sent as one
-//! more challenge, answered by an empty response (RFC 4422 §5 allows both). The auth socket
-//! carries it in its `OK` line instead: [`Exchange::final_data_in_success`].
+//! more challenge, answered by an empty response (RFC 4422 §5 allows both). A protocol whose
+//! success reply can carry it asks for that with [`Exchange::final_data_in_success`]
+//! (ManageSieve's `OK (SASL ...)`); the Dovecot auth socket does not, because Postfix
+//! ignores data in `OK`.
 //!
 //! ## Invariants
 //! - An exchange ends in [`Step::Done`] only after the directory (or the Kerberos acceptor)

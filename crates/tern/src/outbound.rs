@@ -25,6 +25,7 @@ pub fn queue_config(settings: &Settings) -> anyhow::Result<QueueConfig> {
         })
         .collect::<anyhow::Result<_>>()?;
     c.mta_sts = o.mta_sts.unwrap_or(true);
+    c.dane = o.dane.unwrap_or(false);
     c.tls_ca_file = o.tls_ca_file.clone();
     if let Some(port) = o.port {
         c.remote_port = u16::try_from(port).context("outbound.port")?;

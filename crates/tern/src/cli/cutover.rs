@@ -43,6 +43,11 @@ pub struct RollbackArgs {
     /// Every user currently on Tern or being moved.
     #[arg(long)]
     pub all: bool,
+    /// Roll back even when Tern holds mail the legacy server lacks (delivered after the
+    /// cutover): that mail then stays on Tern only, and a later cutover stops at any folder
+    /// where the legacy server has reused one of its UIDs.
+    #[arg(long)]
+    pub force: bool,
     #[arg(long)]
     pub json: bool,
 }
@@ -263,13 +268,16 @@ async fn move_user(ctx: &Context, db: &CutoverDb, job: &Job, timeout: Duration) 
             moved.home = "local";
             tracing::info!(user = %account, seconds = moved.seconds, "cut over to Tern");
         }
-        Err(e) => {
-            if let Err(e2) = db.set_home(&account, restore) {
+        Err(e) => match db.set_home(&account, restore) {
+            Err(e2) => {
                 moved.error = Some(format!("{e}; and restoring {}: {e2}", restore.as_str()));
-            } else {
+            }
+            Ok(g) => {
+                // Back where it was on every server before the command returns.
+                let _ = db.wait_applied(g, timeout).await;
                 moved.error = Some(e);
             }
-        }
+        },
     }
     moved
 }
@@ -281,10 +289,10 @@ pub fn rollback(globals: &Globals, args: RollbackArgs) -> anyhow::Result<ExitCod
     };
     let db = db(&settings)?;
     super::runtime()?.block_on(async move {
+        let backends = Backends::open(&settings).await?;
         let users: Vec<String> = match (&args.user, args.all) {
             (Some(_), true) | (None, false) => bail!("give exactly one of --user ADDRESS or --all"),
             (Some(u), false) => {
-                let backends = Backends::open(&settings).await?;
                 let (account, _) = tern_migrate::target::account(&backends.mail, u)
                     .await
                     .map_err(|e| anyhow::anyhow!("{e}"))?;
@@ -297,6 +305,25 @@ pub fn rollback(globals: &Globals, args: RollbackArgs) -> anyhow::Result<ExitCod
                 .map(|r| r.account)
                 .collect(),
         };
+        if !args.force {
+            let state = tern_migrate::state::State::open(&settings.data_dir.join("migrate.db"))?;
+            let mut refused = Vec::new();
+            for user in &users {
+                let n = tern_only(&backends.mail, &state, user).await?;
+                if n > 0 {
+                    refused.push(format!("{user} ({n} messages)"));
+                }
+            }
+            if !refused.is_empty() {
+                eprintln!(
+                    "not rolled back: Tern holds mail the legacy server does not have for {} \
+                     (delivered after the cutover). It would stay on Tern only; use --force to \
+                     roll back anyway.",
+                    refused.join(", ")
+                );
+                return Ok(ExitCode::FAILURE);
+            }
+        }
         let mut last = 0;
         for user in &users {
             last = db.set_home(user, Home::Legacy)?;
@@ -327,6 +354,35 @@ pub fn rollback(globals: &Globals, args: RollbackArgs) -> anyhow::Result<ExitCod
         }
         Ok(ExitCode::SUCCESS)
     })
+}
+
+/// Messages Tern holds for `account` that no migrated source message accounts for: in
+/// migrated folders, those outside the source → Tern UID map; in other folders, all.
+async fn tern_only(
+    mail: &tern_mail::Mail,
+    state: &tern_migrate::state::State,
+    account: &str,
+) -> anyhow::Result<usize> {
+    let Some(id) = mail.store.account(account, false).await? else {
+        return Ok(0);
+    };
+    let folders = state.folders(account)?;
+    let mut count = 0;
+    for mailbox in mail.store.mailboxes(id).await? {
+        let (_, records) = mail.store.messages(mailbox.id).await?;
+        match folders
+            .iter()
+            .find(|(_, f)| f.target_mailbox == mailbox.id.0)
+        {
+            Some((_, f)) => {
+                let mapped: std::collections::HashSet<u32> =
+                    state.mapping(f.id)?.into_iter().map(|(_, t)| t).collect();
+                count += records.iter().filter(|r| !mapped.contains(&r.uid)).count();
+            }
+            None => count += records.len(),
+        }
+    }
+    Ok(count)
 }
 
 pub fn status(globals: &Globals, json: bool) -> anyhow::Result<ExitCode> {

@@ -107,12 +107,22 @@ fn print_entry(m: &MessageRow) {
         m.id, m.size, m.arrival
     );
     for r in &m.recipients {
-        // How the last session went: TLS, and the MTA-STS mode that governed it.
-        let tls = match (r.tls, r.mta_sts.as_deref()) {
-            (true, Some(mode)) => format!("  TLS, MTA-STS {mode}"),
-            (false, Some(mode)) => format!("  MTA-STS {mode}"),
-            (true, None) => "  TLS".to_string(),
-            (false, None) => String::new(),
+        // How the last session went: TLS, and the DANE result or MTA-STS mode that
+        // governed it.
+        let mut how: Vec<String> = Vec::new();
+        if r.tls {
+            how.push("TLS".into());
+        }
+        if let Some(dane) = r.dane.as_deref() {
+            how.push(format!("DANE {dane}"));
+        }
+        if let Some(mode) = r.mta_sts.as_deref() {
+            how.push(format!("MTA-STS {mode}"));
+        }
+        let tls = if how.is_empty() {
+            String::new()
+        } else {
+            format!("  {}", how.join(", "))
         };
         println!(
             "    {}  {:?}  attempts {}  next {}{tls}  {}{}",

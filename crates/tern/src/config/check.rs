@@ -41,6 +41,13 @@ pub fn check(config: &Config, errors: &mut Vec<KeyError>) {
     };
 
     check_outbound(&config.outbound, &mut err);
+    if config.outbound.dane == Some(true) && config.dns.nameservers.is_empty() {
+        err(
+            "outbound.dane",
+            "needs [dns] nameservers: the resolvers trusted to validate DNSSEC (e.g. an Unbound on 127.0.0.1)"
+                .into(),
+        );
+    }
     if let Some(m) = &config.migration {
         for (key, reason) in m.check() {
             err(key, reason);
@@ -293,17 +300,23 @@ fn check_outbound(o: &super::Outbound, err: &mut impl FnMut(&str, String)) {
     if o.port == Some(0) {
         err("outbound.port", "must be a port number (1-65535)".into());
     }
-    if let Some(path) = &o.tls_ca_file {
-        match std::fs::read(path) {
-            Err(e) => err(
-                "outbound.tls_ca_file",
-                format!("cannot read {}: {e}", path.display()),
-            ),
-            Ok(pem) if !pem.windows(27).any(|w| w == b"-----BEGIN CERTIFICATE-----") => err(
-                "outbound.tls_ca_file",
-                format!("no PEM certificate in {}", path.display()),
-            ),
-            Ok(_) => {}
+    for (key, path) in [
+        ("outbound.tls_ca_file", &o.tls_ca_file),
+        ("outbound.smarthost_ca_file", &o.smarthost_ca_file),
+    ] {
+        if let Some(path) = path {
+            check_pem_certificates(path, key, err);
         }
+    }
+}
+
+/// A readable file with at least one PEM certificate (a CA bundle).
+fn check_pem_certificates(path: &Path, key: &str, err: &mut impl FnMut(&str, String)) {
+    match std::fs::read(path) {
+        Err(e) => err(key, format!("cannot read {}: {e}", path.display())),
+        Ok(pem) if !pem.windows(27).any(|w| w == b"-----BEGIN CERTIFICATE-----") => {
+            err(key, format!("no PEM certificate in {}", path.display()))
+        }
+        Ok(_) => {}
     }
 }

@@ -212,6 +212,10 @@ pub struct Outbound {
     pub smarthost_ca_file: Option<PathBuf>,
     /// Apply recipient domains' MTA-STS policies (RFC 8461) to MX delivery (default true).
     pub mta_sts: Option<bool>,
+    /// DANE for MX delivery (RFC 7672, default false): `true` declares that the `[dns]
+    /// nameservers` validate DNSSEC, so their AD bit is trusted and secure TLSA records
+    /// are enforced.
+    pub dane: Option<bool>,
     /// PEM certificates trusted besides the system's roots for MTA-STS: the policy fetch
     /// and the MX certificates a policy in `enforce` mode requires.
     pub tls_ca_file: Option<PathBuf>,

@@ -68,6 +68,7 @@ pub const OUTBOUND: &[Field] = &[
     f("smarthost_tls", Kind::OneOf(&["starttls", "tls", "none"])),
     f("smarthost_ca_file", Kind::Path),
     f("mta_sts", Kind::Bool),
+    f("dane", Kind::Bool),
     f("tls_ca_file", Kind::Path),
     f("port", Kind::UInt(65_535)),
     f("max_lifetime", Kind::Duration),

@@ -155,6 +155,29 @@ fn internal_directory_refuses_ldap_keys() {
 }
 
 #[test]
+fn outbound_dane_key() {
+    let c = parse(
+        "t.toml",
+        "[dns]\nnameservers = [\"127.0.0.1:53\"]\n[outbound]\ndane = true\n",
+    )
+    .unwrap();
+    assert_eq!(c.outbound.dane, Some(true));
+    assert_eq!(parse("t.toml", "").unwrap().outbound.dane, None);
+    assert_eq!(
+        errors_of("[outbound]\ndane = true\n"),
+        [
+            "t.toml: outbound.dane: needs [dns] nameservers: the resolvers trusted to validate DNSSEC (e.g. an Unbound on 127.0.0.1)"
+        ]
+    );
+    assert_eq!(
+        errors_of("[outbound]\ndane = \"may\"\n"),
+        ["t.toml: outbound.dane: expected true or false, found the string \"may\""]
+    );
+    // Without the key, or with it off, no resolver is required.
+    assert!(errors_of("[outbound]\ndane = false\n").is_empty());
+}
+
+#[test]
 fn outbound_mta_sts_keys() {
     let dir = tempfile::tempdir().unwrap();
     let ca = dir.path().join("ca.pem");
