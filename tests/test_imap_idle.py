@@ -152,3 +152,52 @@ def test_recent_announced_once(server, user):
     finally:
         b.logout()
         a.close()
+
+
+def test_many_idlers_each_see_every_change_and_recent_goes_to_one(server, user):
+    """Twenty sessions IDLE on one mailbox (they share the store reads a change wakes them
+    for): each sees every delivery's EXISTS, a flag change and an expunge; each new message
+    is \\Recent for exactly one of them (RFC 3501 §2.3.2)."""
+    idlers = [server.raw(user) for _ in range(20)]
+    other = server.imap(user)
+    try:
+        for r in idlers:
+            r.ok("SELECT INBOX")
+            start_idle(r)
+        recent = [0] * len(idlers)
+
+        def heard(i, pattern):
+            for line in wait_untagged(idlers[i], pattern):
+                m = re.match(rb"\* (\d+) RECENT", line)
+                if m:
+                    recent[i] = int(m.group(1))
+
+        for n in range(1, 6):
+            results = server.deliver([user.address], message(f"fan-out {n}", to=user.address))
+            assert results[user.address][0] == 250, results
+            for i in range(len(idlers)):
+                heard(i, rb"\* %d EXISTS" % n)
+        # The last RECENT follows the last EXISTS: DONE reads up to it.
+        for i, r in enumerate(idlers):
+            for line in stop_idle(r).untagged + r.ok("NOOP").untagged:
+                m = re.match(rb"(\d+) RECENT", line)
+                if m:
+                    recent[i] = int(m.group(1))
+            start_idle(r)
+        assert sum(recent) == 5, recent
+
+        other.select("INBOX")
+        other.store("1", "+FLAGS", "(\\Flagged)")
+        for i in range(len(idlers)):
+            heard(i, rb"\* 1 FETCH \(.*\\Flagged")
+        other.store("2", "+FLAGS", "(\\Deleted)")
+        other.expunge()
+        for i in range(len(idlers)):
+            heard(i, rb"\* 2 EXPUNGE")
+        for r in idlers:
+            stop_idle(r)
+            assert b"4 EXISTS" in r.ok("SELECT INBOX").untagged
+    finally:
+        other.logout()
+        for r in idlers:
+            r.close()

@@ -11,6 +11,7 @@
 //! - `store`: the `MailStore` implementation, delegating to
 //!   - `writer`: the one write connection and its group commit,
 //!   - `readers`: a pool of read-only connections on blocking threads,
+//!   - `shared_reads`: one read answering the sessions a change woke at once,
 //!   - `watcher`: change events from other processes on the same file,
 //!   - `ops_*` (writes), `queries` (reads), `rows`/`codec` (row layout), `schema`,
 //!   - `sieve`: Sieve scripts and the vacation reply log (reads and writes),
@@ -40,6 +41,7 @@ mod queries;
 mod readers;
 mod rows;
 mod schema;
+mod shared_reads;
 mod sieve;
 mod store;
 mod watcher;

@@ -261,8 +261,9 @@ pub(crate) fn set_subscribed(
     Ok(())
 }
 
-/// Moves the recent boundary past every current message; returns the old boundary.
-pub(crate) fn claim_recent(tx: &mut Tx<'_>, mailbox: MailboxId) -> DbResult<Uid> {
+/// Moves the recent boundary past every current message; returns the old boundary (the
+/// first UID recent for the caller) and the new one (everything below it is claimed).
+pub(crate) fn claim_recent(tx: &mut Tx<'_>, mailbox: MailboxId) -> DbResult<(Uid, Uid)> {
     let (recent, uidnext): (Uid, Uid) = tx
         .conn
         .prepare_cached("SELECT recent_uid, uidnext FROM mailboxes WHERE id = ?1")?
@@ -274,5 +275,5 @@ pub(crate) fn claim_recent(tx: &mut Tx<'_>, mailbox: MailboxId) -> DbResult<Uid>
             .prepare_cached("UPDATE mailboxes SET recent_uid = ?2 WHERE id = ?1")?
             .execute((mailbox.0, uidnext))?;
     }
-    Ok(recent)
+    Ok((recent, recent.max(uidnext)))
 }

@@ -4,6 +4,7 @@
 
 use crate::codec::mailbox_name;
 use crate::readers::Readers;
+use crate::shared_reads::SharedReads;
 use crate::writer::{Writer, WriterStats};
 use crate::{ops_extras, ops_flags, ops_mailboxes, ops_messages, queries, schema, sieve, watcher};
 use async_trait::async_trait;
@@ -24,6 +25,7 @@ pub struct SqliteMailStore {
     path: PathBuf,
     writer: Writer,
     readers: Arc<Readers>,
+    shared: SharedReads,
     events: broadcast::Sender<ChangeEvent>,
     stop_watcher: Arc<AtomicBool>,
 }
@@ -43,6 +45,7 @@ impl SqliteMailStore {
         watcher::start(path.clone(), origin, events.clone(), stop_watcher.clone())?;
         Ok(SqliteMailStore {
             readers: Arc::new(Readers::new(path.clone())),
+            shared: SharedReads::default(),
             path,
             writer,
             events,
@@ -280,6 +283,19 @@ impl MailStore for SqliteMailStore {
             .await
     }
 
+    async fn changes_since_shared(
+        &self,
+        mailbox: MailboxId,
+        since: ModSeq,
+        at_least: ModSeq,
+    ) -> StoreResult<Changes> {
+        self.shared
+            .changes(mailbox, since, at_least, || {
+                self.changes_since(mailbox, since)
+            })
+            .await
+    }
+
     async fn oldest_modseq(&self, mailbox: MailboxId) -> StoreResult<ModSeq> {
         self.readers
             .read(move |c| queries::oldest_modseq(c, mailbox))
@@ -293,11 +309,22 @@ impl MailStore for SqliteMailStore {
             .read(move |c| queries::recent_boundary(c, mailbox))
             .await?;
         if recent >= uidnext {
+            self.shared.note_claimed(mailbox, recent);
             return Ok(recent);
         }
-        self.writer
+        let (first, boundary) = self
+            .writer
             .run(move |tx| ops_mailboxes::claim_recent(tx, mailbox))
-            .await
+            .await?;
+        self.shared.note_claimed(mailbox, boundary);
+        Ok(first)
+    }
+
+    async fn claim_recent_upto(&self, mailbox: MailboxId, newest: Uid) -> StoreResult<Uid> {
+        match self.shared.claimed_above(mailbox, newest) {
+            Some(boundary) => Ok(boundary),
+            None => self.claim_recent(mailbox).await,
+        }
     }
 
     fn subscribe(&self) -> broadcast::Receiver<ChangeEvent> {

@@ -30,7 +30,7 @@ pub use accounts::{accounts, mailbox_lifecycle, rename_children, subscriptions};
 pub use blobs::blob_dedup;
 pub use copy::{copy_move, referenced_blobs};
 pub use extras::{acl, metadata, notifications};
-pub use flags::{claim_recent, expunge_and_changes, flags};
+pub use flags::{claim_recent, expunge_and_changes, flags, shared_reads};
 pub use messages::{append_and_status, atomic_and_independent, import, quota};
 pub use sieve::{sieve_scripts, vacation_log};
 
@@ -51,6 +51,7 @@ pub async fn run_all(store: Arc<dyn MailStore>, blobs: Arc<dyn BlobStore>) {
         flags,
         expunge_and_changes,
         claim_recent,
+        shared_reads,
         copy_move,
         referenced_blobs,
         notifications,
@@ -72,7 +73,7 @@ macro_rules! conformance_tests {
         $crate::conformance_tests!(@each $make;
             accounts, mailbox_lifecycle, rename_children, subscriptions, append_and_status,
             atomic_and_independent, quota, import, flags, expunge_and_changes, claim_recent,
-            copy_move, referenced_blobs, notifications, acl, metadata, blob_dedup, sieve_scripts,
+            shared_reads, copy_move, referenced_blobs, notifications, acl, metadata, blob_dedup, sieve_scripts,
             vacation_log);
     };
     (@each $make:path; $($check:ident),*) => {

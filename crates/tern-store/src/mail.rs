@@ -140,6 +140,21 @@ pub trait MailStore: Send + Sync + 'static {
     /// `since` is below [`MailStore::oldest_modseq`].
     async fn changes_since(&self, mailbox: MailboxId, since: ModSeq) -> StoreResult<Changes>;
 
+    /// [`MailStore::changes_since`] for a caller that was told of a change with MODSEQ
+    /// `at_least` and needs a snapshot at least that new, not one taken after its call (a
+    /// session woken by a [`ChangeEvent`]). Callers asking the same question at about the
+    /// same time may share one read: a delivery to a mailbox a thousand sessions IDLE on
+    /// costs one query, not a thousand.
+    async fn changes_since_shared(
+        &self,
+        mailbox: MailboxId,
+        since: ModSeq,
+        at_least: ModSeq,
+    ) -> StoreResult<Changes> {
+        let _ = at_least;
+        self.changes_since(mailbox, since).await
+    }
+
     /// The lowest MODSEQ for which expunge history is complete.
     async fn oldest_modseq(&self, mailbox: MailboxId) -> StoreResult<ModSeq>;
 
@@ -147,6 +162,15 @@ pub trait MailStore: Send + Sync + 'static {
     /// session (messages with UID ≥ it), and moves the mailbox's boundary past all current
     /// messages so no other session sees them as recent.
     async fn claim_recent(&self, mailbox: MailboxId) -> StoreResult<Uid>;
+
+    /// [`MailStore::claim_recent`] for a session whose newest message is `newest`. When the
+    /// store knows every message up to `newest` was claimed already (by any session), it may
+    /// answer with a UID above `newest` without a read: nothing the session knows is recent
+    /// for it, and later messages are claimed again when they arrive.
+    async fn claim_recent_upto(&self, mailbox: MailboxId, newest: Uid) -> StoreResult<Uid> {
+        let _ = newest;
+        self.claim_recent(mailbox).await
+    }
 
     // ---- change notification --------------------------------------------------------------
 

@@ -56,7 +56,8 @@ pub async fn run(s: &mut Session, cmd: CommandBody) -> CmdResult {
         let skip = messages.len().saturating_sub(status.recent as usize);
         messages[skip..].iter().map(|m| m.uid).collect()
     } else {
-        let first = store.claim_recent(mref.info.id).await?;
+        let newest = messages.last().map_or(0, |m| m.uid);
+        let first = store.claim_recent_upto(mref.info.id, newest).await?;
         messages
             .iter()
             .filter(|m| m.uid >= first)

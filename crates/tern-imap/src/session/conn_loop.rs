@@ -205,14 +205,22 @@ impl Loop {
         let mut next = Some(first);
         let mut resync = false;
         let mut lagged = false;
+        // The newest change of the selected mailbox among the events.
+        let mut woken_at = 0;
         while let Some(ev) = next.take() {
             match ev {
                 Ok(ev) => {
-                    if let tern_store::ChangeEvent::Mailbox { mailbox, what, .. } = ev
+                    if let tern_store::ChangeEvent::Mailbox {
+                        mailbox,
+                        what,
+                        modseq,
+                        ..
+                    } = ev
                         && what.messages()
                         && self.s.selected().is_some_and(|m| m.id() == mailbox)
                     {
                         resync = true;
+                        woken_at = woken_at.max(modseq);
                     }
                     if active && let Err(e) = cmd::notify::on_event(&mut self.s, ev).await {
                         tracing::debug!(error = ?e, "NOTIFY event failed");
@@ -236,7 +244,9 @@ impl Loop {
         {
             tracing::debug!(error = ?e, "NOTIFY rescan after missed events failed");
         }
-        if resync && let Some(opts) = self.push_options(idle) {
+        if resync && let Some(mut opts) = self.push_options(idle) {
+            // After missed events, only a fresh read is known to hold them.
+            opts.woken_at = (!lagged).then_some(woken_at);
             self.sync(opts, true).await;
         }
         self.flush_out().await
@@ -260,6 +270,7 @@ impl Loop {
                     ExpungePolicy::Announce
                 },
                 flags: sel.flags,
+                woken_at: None,
             }),
         }
     }

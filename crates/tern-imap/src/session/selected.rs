@@ -31,6 +31,10 @@ pub struct SyncOptions {
     /// Report flag changes of known messages (`FETCH (FLAGS ...)`). When off (NOTIFY
     /// SELECTED without FlagChange, RFC 5465 §5.1) they are left for a later sync.
     pub flags: bool,
+    /// The sync answers change events up to this MODSEQ: a snapshot that new is enough and
+    /// may be shared with the other sessions the events woke
+    /// ([`MailStore::changes_since_shared`]). `None`: read now.
+    pub woken_at: Option<ModSeq>,
 }
 
 impl SyncOptions {
@@ -39,6 +43,7 @@ impl SyncOptions {
         SyncOptions {
             expunge,
             flags: true,
+            woken_at: None,
         }
     }
 }
@@ -168,9 +173,18 @@ impl SelectedMailbox {
         out: &mut Vec<u8>,
     ) -> StoreResult<SyncReport> {
         let mut report = SyncReport::default();
-        let changes = store
-            .changes_since(self.info.id, self.highestmodseq)
-            .await?;
+        let changes = match opts.woken_at {
+            Some(at_least) => {
+                store
+                    .changes_since_shared(self.info.id, self.highestmodseq, at_least)
+                    .await?
+            }
+            None => {
+                store
+                    .changes_since(self.info.id, self.highestmodseq)
+                    .await?
+            }
+        };
         if changes.highestmodseq <= self.highestmodseq && self.pending_expunged.is_empty() {
             return Ok(report);
         }
@@ -217,7 +231,9 @@ impl SelectedMailbox {
         if !report.added.is_empty() {
             if !self.read_only {
                 // Messages we just learned of that no other session claimed are ours.
-                let first_recent = store.claim_recent(self.info.id).await?;
+                let first_recent = store
+                    .claim_recent_upto(self.info.id, self.max_uid())
+                    .await?;
                 self.add_recent_from(first_recent.max(max_known + 1));
             }
             let _ = write!(Vec8(out), "* {} EXISTS\r\n", self.exists());

@@ -220,3 +220,54 @@ pub async fn claim_recent(store: Arc<dyn MailStore>, blobs: Arc<dyn BlobStore>) 
         Err(StoreError::NoSuchMailbox)
     ));
 }
+
+/// The shared forms of `changes_since` and `claim_recent` answer as the plain ones do: a
+/// shared answer is never older than the change the caller was told of, and `\Recent`
+/// still goes to exactly one claimer.
+pub async fn shared_reads(store: Arc<dyn MailStore>, blobs: Arc<dyn BlobStore>) {
+    let acct = account(&*store, "shared").await;
+    let mb = mailbox(&*store, acct, "INBOX").await;
+    let a = deliver(&*store, &*blobs, mb.id, "a").await;
+    let since = a.modseq;
+    // Two sessions that know `a` learn of `b`.
+    let b = deliver(&*store, &*blobs, mb.id, "b").await;
+    for _ in 0..2 {
+        let c = store
+            .changes_since_shared(mb.id, since, b.modseq)
+            .await
+            .unwrap();
+        assert_eq!(c.highestmodseq, b.modseq);
+        assert_eq!(c.changed.iter().map(|r| r.uid).collect::<Vec<_>>(), [b.uid]);
+    }
+    let first = store.claim_recent_upto(mb.id, b.uid).await.unwrap();
+    assert!(first <= a.uid, "a and b are recent for the first claimer");
+    let second = store.claim_recent_upto(mb.id, b.uid).await.unwrap();
+    assert!(second > b.uid, "nothing is recent for the second claimer");
+    // A later change: the answer at `b` is not enough for a session told of `c`.
+    let c = deliver(&*store, &*blobs, mb.id, "c").await;
+    let after = store
+        .changes_since_shared(mb.id, since, c.modseq)
+        .await
+        .unwrap();
+    assert_eq!(after.highestmodseq, c.modseq);
+    assert_eq!(
+        after.changed.iter().map(|r| r.uid).collect::<Vec<_>>(),
+        [b.uid, c.uid]
+    );
+    let third = store.claim_recent_upto(mb.id, c.uid).await.unwrap();
+    assert!(
+        third > b.uid && third <= c.uid,
+        "c is recent for its claimer"
+    );
+    let fourth = store.claim_recent_upto(mb.id, c.uid).await.unwrap();
+    assert!(fourth > c.uid);
+    // A flag change is a change too.
+    let r = store
+        .store_flags(mb.id, update(&[a.uid], FlagOp::Add, &["\\Seen"], None))
+        .await
+        .unwrap();
+    let m = r.changed[0].2;
+    let after = store.changes_since_shared(mb.id, since, m).await.unwrap();
+    assert_eq!(after.highestmodseq, m);
+    assert_eq!(after.changed[0].flags, f(&["\\Seen"]));
+}
