@@ -151,6 +151,8 @@ pub struct Mail {
     pub directory: Arc<dyn Directory>,
     /// Migration mode: where each account is served from. `None`: every account is local.
     pub homes: Option<Arc<dyn Homes>>,
+    /// Decoded metadata shared by every reader of this handle.
+    pub meta_cache: Arc<crate::MetaCache>,
 }
 
 impl Mail {
@@ -164,6 +166,7 @@ impl Mail {
             blobs,
             directory,
             homes: None,
+            meta_cache: Arc::default(),
         }
     }
 

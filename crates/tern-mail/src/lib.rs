@@ -9,6 +9,8 @@
 //!   disabled since when, and whether its mail is deferred or bounced).
 //! - [`homes`]: migration mode: whether an account is served by Tern or by the legacy
 //!   server it is moving from.
+//! - [`meta_cache`]: decoded message metadata kept in memory for every session (SEARCH,
+//!   SORT, THREAD, FETCH ENVELOPE/BODYSTRUCTURE).
 //! - [`quota`]: sizes as people write them (`200MB`, `1GiB`, `unlimited`), for config and CLI.
 //!
 //! ## Invariants
@@ -22,10 +24,12 @@ pub mod analyze;
 pub mod homes;
 pub mod ingest;
 pub mod mailboxes;
+pub mod meta_cache;
 pub mod quota;
 
 pub use analyze::analyze;
 pub use homes::{Home, Homes};
 pub use ingest::{DeliveryError, IngestError, Mail, Recipient, Staged, Stager};
 pub use mailboxes::DEFAULT_MAILBOXES;
+pub use meta_cache::MetaCache;
 pub use quota::{SizeError, format_quota, format_size, parse_quota, parse_size};

@@ -14,11 +14,12 @@
 //! literals, and BINARY[part] of an encoded part, whose decoded form is built in memory.
 //!
 //! A message that another session expunged meanwhile (still in this session's view, gone
-//! from the store) is skipped when its metadata or blob is needed; the command then ends
-//! `OK [EXPUNGEISSUED]` (RFC 5530).
+//! from the store) is skipped when its blob is needed, or its metadata and the process's
+//! metadata cache no longer has it; the command then ends `OK [EXPUNGEISSUED]` (RFC 5530).
 
 use super::condstore;
 use super::fetch_write::{Message, Needs, Style, WriteError, write_message};
+use super::search_exec::read_meta;
 use super::seqset::{self, MsnCheck};
 use super::{CmdError, CmdResult, Done};
 use crate::proto::command::{By, CommandBody, FetchAttr, FetchModifiers, SequenceSet};
@@ -235,12 +236,8 @@ impl Job<'_> {
         let mut skipped = false;
         for chunk in indices.chunks(CHUNK) {
             let metas = if self.needs.meta {
-                let uids = seqset::uids_of(self.view, chunk);
                 let parts = meta_parts(self.items);
-                self.mail
-                    .store
-                    .meta_parts(self.view.id(), &uids, parts)
-                    .await?
+                read_meta(self.mail, self.view, chunk, parts).await?
             } else {
                 Vec::new()
             };

@@ -8,7 +8,8 @@
 //! 3. the blob, one message at a time, while its chunk's metadata is at hand.
 //!
 //! Messages expunged meanwhile by another session (gone from the store, still in the view)
-//! do not match criteria that need their metadata or bytes.
+//! do not match criteria that need their bytes, nor their metadata unless the process's
+//! metadata cache still holds it.
 
 use super::CmdError;
 use super::search_eval::{Compiled, Node, Subject, Tri, eval};
@@ -57,8 +58,7 @@ pub async fn matching(
     }
     let parts = parts_needed(&compiled.root);
     for chunk in undecided.chunks(CHUNK) {
-        let uids: Vec<_> = chunk.iter().map(|&i| view.messages[i].uid).collect();
-        let metas = mail.store.meta_parts(view.id(), &uids, parts).await?;
+        let metas = read_meta(mail, view, chunk, parts).await?;
         let mut metas = metas.into_iter().peekable();
         for &idx in chunk {
             let rec = &view.messages[idx];
@@ -150,6 +150,23 @@ async fn decide(
     Ok(eval(&compiled.root, &subject) == Tri::Yes)
 }
 
+/// The metadata of the view's messages at `indices` (those the store still has, or the
+/// process's [`tern_mail::MetaCache`] still remembers), in that order.
+pub async fn read_meta(
+    mail: &Mail,
+    view: &SelectedMailbox,
+    indices: &[usize],
+    parts: MetaParts,
+) -> Result<Vec<(tern_store::Uid, std::sync::Arc<MessageMeta>)>, StoreError> {
+    let messages: Vec<_> = indices
+        .iter()
+        .map(|&i| (view.messages[i].uid, view.messages[i].blob))
+        .collect();
+    mail.meta_cache
+        .read(mail.store.as_ref(), view.id(), &messages, parts)
+        .await
+}
+
 /// Current Unix time in seconds.
 pub fn now() -> i64 {
     std::time::SystemTime::now()
@@ -168,8 +185,7 @@ pub async fn for_each_meta(
     mut f: impl FnMut(usize, &MessageMeta),
 ) -> Result<(), CmdError> {
     for chunk in indices.chunks(CHUNK) {
-        let uids: Vec<_> = chunk.iter().map(|&i| view.messages[i].uid).collect();
-        let metas = mail.store.meta_parts(view.id(), &uids, parts).await?;
+        let metas = read_meta(mail, view, chunk, parts).await?;
         let mut metas = metas.into_iter().peekable();
         for &idx in chunk {
             if let Some((_, meta)) = metas.next_if(|(u, _)| *u == view.messages[idx].uid) {
