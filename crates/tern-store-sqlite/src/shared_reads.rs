@@ -26,7 +26,32 @@ const MAX_SHARED_RECORDS: usize = 4096;
 /// Entries kept before unused ones are dropped.
 const MAX_ENTRIES: usize = 4096;
 
-type Slot = Arc<tokio::sync::Mutex<Option<Arc<Changes>>>>;
+/// One question's answer, and whether a caller is reading it now (the others wait on
+/// `done`, all woken at once when the read ends, rather than passing a lock one by one).
+#[derive(Default)]
+struct SlotState {
+    answer: Option<Arc<Changes>>,
+    reading: bool,
+}
+
+#[derive(Default)]
+struct SlotInner {
+    state: Mutex<SlotState>,
+    done: tokio::sync::Notify,
+}
+
+type Slot = Arc<SlotInner>;
+
+/// Ends a read: clears `reading` and wakes the waiters, also when the reader's future is
+/// dropped halfway (its session closed), so nobody waits for a read that will not finish.
+struct Reading<'a>(&'a SlotInner);
+
+impl Drop for Reading<'_> {
+    fn drop(&mut self) {
+        lock(&self.0.state).reading = false;
+        self.0.done.notify_waiters();
+    }
+}
 
 #[derive(Default)]
 pub(crate) struct SharedReads {
@@ -55,15 +80,36 @@ impl SharedReads {
         Fut: Future<Output = StoreResult<Changes>>,
     {
         let slot = self.slot(mailbox, since);
-        let mut answer = slot.lock().await;
-        if let Some(known) = answer.as_ref()
-            && known.highestmodseq >= at_least
-        {
-            return Ok((**known).clone());
+        loop {
+            let waiting = {
+                let mut state = lock(&slot.state);
+                if let Some(known) = state.answer.as_ref()
+                    && known.highestmodseq >= at_least
+                {
+                    return Ok((**known).clone());
+                }
+                if state.reading {
+                    // Registered before the lock is released: the reader's wake-up cannot
+                    // be missed.
+                    Some(slot.done.notified())
+                } else {
+                    state.reading = true;
+                    None
+                }
+            };
+            match waiting {
+                Some(done) => done.await,
+                None => break,
+            }
         }
-        let fresh = read().await?;
-        *answer = (fresh.changed.len() <= MAX_SHARED_RECORDS).then(|| Arc::new(fresh.clone()));
-        Ok(fresh)
+        let reading = Reading(&slot);
+        let fresh = read().await;
+        if let Ok(fresh) = &fresh {
+            lock(&slot.state).answer =
+                (fresh.changed.len() <= MAX_SHARED_RECORDS).then(|| Arc::new(fresh.clone()));
+        }
+        drop(reading);
+        fresh
     }
 
     fn slot(&self, mailbox: MailboxId, since: ModSeq) -> Slot {
@@ -169,6 +215,41 @@ mod tests {
             .await
             .unwrap();
         assert_eq!(ok.highestmodseq, 2);
+    }
+
+    #[tokio::test]
+    async fn a_reader_dropped_halfway_does_not_strand_the_waiters() {
+        let shared = Arc::new(SharedReads::default());
+        let (started_tx, started) = tokio::sync::oneshot::channel();
+        let stuck = {
+            let shared = shared.clone();
+            tokio::spawn(async move {
+                shared
+                    .changes(MailboxId(1), 1, 2, || async move {
+                        let _ = started_tx.send(());
+                        std::future::pending::<StoreResult<Changes>>().await
+                    })
+                    .await
+            })
+        };
+        started.await.unwrap();
+        let waiter = {
+            let shared = shared.clone();
+            tokio::spawn(async move {
+                shared
+                    .changes(MailboxId(1), 1, 2, || async { Ok(changes(2)) })
+                    .await
+            })
+        };
+        tokio::task::yield_now().await;
+        stuck.abort();
+        // Bounded only so that a regression fails instead of hanging the test run.
+        let answer = tokio::time::timeout(std::time::Duration::from_secs(30), waiter)
+            .await
+            .expect("the waiter took over the read")
+            .unwrap()
+            .unwrap();
+        assert_eq!(answer.highestmodseq, 2);
     }
 
     #[test]
