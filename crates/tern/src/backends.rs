@@ -39,11 +39,12 @@ impl Backends {
                     settings.data_dir.display()
                 )
             })?;
-        let mail = Mail::new(
+        let mut mail = Mail::new(
             store.clone() as Arc<dyn MailStore>,
             blobs.clone() as Arc<dyn BlobStore>,
             directory,
         );
+        mail.meta_cache = Arc::new(tern_mail::MetaCache::new(settings.metadata_cache));
         Ok(Backends {
             mail,
             store,

@@ -314,6 +314,8 @@ pub struct Limits {
     pub tls_handshake_timeout: Option<Dur>,
     pub shutdown_grace: Option<Dur>,
     pub blob_gc_interval: Option<Dur>,
+    /// Decoded message metadata kept in memory for IMAP (0: none).
+    pub metadata_cache: Option<Size>,
 }
 
 /// `[sieve]`: script size and count per account (ManageSieve refuses beyond them) and the
@@ -437,6 +439,8 @@ pub struct Settings {
     pub tls_handshake_timeout: std::time::Duration,
     pub shutdown_grace: std::time::Duration,
     pub blob_gc_interval: std::time::Duration,
+    /// `[limits] metadata_cache` in octets (default 64 MiB; 0: no cache).
+    pub metadata_cache: usize,
     /// `[sieve] max_script_size` in octets (default 64 KB).
     pub sieve_max_script_size: u64,
     /// `[sieve] max_scripts` per account (default 16).
@@ -579,6 +583,9 @@ impl Settings {
             tls_handshake_timeout: l.tls_handshake_timeout.map_or(secs(30), |d| d.0),
             shutdown_grace: l.shutdown_grace.map_or(secs(10), |d| d.0),
             blob_gc_interval: l.blob_gc_interval.map_or(secs(3600), |d| d.0),
+            metadata_cache: l
+                .metadata_cache
+                .map_or(tern_mail::meta_cache::DEFAULT_BUDGET, |s| s.0 as usize),
             sieve_max_script_size: config.sieve.max_script_size.map_or(64 * 1024, |s| s.0),
             sieve_max_scripts: config.sieve.max_scripts.map_or(16, |n| n as usize),
             sieve_max_redirects: config.sieve.max_redirects.map_or(4, |n| n as usize),

@@ -182,6 +182,7 @@ pub const ROOT: &[Field] = &[
             f("tls_handshake_timeout", Kind::Duration),
             f("shutdown_grace", Kind::Duration),
             f("blob_gc_interval", Kind::Duration),
+            f("metadata_cache", Kind::Size),
         ]),
     ),
 ];

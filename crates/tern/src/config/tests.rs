@@ -40,6 +40,7 @@ max_connections = 100
 imap_idle_timeout = "31m"
 pop3_idle_timeout = "15m"
 preauth_timeout = 30
+metadata_cache = "8MiB"
 "#;
     let c = parse("t.toml", text).unwrap();
     assert_eq!(c.quota.default, Some(Size(1_000_000_000)));
@@ -55,7 +56,10 @@ preauth_timeout = 30
     assert_eq!(services, ["lmtp", "imap", "imap", "imaps", "pop3", "pop3s"]);
     assert_eq!(s.max_connections, 100);
     assert_eq!(s.pop3_idle_timeout, std::time::Duration::from_secs(15 * 60));
+    assert_eq!(s.metadata_cache, 8 << 20);
     assert!(s.allow_plaintext);
+    let d = Settings::resolve(Source::Defaults, Config::default(), None);
+    assert_eq!(d.metadata_cache, 64 << 20);
 }
 
 #[test]
