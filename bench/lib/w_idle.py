@@ -24,12 +24,15 @@ import msggen
 from common import ms, pct
 from imapc import Imap, ProtocolError, count_exists
 from lmtpc import Lmtp
-from servers import password_for, proc_names
+from servers import password_for
 
 
-async def _open(port, user, src, slot):
+async def _open(port, user, src, slot, auth="login"):
     c = await Imap.connect("127.0.0.1", port, local_addr=(src, 0) if src else None)
-    await c.login(user, password_for(user))
+    if auth == "scram":
+        await c.scram_sha256(user, password_for(user))
+    else:
+        await c.login(user, password_for(user))
     u, _ = await c.cmd(b"SELECT INBOX")
     slot["n0"] = count_exists(u)
     tag = c.next_tag()
@@ -54,21 +57,27 @@ async def _listen(c, slot):
         slot["error"] = f"{type(e).__name__}: {e}"
 
 
-def _child(port, user, src, conc, pipe):
+def _child(port, user, src, conc, pipe, auth="login", open_timeout=180, max_failures=None):
     """Holds IDLE sessions: ("open", n) opens n more and answers ("ready", opened, errors);
-    "stop" closes them all and answers ("done", [(n0, events, error) per session])."""
+    "stop" closes them all and answers ("done", [(n0, events, error) per session]).
+    Past `max_failures` failed opens, the rest of the batch is not attempted."""
     async def go():
         slots, conns, readers = [], [], []
         sem = asyncio.Semaphore(conc)
         loop = asyncio.get_running_loop()
+        failed = [0]
 
         async def one(slot):
             async with sem:
+                if max_failures is not None and failed[0] >= max_failures:
+                    slot["error"] = "open: not attempted (too many failures)"
+                    return
                 try:
-                    c = await asyncio.wait_for(_open(port, user, src, slot), 180)
+                    c = await asyncio.wait_for(_open(port, user, src, slot, auth), open_timeout)
                     conns.append(c)
                     readers.append(asyncio.ensure_future(_listen(c, slot)))
                 except (ProtocolError, OSError, asyncio.TimeoutError) as e:
+                    failed[0] += 1
                     slot["error"] = f"open: {type(e).__name__}: {str(e)[:200]}"
         while True:
             msg = await loop.run_in_executor(None, pipe.recv)
@@ -196,12 +205,13 @@ async def _warm(port, user, n):
 
 
 def _imap_procs(server):
-    return len(proc_names(server.pids()).get("imap", []))
+    return server.session_processes() if hasattr(server, "session_processes") else 0
 
 
 def _settle(server, base, seconds=90):
-    """Waits (bounded) until the server has no more `imap` processes than before the workload
-    (Dovecot: one per session; they exit once their client has gone). Returns seconds waited."""
+    """Waits (bounded) until the server has no more per-session processes than before the
+    workload (Dovecot's `imap`: one per session, they exit once their client has gone; Cyrus's
+    `imapd` wait up to 60 s for another connection before exiting). Returns seconds waited."""
     t = time.monotonic()
     while time.monotonic() < t + seconds and _imap_procs(server) > base:
         time.sleep(0.2)
