@@ -12,6 +12,7 @@ all at once, class k to user k; each class reports its own rate, and the whole i
 import asyncio
 import re
 import subprocess
+import threading
 import time
 
 from common import count_messages, gather_limited
@@ -52,18 +53,27 @@ def _common(size):
 
 
 def _wait(procs, errors, deadline):
-    """Waits for every smtp-source; returns each one's end time (perf_counter)."""
-    ends = []
-    for p in procs:
+    """Waits for every smtp-source; returns the moment (perf_counter) each one exited, read by
+    a thread per process so that one slow class does not delay the others' figures."""
+    ends = [None] * len(procs)
+    errs = [None] * len(procs)
+
+    def wait(k, p):
         try:
             _, err = p.communicate(timeout=max(1, deadline - time.monotonic()))
         except subprocess.TimeoutExpired:
             p.kill()
             _, err = p.communicate()
-            errors.append("smtp-source timed out")
-        ends.append(time.perf_counter())
+            errs[k] = "smtp-source timed out; "
+        ends[k] = time.perf_counter()
         if p.returncode != 0 or err.strip():
-            errors.append(f"smtp-source rc={p.returncode}: {err.decode(errors='replace')[:300]}")
+            errs[k] = (errs[k] or "") + f"smtp-source rc={p.returncode}: {err.decode(errors='replace')[:300]}"
+    threads = [threading.Thread(target=wait, args=(k, p)) for k, p in enumerate(procs)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    errors.extend(e for e in errs if e)
     return ends
 
 

@@ -18,6 +18,7 @@ processes (each its own asyncio loop; past 15,000 connections each process takes
 
 import asyncio
 import multiprocessing
+import resource
 import time
 
 import msggen
@@ -59,8 +60,12 @@ async def _listen(c, slot):
 
 def _child(port, user, src, conc, pipe, auth="login", open_timeout=180, max_failures=None):
     """Holds IDLE sessions: ("open", n) opens n more and answers ("ready", opened, errors);
-    "stop" closes them all and answers ("done", [(n0, events, error) per session]).
+    ("seen", k) answers ("seen", sessions that have seen EXISTS of the k-th delivery, sessions
+    open); "stop" closes them all and answers ("done", [(n0, events, error) per session]).
     Past `max_failures` failed opens, the rest of the batch is not attempted."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+
     async def go():
         slots, conns, readers = [], [], []
         sem = asyncio.Semaphore(conc)
@@ -83,6 +88,12 @@ def _child(port, user, src, conc, pipe, auth="login", open_timeout=180, max_fail
             msg = await loop.run_in_executor(None, pipe.recv)
             if msg == "stop":
                 break
+            if msg[0] == "seen":  # how many open sessions have seen the k-th delivery's EXISTS
+                k = msg[1]
+                live = [sl for sl in slots if sl["n0"] is not None and not sl["error"]]
+                pipe.send(("seen", sum(1 for sl in live if any(n >= sl["n0"] + k for n, _ in sl["events"])),
+                           len(live)))
+                continue
             new = [{"n0": None, "events": [], "error": None} for _ in range(msg[1])]
             slots.extend(new)
             await asyncio.gather(*(one(sl) for sl in new))
