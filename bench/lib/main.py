@@ -351,7 +351,7 @@ def emit(results, a):
 def render(results, stamp):
     m = results["machine"]
     peers = " and ".join(report.NAMES.get(p, p) for p in report.peers_of(results))
-    head = [f"# Tern vs {peers}, {stamp}", "",
+    head = [f"# Tern vs {peers}, {stamp}" if peers else f"# Tern, {stamp}", "",
             f"- machine: {m['nproc']} cores ({m['cpu']}), {m['mem_gib']} GiB, kernel {m['kernel']}",
             f"- disk: `{m['df']}`; fsync/s (4 KiB rewrite): {m['fsync_per_s_1']} (1 thread), "
             f"{m['fsync_per_s_8']} (8 threads)",

@@ -54,7 +54,7 @@ ROWS = [
 ]
 # Rows whose Tern/peer ratio means nothing (the peers stop at a cap chosen here).
 NO_RATIO = {("maxconn", "opened"), ("maxconn", "server_processes"), ("maxconn", "fanout_max_s"),
-            ("idle", "opened")}
+            ("maxconn", "exists_p50_ms"), ("maxconn", "exists_p99_ms"), ("idle", "opened")}
 NAMES = {"tern": "Tern", "dovecot": "Dovecot", "cyrus": "Cyrus"}
 MIX_TITLE = {"sizemix": "LMTP size mix", "smtpmix": "SMTP size mix into Tern"}
 
@@ -122,7 +122,8 @@ def _met(target, t, p):
 
 
 def peers_of(results):
-    return [n for n in results.get("servers", {}) if n != "tern"] or ["dovecot"]
+    """The peers of a run, in the order they ran (none when only Tern ran)."""
+    return [n for n in results.get("servers", {}) if n != "tern"]
 
 
 def table(results):
@@ -131,6 +132,8 @@ def table(results):
     lines = ["| workload | unit | Tern | " + " | ".join(names) + " | "
              + " | ".join(f"Tern/{n}" for n in names) + " | better | target | met |",
              "|---|---|---:|" + "---:|" * (2 * len(peers)) + "---|---|---|"]
+    if not peers:
+        lines = ["| workload | unit | Tern | better | target | met |", "|---|---|---:|---|---|---|"]
     rows = []
     for row in ROWS:
         rows.extend(_mix_rows(results, row) if isinstance(row, str) else [row])
@@ -155,8 +158,8 @@ def table(results):
             met = " / ".join(_met(target, v, None) or "—" for v in [t] + ps)
         else:
             met = _met(target, t, None)
-        lines.append(f"| {label} | {unit} | {_fmt(t)} | " + " | ".join(_fmt(p) for p in ps) + " | "
-                     + " | ".join(ratios) + f" | {better} | {_target(target)} | {met} |")
+        cells = [_fmt(t)] + [_fmt(p) for p in ps] + ratios
+        lines.append(f"| {label} | {unit} | " + " | ".join(cells) + f" | {better} | {_target(target)} | {met} |")
     return "\n".join(lines)
 
 

@@ -114,10 +114,11 @@ def _child(port, user, src, conc, pipe, auth="login", open_timeout=180, max_fail
 
 def run(server, user, conns, procs, deliveries, gap, size, conc):
     ctx = multiprocessing.get_context("fork")
+    base0 = _imap_procs(server)  # Cyrus: its preforked imapd (and any a previous workload left)
     # Warm-up: as many concurrent logins as the opening will make, so memory that logging in
     # leaves behind (allocator arenas) is in the baseline, not in the per-connection figures.
     asyncio.run(_warm(server.imap, user, procs * conc))
-    _settle(server, 0, 30)
+    _settle(server, base0, 30)
     time.sleep(1)
     base_imap = _imap_procs(server)
     mem_before = server.memory()

@@ -56,6 +56,7 @@ def run(server, user, target, peer_cap, procs, conc, deliveries, auth="auto", si
         goal = target or (fd_limit - fds0 - MARGIN)
     mem0 = server.memory()
     procs0 = len(server.pids())
+    sessions0 = server.session_processes()
     shares = [goal // procs + (1 if k < goal % procs else 0) for k in range(procs)]
     pipes, ps = [], []
     for k in range(procs):
@@ -139,7 +140,7 @@ def run(server, user, target, peer_cap, procs, conc, deliveries, auth="auto", si
         if err and not err.startswith("open:"):
             broken += 1
             errors.append(err)
-    settle_s = w_idle._settle(server, 0, 120) if per_session else 0
+    settle_s = w_idle._settle(server, sessions0, 90) if per_session else 0
     half = steps[1]
     second = max(1, opened - half["opened"])
     return {
