@@ -152,11 +152,9 @@ def table(results):
                 r = t / p
                 ratio = f"{r:.2f}" if abs(r) >= 0.1 else f"{r:.4f}"
             ratios.append(ratio)
-        if target and target[0] in ("ratio>=", "ratio<="):
+        if target and target[0] in ("ratio>=", "ratio<="):  # against each peer, in column order
             met = " / ".join(m or "—" for m in (_met(target, t, p) for p in ps))
-        elif target and target[0] == "zero":
-            met = " / ".join(_met(target, v, None) or "—" for v in [t] + ps)
-        else:
+        else:  # a target for Tern alone
             met = _met(target, t, None)
         cells = [_fmt(t)] + [_fmt(p) for p in ps] + ratios
         lines.append(f"| {label} | {unit} | " + " | ".join(cells) + f" | {better} | {_target(target)} | {met} |")
