@@ -76,6 +76,8 @@ PARAMS = [
     ("maxconn-deliveries", 3, int, "maxconn: deliveries that must reach every session"),
     ("maxconn-auth", "auto", str, "maxconn: auto (SCRAM-SHA-256 where offered, else LOGIN), scram or login"),
     ("tern-env", "", str, "extra environment for tern serve, e.g. MALLOC_MMAP_THRESHOLD_=131072"),
+    ("port-offset", 0, int, "added to every port (Tern 20143/20024/20025, Dovecot 21143/21024, Cyrus "
+     "23143/23024, the fake IDLE server 22143), so that two runs on one machine do not collide"),
 ]
 FULL = {"delivery_msgs": 5000, "big_msgs": 100000}
 QUICK = {"delivery_msgs": 20, "mix_msgs": 30, "mix_seconds": 5, "mix_rounds": 2, "big_msgs": 1000,
@@ -146,16 +148,35 @@ def machine(work):
     }
 
 
-def set_inotify(n):
-    """Dovecot IDLE needs one inotify instance per imap process; returns the old limit."""
-    path = "/proc/sys/fs/inotify/max_user_instances"
-    try:
-        old = int(open(path).read())
-        if n > old:
-            open(path, "w").write(str(n))
-        return old
-    except OSError:
-        return None
+# Kernel limits the per-session peers need during the run (raised, never lowered, and put back
+# at the end): Dovecot's IDLE takes one inotify instance per `imap` process; Cyrus's `imapd`
+# processes and `idled` talk over Unix datagram sockets, whose queue (default 10 datagrams)
+# overflows when hundreds of sessions answer one change at once: a session whose datagram is
+# dropped falls back to polling every 60 s (seen with 1,500 IDLE sessions).
+SYSCTLS = {"inotify": "/proc/sys/fs/inotify/max_user_instances", "dgram": "/proc/sys/net/unix/max_dgram_qlen"}
+
+
+def raise_sysctls(sessions):
+    """Returns {path: old value} of what it raised."""
+    want = {SYSCTLS["inotify"]: sessions + 1024, SYSCTLS["dgram"]: sessions + 1024}
+    old = {}
+    for path, n in want.items():
+        try:
+            cur = int(open(path).read())
+            if n > cur:
+                open(path, "w").write(str(n))
+                old[path] = cur
+        except OSError:
+            pass
+    return old
+
+
+def restore_sysctls(old):
+    for path, v in old.items():
+        try:
+            open(path, "w").write(str(v))
+        except OSError:
+            pass
 
 
 def main():
@@ -191,15 +212,15 @@ def main():
                         if maxconn else 0)
     peer_sessions = max(a.idle_conns, a.maxconn_peer_cap if maxconn else 0)
     tern = servers.Tern(a.work, a.tern_bin, tern_sessions,
-                        dict(kv.split("=", 1) for kv in a.tern_env.split() if "=" in kv))
+                        dict(kv.split("=", 1) for kv in a.tern_env.split() if "=" in kv), a.port_offset)
     run_servers = []
     for n in names:
         if n == "tern":
             run_servers.append(tern)
         elif n == "dovecot":
-            run_servers.append(servers.Dovecot(a.work, a.dovecot_format, peer_sessions))
+            run_servers.append(servers.Dovecot(a.work, a.dovecot_format, peer_sessions, a.port_offset))
         else:
-            run_servers.append(servers.Cyrus(a.work, cyrus_bindir(a.cyrus_bin), peer_sessions))
+            run_servers.append(servers.Cyrus(a.work, cyrus_bindir(a.cyrus_bin), peer_sessions, a.port_offset))
     log(f"setup: {len(users)} users in Tern (argon2id hashes); the same hashes in Dovecot; "
         "the same passwords in Cyrus's sasldb")
     tern.setup(users)
@@ -208,7 +229,7 @@ def main():
             s.setup(users, tern.hashes())
         elif s.name == "cyrus":
             s.setup(users)
-    old_inotify = set_inotify(peer_sessions + 1024)
+    old_sysctls = raise_sysctls(peer_sessions)
 
     def on_term(signum, frame):
         raise KeyboardInterrupt(f"signal {signum}")
@@ -250,7 +271,8 @@ def main():
                 log("idle: the load generator's floor (fake server) ...")
                 try:
                     results["idle_floor"] = w_idle_floor.run(a.idle_conns, a.idle_procs, a.idle_deliveries,
-                                                             a.idle_gap, a.idle_open_conc)
+                                                             a.idle_gap, a.idle_open_conc,
+                                                             w_idle_floor.PORT + a.port_offset)
                 except Exception as e:
                     results["idle_floor"] = {"failed": f"{type(e).__name__}: {str(e)[:300]}"}
                 log(f"idle: floor: {results['idle_floor']}")
@@ -258,18 +280,10 @@ def main():
         for s in run_servers:
             s.stop()
             log(f"{s.name}: stopped")
-        if old_inotify is not None:
-            set_inotify_back(old_inotify)
+        restore_sysctls(old_sysctls)
     results["machine"]["loadavg_end"] = open("/proc/loadavg").read().split()[:3]
     results["total_s"] = round(time.time() - started, 1)
     emit(results, a)
-
-
-def set_inotify_back(old):
-    try:
-        open("/proc/sys/fs/inotify/max_user_instances", "w").write(str(old))
-    except OSError:
-        pass
 
 
 def per_unit(wl, res):

@@ -132,12 +132,13 @@ class Server:
     # The `comm` of the processes that serve one IMAP session each (None: one process).
     session_comm = None
 
-    def __init__(self, work):
+    def __init__(self, work, port_offset=0):
         self.work = work
         self.proc = None
-        self.imap = PORTS[self.name]["imap"]
-        self.lmtp = PORTS[self.name]["lmtp"]
-        self.smtp = PORTS[self.name].get("smtp")  # an SMTP MX port, where the server has one
+        ports = {k: v + port_offset for k, v in PORTS[self.name].items()}
+        self.imap = ports["imap"]
+        self.lmtp = ports["lmtp"]
+        self.smtp = ports.get("smtp")  # an SMTP MX port, where the server has one
 
     def check_ports(self):
         for p in (self.imap, self.lmtp, self.smtp):
@@ -173,8 +174,8 @@ class Server:
 class Tern(Server):
     name = "tern"
 
-    def __init__(self, work, binary, max_sessions, env=None):
-        super().__init__(work)
+    def __init__(self, work, binary, max_sessions, env=None, port_offset=0):
+        super().__init__(work, port_offset)
         self.binary = binary
         self.env = env or {}
         self.dir = os.path.join(work, "tern")
@@ -260,8 +261,8 @@ class Dovecot(Server):
     name = "dovecot"
     session_comm = "imap"
 
-    def __init__(self, work, fmt, max_sessions):
-        super().__init__(work)
+    def __init__(self, work, fmt, max_sessions, port_offset=0):
+        super().__init__(work, port_offset)
         self.fmt = fmt
         self.dir = os.path.join(work, "dovecot")
         self.cfg = os.path.join(self.dir, "dovecot.conf")
@@ -382,8 +383,8 @@ class Cyrus(Server):
     ADMIN_PASSWORD = "Bench-admin-1"
     MASTER = "/usr/lib/cyrus/bin/master"
 
-    def __init__(self, work, bindir, max_sessions):
-        super().__init__(work)
+    def __init__(self, work, bindir, max_sessions, port_offset=0):
+        super().__init__(work, port_offset)
         self.bindir = bindir
         self.dir = os.path.join(work, "cyrus")
         self.cfg = os.path.join(self.dir, "imapd.conf")
