@@ -149,30 +149,38 @@ def machine(work):
 
 
 # Kernel limits the per-session peers need during the run (raised, never lowered, and put back
-# at the end): Dovecot's IDLE takes one inotify instance per `imap` process; Cyrus's `imapd`
-# processes and `idled` talk over Unix datagram sockets, whose queue (default 10 datagrams)
-# overflows when hundreds of sessions answer one change at once: a session whose datagram is
-# dropped falls back to polling every 60 s (seen with 1,500 IDLE sessions).
-SYSCTLS = {"inotify": "/proc/sys/fs/inotify/max_user_instances", "dgram": "/proc/sys/net/unix/max_dgram_qlen"}
+# at the end). Dovecot's IDLE takes one inotify instance per `imap` process. Cyrus's `imapd`
+# processes and `idled` talk over Unix datagram sockets: with 1,500 IDLE sessions and the
+# defaults, (1) idled's receive queue (`max_dgram_qlen`, 10 datagrams) overflows when every
+# imapd answers one change at once (IDLE stop + start), and (2) idled's non-blocking sends of
+# one change to every imapd fail with EAGAIN once its send buffer (`wmem_default`, 208 KiB)
+# is full, whereupon idled forgets that session: either way the session only learns of new
+# mail from its own 60 s poll. A socket takes both values when it is created, so they are
+# raised before the servers start.
+SYSCTLS = {"inotify": "/proc/sys/fs/inotify/max_user_instances", "dgram": "/proc/sys/net/unix/max_dgram_qlen",
+           "wmem": "/proc/sys/net/core/wmem_default"}
 
 
-def raise_sysctls(sessions):
-    """Returns {path: old value} of what it raised."""
-    want = {SYSCTLS["inotify"]: sessions + 1024, SYSCTLS["dgram"]: sessions + 1024}
-    old = {}
+def raise_sysctls(sessions, cyrus):
+    """Returns {path: (old value, new value)} of what it raised."""
+    want = {SYSCTLS["inotify"]: sessions + 1024}
+    if cyrus:
+        want[SYSCTLS["dgram"]] = 4 * sessions + 1024
+        want[SYSCTLS["wmem"]] = 4096 * sessions
+    changed = {}
     for path, n in want.items():
         try:
             cur = int(open(path).read())
             if n > cur:
                 open(path, "w").write(str(n))
-                old[path] = cur
+                changed[path] = (cur, n)
         except OSError:
             pass
-    return old
+    return changed
 
 
-def restore_sysctls(old):
-    for path, v in old.items():
+def restore_sysctls(changed):
+    for path, (v, _) in changed.items():
         try:
             open(path, "w").write(str(v))
         except OSError:
@@ -229,12 +237,14 @@ def main():
             s.setup(users, tern.hashes())
         elif s.name == "cyrus":
             s.setup(users)
-    old_sysctls = raise_sysctls(peer_sessions)
+    old_sysctls = raise_sysctls(peer_sessions, "cyrus" in names)
 
     def on_term(signum, frame):
         raise KeyboardInterrupt(f"signal {signum}")
     signal.signal(signal.SIGTERM, on_term)
 
+    info["sysctls_raised"] = {path.replace("/proc/sys/", "").replace("/", "."): f"{o} → {n}"
+                              for path, (o, n) in old_sysctls.items()}
     results = {"params": {k.replace("-", "_"): getattr(a, k.replace("-", "_")) for k, *_ in PARAMS},
                "machine": info, "servers": {}}
     started = time.time()
@@ -373,6 +383,9 @@ def render(results, stamp):
             f"{' '.join(m['loadavg_end'])} (a per-session process each, Dovecot's and Cyrus's IDLE "
             "sessions wake at once and raise it); 1-min load as each workload began: "
             + ", ".join(f"{k} {v}" for k, v in m.get("loadavg_at", {}).items()),
+            ] + ([f"- kernel limits raised for the run (and restored): "
+                  + (", ".join(f"{k} {v}" for k, v in m["sysctls_raised"].items()) or "none")]
+                 if "sysctls_raised" in m else []) + [
             f"- tern: git {m['git']}; total run {results['total_s']} s",
             ] + [f"- {k}: {v}" for k, v in results["servers"].items()] + [
             f"- parameters: `{json.dumps(results['params'])}`", ""]
