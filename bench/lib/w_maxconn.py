@@ -9,7 +9,8 @@ sessions on one mailbox as the server can hold, then a delivery that must reach 
 - Dovecot and Cyrus (a process per session): the same, stopped at `--maxconn-peer-cap`
   sessions; the number of server processes it took is reported.
 
-Sessions open in four steps (memory after each); a client process stops opening after 50
+After a warm-up of as many concurrent logins as the opening makes (as in the IDLE workload),
+sessions open in four steps (memory after each); a client process stops opening after 50
 failed opens. Then `deliveries` LMTP deliveries, one at a time: after each, the harness waits
 (bounded) until every open session has read its `* n EXISTS`; the time from the final dot to
 the last session's EXISTS is the fan-out time. A session that never sees a delivery, or dies,
@@ -28,6 +29,7 @@ import msggen
 from common import ms, pct
 from imapc import Imap
 from lmtpc import Lmtp
+from servers import password_for
 import w_idle
 
 MARGIN = 64  # descriptors left to Tern for its store, logs and LMTP
@@ -44,6 +46,17 @@ def _auth(server, want):
     return "scram" if b"AUTH=SCRAM-SHA-256" in asyncio.run(caps()) else "login"
 
 
+async def _warm(port, user, n, mech):
+    async def one():
+        c = await Imap.connect("127.0.0.1", port)
+        if mech == "scram":
+            await c.scram_sha256(user, password_for(user))
+        else:
+            await c.login(user, password_for(user))
+        await c.logout()
+    await asyncio.wait_for(asyncio.gather(*(one() for _ in range(n))), 300)
+
+
 def run(server, user, target, peer_cap, procs, conc, deliveries, auth="auto", size=2048):
     ctx = multiprocessing.get_context("fork")
     mech = _auth(server, auth)
@@ -54,6 +67,10 @@ def run(server, user, target, peer_cap, procs, conc, deliveries, auth="auto", si
     else:
         fd_limit, fds0 = server.fd_limit()
         goal = target or (fd_limit - fds0 - MARGIN)
+    # Warm-up, as in the IDLE workload: as many concurrent logins as the opening makes, so that
+    # what logging in leaves behind (allocator arenas) is in the baseline.
+    asyncio.run(_warm(server.imap, user, procs * conc, mech))
+    time.sleep(1)
     mem0 = server.memory()
     procs0 = len(server.pids())
     sessions0 = server.session_processes()
