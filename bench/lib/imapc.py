@@ -10,6 +10,10 @@ Invariants:
 """
 
 import asyncio
+import base64
+import hashlib
+import hmac
+import os
 import re
 import time
 
@@ -161,6 +165,53 @@ class Imap:
     async def login(self, user, password):
         await self.cmd(b"LOGIN " + quote(user) + b" " + quote(password))
 
+    async def scram_sha256(self, user, password):
+        """AUTHENTICATE SCRAM-SHA-256 (RFC 5802, RFC 7677): the server checks a proof against
+        its stored keys, no password hash per login; the client's PBKDF2 is computed once per
+        (password, salt, iterations) and cached. The server's signature is verified."""
+        tag = self.next_tag()
+        name = user.replace("=", "=3D").replace(",", "=2C")
+        bare = f"n={name},r={base64.b64encode(os.urandom(18)).decode()}".encode()
+        self.w.write(tag + b" AUTHENTICATE SCRAM-SHA-256\r\n")
+        await self._challenge(tag)  # the empty "+ " (no SASL-IR used)
+        self.w.write(base64.b64encode(b"n,," + bare) + b"\r\n")
+        server_first = await self._challenge(tag)
+        attrs = dict(x.split(b"=", 1) for x in server_first.split(b","))
+        if not attrs[b"r"].startswith(bare.split(b",r=", 1)[1]):
+            raise ProtocolError("SCRAM: the server nonce does not extend ours")
+        salted = _salted(password, base64.b64decode(attrs[b"s"]), int(attrs[b"i"]))
+        client_key = hmac.digest(salted, b"Client Key", "sha256")
+        stored_key = hashlib.sha256(client_key).digest()
+        without_proof = b"c=biws,r=" + attrs[b"r"]
+        auth_message = bare + b"," + server_first + b"," + without_proof
+        signature = hmac.digest(stored_key, auth_message, "sha256")
+        proof = bytes(a ^ b for a, b in zip(client_key, signature))
+        self.w.write(base64.b64encode(without_proof + b",p=" + base64.b64encode(proof)) + b"\r\n")
+        want = b"v=" + base64.b64encode(hmac.digest(hmac.digest(salted, b"Server Key", "sha256"),
+                                                     auth_message, "sha256"))
+        while True:
+            r = await self.read_response()
+            if r.startswith(b"+"):
+                if base64.b64decode(r[1:].strip()) != want:
+                    raise ProtocolError(f"SCRAM: wrong server signature {r[:100]!r}")
+                self.w.write(b"\r\n")
+            elif r.startswith(tag + b" "):
+                if r[len(tag) + 1:].split(b" ", 1)[0].upper() != b"OK":
+                    raise ProtocolError(f"AUTHENTICATE SCRAM-SHA-256: {r[:300]!r}")
+                return
+            elif not r.startswith(b"*"):
+                raise ProtocolError(f"AUTHENTICATE: unparsable {r[:200]!r}")
+
+    async def _challenge(self, tag):
+        """The next continuation request's decoded data (untagged lines in between skipped)."""
+        await self.w.drain()
+        while True:
+            r = await self.read_response()
+            if r.startswith(b"+"):
+                return base64.b64decode(r[1:].strip())
+            if r.startswith(tag + b" "):
+                raise ProtocolError(f"AUTHENTICATE refused: {r[:300]!r}")
+
     async def close(self):
         try:
             self.w.close()
@@ -173,6 +224,16 @@ class Imap:
             await self.cmd(b"LOGOUT")
         finally:
             await self.close()
+
+
+_SALTED = {}
+
+
+def _salted(password, salt, iterations):
+    key = (password, salt, iterations)
+    if key not in _SALTED:
+        _SALTED[key] = hashlib.pbkdf2_hmac("sha256", password.encode(), salt, iterations)
+    return _SALTED[key]
 
 
 def quote(s):

@@ -1,6 +1,7 @@
-"""bench/run's engine: sets up Tern and Dovecot with the same users and durability, runs each
-workload against each server in turn (the order alternates from one workload to the next, so
-neither server always goes first), prints the table and writes bench/results/<stamp>.{md,json}.
+"""bench/run's engine: sets up Tern, Dovecot and Cyrus with the same users and equivalent
+durability, runs each workload against each server in turn (the order alternates from one
+workload to the next, so no server always goes first), prints the table and writes
+bench/results/<stamp>.{md,json}.
 
 Invariants: every server is started here and stopped here by PID (also on error or signal);
 every workload is bounded (a duration or a count, and a timeout); nothing leaves 127.0.0.1.
@@ -11,6 +12,7 @@ import datetime
 import json
 import os
 import platform
+import resource
 import signal
 import subprocess
 import sys
@@ -24,24 +26,32 @@ import w_delivery
 import w_idle
 import w_idle_floor
 import w_logins
+import w_maxconn
 import w_mixed
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 BENCH = os.path.dirname(HERE)
 REPO = os.path.dirname(BENCH)
-WORKLOADS = ["logins", "delivery", "mixed", "big", "idle"]
+WORKLOADS = ["logins", "delivery", "smtp", "sizemix", "smtpmix", "mixed", "big", "idle", "maxconn"]
+DEFAULT_WORKLOADS = [w for w in WORKLOADS if w != "maxconn"]  # maxconn takes minutes: --only maxconn
+SMTP_ONLY = {"smtp", "smtpmix"}  # workloads for servers with an SMTP listener (Tern)
 
 # name, default, type, help. Each is also read from $BENCH_<NAME> (dashes → underscores).
 PARAMS = [
-    ("servers", "tern,dovecot", str, "servers to run, in order"),
-    ("only", ",".join(WORKLOADS), str, "workloads to run"),
+    ("servers", "tern,dovecot,cyrus", str, "servers to run, in order"),
+    ("only", ",".join(DEFAULT_WORKLOADS), str, "workloads to run (also: maxconn)"),
     ("tern-bin", os.path.join(REPO, "target/release/tern"), str, "the Tern binary"),
+    ("cyrus-bin", "", str, "directory with Cyrus's imapd and idled (default: /usr/lib/cyrus/bin, else "
+     "the cyrus-imapd .deb bench/run unpacked into bench/.cyrus/root)"),
     ("work", os.path.join(os.environ.get("TMPDIR", "/tmp"), "tern-bench"), str, "scratch dir (wiped)"),
     ("dovecot-format", "maildir", str, "Dovecot mailbox format: maildir, sdbox or mdbox"),
     ("delivery-sessions", 20, int, "parallel LMTP sessions"),
     ("delivery-msgs", 500, int, "messages per session (issue: 5000, --full)"),
     ("delivery-size", 10240, int, "payload bytes per message"),
     ("delivery-mode", "per-user", str, "per-user (session k → user k) or single (all → one user)"),
+    ("delivery-mix", "1KB:1000,10KB:500,100KB:100,1MB:20", str,
+     "size mix (sizemix, smtpmix): SIZE:COUNT per class, one smtp-source each, all at once (KB = 1024 B)"),
+    ("delivery-mix-sessions", 4, int, "parallel sessions per size class"),
     ("mix-clients", 50, int, "concurrent IMAP clients"),
     ("mix-users", 50, int, "users they spread over"),
     ("mix-msgs", 200, int, "messages pre-populated per user"),
@@ -59,11 +69,20 @@ PARAMS = [
     ("idle-deliveries", 20, int, "LMTP deliveries timed to EXISTS"),
     ("idle-gap", 0.3, float, "seconds between those deliveries"),
     ("idle-open-conc", 8, int, "concurrent logins per client process while opening them"),
+    ("maxconn-target", 0, int, "maxconn: sessions to open (0: Tern's open-file limit minus what it uses)"),
+    ("maxconn-peer-cap", 1500, int, "maxconn: most sessions opened on Dovecot / Cyrus (a process each)"),
+    ("maxconn-procs", 4, int, "maxconn: client processes, each from its own 127.0.0.x"),
+    ("maxconn-open-conc", 16, int, "maxconn: concurrent logins per client process"),
+    ("maxconn-deliveries", 3, int, "maxconn: deliveries that must reach every session"),
+    ("maxconn-auth", "auto", str, "maxconn: auto (SCRAM-SHA-256 where offered, else LOGIN), scram or login"),
     ("tern-env", "", str, "extra environment for tern serve, e.g. MALLOC_MMAP_THRESHOLD_=131072"),
+    ("port-offset", 0, int, "added to every port (Tern 20143/20024/20025, Dovecot 21143/21024, Cyrus "
+     "23143/23024, the fake IDLE server 22143), so that two runs on one machine do not collide"),
 ]
 FULL = {"delivery_msgs": 5000, "big_msgs": 100000}
 QUICK = {"delivery_msgs": 20, "mix_msgs": 30, "mix_seconds": 5, "mix_rounds": 2, "big_msgs": 1000,
-         "big_reps": 1, "login_seconds": 3, "idle_conns": 100, "idle_deliveries": 5}
+         "big_reps": 1, "login_seconds": 3, "idle_conns": 100, "idle_deliveries": 5,
+         "delivery_mix": "1KB:100,10KB:50,100KB:20,1MB:5", "maxconn_peer_cap": 200}
 
 
 def parse():
@@ -129,16 +148,43 @@ def machine(work):
     }
 
 
-def set_inotify(n):
-    """Dovecot IDLE needs one inotify instance per imap process; returns the old limit."""
-    path = "/proc/sys/fs/inotify/max_user_instances"
-    try:
-        old = int(open(path).read())
-        if n > old:
-            open(path, "w").write(str(n))
-        return old
-    except OSError:
-        return None
+# Kernel limits the per-session peers need during the run (raised, never lowered, and put back
+# at the end). Dovecot's IDLE takes one inotify instance per `imap` process. Cyrus's `imapd`
+# processes and `idled` talk over Unix datagram sockets: with 1,500 IDLE sessions and the
+# defaults, (1) idled's receive queue (`max_dgram_qlen`, 10 datagrams) overflows when every
+# imapd answers one change at once (IDLE stop + start), and (2) idled's non-blocking sends of
+# one change to every imapd fail with EAGAIN once its send buffer (`wmem_default`, 208 KiB)
+# is full, whereupon idled forgets that session: either way the session only learns of new
+# mail from its own 60 s poll. A socket takes both values when it is created, so they are
+# raised before the servers start.
+SYSCTLS = {"inotify": "/proc/sys/fs/inotify/max_user_instances", "dgram": "/proc/sys/net/unix/max_dgram_qlen",
+           "wmem": "/proc/sys/net/core/wmem_default"}
+
+
+def raise_sysctls(sessions, cyrus):
+    """Returns {path: (old value, new value)} of what it raised."""
+    want = {SYSCTLS["inotify"]: sessions + 1024}
+    if cyrus:
+        want[SYSCTLS["dgram"]] = 4 * sessions + 1024
+        want[SYSCTLS["wmem"]] = 4096 * sessions
+    changed = {}
+    for path, n in want.items():
+        try:
+            cur = int(open(path).read())
+            if n > cur:
+                open(path, "w").write(str(n))
+                changed[path] = (cur, n)
+        except OSError:
+            pass
+    return changed
+
+
+def restore_sysctls(changed):
+    for path, (v, _) in changed.items():
+        try:
+            open(path, "w").write(str(v))
+        except OSError:
+            pass
 
 
 def main():
@@ -151,31 +197,54 @@ def main():
     os.makedirs(a.work, exist_ok=True)
     names = [s for s in a.servers.split(",") if s]
     todo = [w for w in a.only.split(",") if w]
+    unknown = [n for n in names if n not in ("tern", "dovecot", "cyrus")] + [w for w in todo if w not in WORKLOADS]
+    if unknown:
+        sys.exit(f"bench/run: unknown server or workload: {', '.join(unknown)}")
+    if "tern" not in names:
+        sys.exit("bench/run: --servers must include tern (the table is Tern against each peer)")
+    a.mix_classes = w_delivery.parse_mix(a.delivery_mix)
     deliv = [f"deliv{k:02d}@{servers.DOMAIN}" for k in range(1, a.delivery_sessions + 1)]
     mix = [f"mix{k:02d}@{servers.DOMAIN}" for k in range(1, a.mix_users + 1)]
-    big, idle = f"big@{servers.DOMAIN}", f"idle@{servers.DOMAIN}"
-    users = deliv + mix + [big, idle]
+    big, idle, maxc = f"big@{servers.DOMAIN}", f"idle@{servers.DOMAIN}", f"maxconn@{servers.DOMAIN}"
+    users = deliv + mix + [big, idle, maxc]
 
     log("machine: measuring the fsync rate")
     info = machine(a.work)
     log(f"machine: {info['nproc']} cores, {info['mem_gib']} GiB, fsync/s 1 thread {info['fsync_per_s_1']}, "
         f"8 threads {info['fsync_per_s_8']}, load {' '.join(info['loadavg_start'])}")
 
-    tern = servers.Tern(a.work, a.tern_bin, a.idle_conns,
-                        dict(kv.split("=", 1) for kv in a.tern_env.split() if "=" in kv))
-    dove = servers.Dovecot(a.work, a.dovecot_format, a.idle_conns)
-    by_name = {"tern": tern, "dovecot": dove}
-    run_servers = [by_name[n] for n in names]
-    log(f"setup: {len(users)} users in Tern (argon2id hashes), the same hashes in Dovecot")
+    # Sessions a server must accept at once: the IDLE count, and for maxconn Tern's whole
+    # open-file limit (peers: the cap).
+    maxconn = "maxconn" in todo
+    tern_sessions = max(a.idle_conns, (a.maxconn_target or resource.getrlimit(resource.RLIMIT_NOFILE)[1])
+                        if maxconn else 0)
+    peer_sessions = max(a.idle_conns, a.maxconn_peer_cap if maxconn else 0)
+    tern = servers.Tern(a.work, a.tern_bin, tern_sessions,
+                        dict(kv.split("=", 1) for kv in a.tern_env.split() if "=" in kv), a.port_offset)
+    run_servers = []
+    for n in names:
+        if n == "tern":
+            run_servers.append(tern)
+        elif n == "dovecot":
+            run_servers.append(servers.Dovecot(a.work, a.dovecot_format, peer_sessions, a.port_offset))
+        else:
+            run_servers.append(servers.Cyrus(a.work, cyrus_bindir(a.cyrus_bin), peer_sessions, a.port_offset))
+    log(f"setup: {len(users)} users in Tern (argon2id hashes); the same hashes in Dovecot; "
+        "the same passwords in Cyrus's sasldb")
     tern.setup(users)
-    if dove in run_servers:
-        dove.setup(users, tern.hashes())
-    old_inotify = set_inotify(a.idle_conns + 1024)
+    for s in run_servers:
+        if s.name == "dovecot":
+            s.setup(users, tern.hashes())
+        elif s.name == "cyrus":
+            s.setup(users)
+    old_sysctls = raise_sysctls(peer_sessions, "cyrus" in names)
 
     def on_term(signum, frame):
         raise KeyboardInterrupt(f"signal {signum}")
     signal.signal(signal.SIGTERM, on_term)
 
+    info["sysctls_raised"] = {path.replace("/proc/sys/", "").replace("/", "."): f"{o} → {n}"
+                              for path, (o, n) in old_sysctls.items()}
     results = {"params": {k.replace("-", "_"): getattr(a, k.replace("-", "_")) for k, *_ in PARAMS},
                "machine": info, "servers": {}}
     started = time.time()
@@ -189,11 +258,13 @@ def main():
             results[wl] = {}
             results["machine"].setdefault("loadavg_at", {})[wl] = open("/proc/loadavg").read().split()[0]
             for s in order:
+                if wl in SMTP_ONLY and not s.smtp:
+                    continue  # Dovecot and Cyrus have no SMTP listener of their own
                 t = time.perf_counter()
                 cpu0 = s.cpu()
                 log(f"{wl}: {s.name} ...")
                 try:
-                    res = run_workload(wl, s, a, deliv, mix, big, idle)
+                    res = run_workload(wl, s, a, deliv, mix, big, idle, maxc)
                     res["server_cpu_s"] = round(s.cpu() - cpu0, 2)
                     per_unit(wl, res)
                 except (Exception, KeyboardInterrupt) as e:
@@ -210,7 +281,8 @@ def main():
                 log("idle: the load generator's floor (fake server) ...")
                 try:
                     results["idle_floor"] = w_idle_floor.run(a.idle_conns, a.idle_procs, a.idle_deliveries,
-                                                             a.idle_gap, a.idle_open_conc)
+                                                             a.idle_gap, a.idle_open_conc,
+                                                             w_idle_floor.PORT + a.port_offset)
                 except Exception as e:
                     results["idle_floor"] = {"failed": f"{type(e).__name__}: {str(e)[:300]}"}
                 log(f"idle: floor: {results['idle_floor']}")
@@ -218,32 +290,41 @@ def main():
         for s in run_servers:
             s.stop()
             log(f"{s.name}: stopped")
-        if old_inotify is not None:
-            set_inotify_back(old_inotify)
+        restore_sysctls(old_sysctls)
     results["machine"]["loadavg_end"] = open("/proc/loadavg").read().split()[:3]
     results["total_s"] = round(time.time() - started, 1)
     emit(results, a)
 
 
-def set_inotify_back(old):
-    try:
-        open("/proc/sys/fs/inotify/max_user_instances", "w").write(str(old))
-    except OSError:
-        pass
-
-
 def per_unit(wl, res):
     """Server CPU per unit of work: comparable even when the machine is shared."""
-    unit = {"delivery": "messages", "mixed": "commands", "logins": "logins"}.get(wl)
+    unit = {"delivery": "messages", "smtp": "messages", "sizemix": "messages", "smtpmix": "messages",
+            "mixed": "commands", "logins": "logins"}.get(wl)
     if unit and res.get(unit):
         res["cpu_ms_per_unit"] = round(res["server_cpu_s"] * 1000 / res[unit], 3)
+    if res.get("payload_mb"):
+        res["cpu_ms_per_mb"] = round(res["server_cpu_s"] * 1000 / res["payload_mb"], 2)
 
 
-def run_workload(wl, s, a, deliv, mix, big, idle):
+def cyrus_bindir(given):
+    """Where Cyrus's imapd and idled are: --cyrus-bin, the installed cyrus-imapd, or the .deb
+    that bench/run unpacked (cyrus-imapd conflicts with dovecot-imapd)."""
+    for d in ([given] if given else ["/usr/lib/cyrus/bin", os.path.join(BENCH, ".cyrus/root/usr/lib/cyrus/bin")]):
+        if os.access(os.path.join(d, "imapd"), os.X_OK) and os.access(os.path.join(d, "idled"), os.X_OK):
+            return d
+    sys.exit("bench/run: no Cyrus imapd/idled found (bench/run unpacks cyrus-imapd into bench/.cyrus; "
+             "or pass --cyrus-bin DIR, or leave cyrus out of --servers)")
+
+
+def run_workload(wl, s, a, deliv, mix, big, idle, maxc):
     if wl == "logins":
         return w_logins.run(s, mix, a.login_clients, a.login_seconds)
-    if wl == "delivery":
-        return w_delivery.run(s, deliv, a.delivery_msgs, a.delivery_size, a.delivery_mode)
+    if wl in ("delivery", "smtp"):
+        return w_delivery.run(s, deliv, a.delivery_msgs, a.delivery_size, a.delivery_mode,
+                              "smtp" if wl == "smtp" else "lmtp")
+    if wl in ("sizemix", "smtpmix"):
+        return w_delivery.run_mix(s, deliv, a.mix_classes, a.delivery_mix_sessions,
+                                  "smtp" if wl == "smtpmix" else "lmtp")
     if wl == "mixed":
         prep = w_mixed.prepare(s, mix, a.mix_msgs, a.mix_size)
         res = w_mixed.run(s, mix, a.mix_clients, a.mix_seconds, a.mix_rounds, a.mix_size, a.mix_procs)
@@ -254,6 +335,9 @@ def run_workload(wl, s, a, deliv, mix, big, idle):
     if wl == "idle":
         return w_idle.run(s, idle, a.idle_conns, a.idle_procs, a.idle_deliveries, a.idle_gap, 10240,
                           a.idle_open_conc)
+    if wl == "maxconn":
+        return w_maxconn.run(s, maxc, a.maxconn_target, a.maxconn_peer_cap, a.maxconn_procs,
+                             a.maxconn_open_conc, a.maxconn_deliveries, a.maxconn_auth)
     raise ValueError(wl)
 
 
@@ -262,6 +346,11 @@ def summary(wl, r):
         return "FAILED " + r["failed"]
     keys = {"logins": ["logins_per_s", "p50_ms", "protocol_errors", "rss_growth_mib"],
             "delivery": ["msgs_per_s", "seconds", "counted"],
+            "smtp": ["msgs_per_s", "seconds", "counted"],
+            "sizemix": ["msgs_per_s", "mb_per_s", "seconds", "counted"],
+            "smtpmix": ["msgs_per_s", "mb_per_s", "seconds", "counted"],
+            "maxconn": ["auth", "target", "opened", "server_processes", "rss_per_conn_kib", "pss_per_conn_kib",
+                        "fanout_max_s", "exists_p99_ms", "reached_all", "protocol_errors"],
             "mixed": ["cmds_per_s", "p50_ms", "p99_ms", "protocol_errors", "loadgen_cpu_s"],
             "big": ["append_msgs_per_s", "median_ms"],
             "idle": ["opened", "rss_per_conn_kib", "rss_marginal_kib", "pss_marginal_kib", "exists_p50_ms", "exists_p99_ms",
@@ -285,14 +374,18 @@ def emit(results, a):
 
 def render(results, stamp):
     m = results["machine"]
-    head = [f"# Tern vs Dovecot, {stamp}", "",
+    peers = " and ".join(report.NAMES.get(p, p) for p in report.peers_of(results))
+    head = [f"# Tern vs {peers}, {stamp}" if peers else f"# Tern, {stamp}", "",
             f"- machine: {m['nproc']} cores ({m['cpu']}), {m['mem_gib']} GiB, kernel {m['kernel']}",
             f"- disk: `{m['df']}`; fsync/s (4 KiB rewrite): {m['fsync_per_s_1']} (1 thread), "
             f"{m['fsync_per_s_8']} (8 threads)",
             f"- load average (1, 5, 15 min) at start {' '.join(m['loadavg_start'])}, at end "
-            f"{' '.join(m['loadavg_end'])} (the IDLE workload's 1,000 Dovecot processes wake at once "
-            "and raise it); 1-min load as each workload began: "
+            f"{' '.join(m['loadavg_end'])} (a per-session process each, Dovecot's and Cyrus's IDLE "
+            "sessions wake at once and raise it); 1-min load as each workload began: "
             + ", ".join(f"{k} {v}" for k, v in m.get("loadavg_at", {}).items()),
+            ] + ([f"- kernel limits raised for the run (and restored): "
+                  + (", ".join(f"{k} {v}" for k, v in m["sysctls_raised"].items()) or "none")]
+                 if "sysctls_raised" in m else []) + [
             f"- tern: git {m['git']}; total run {results['total_s']} s",
             ] + [f"- {k}: {v}" for k, v in results["servers"].items()] + [
             f"- parameters: `{json.dumps(results['params'])}`", ""]
@@ -306,6 +399,14 @@ def render(results, stamp):
         body += (f"\n\nIDLE → EXISTS floor of the load generator itself (same client, {fl['opened']} sessions on "
                  f"a fake server that writes every EXISTS at once): p50 {fl['exists_p50_ms']} ms, "
                  f"p99 {fl['exists_p99_ms']} ms. Server figures are only meaningful above it.")
+    mc = results.get("maxconn") or {}
+    for name, r in mc.items():
+        if isinstance(r, dict) and "opened" in r:
+            how = (f"its open-file limit is {r['fd_limit']:,}, {r['fds_after']:,} descriptors open at the end"
+                   if r.get("fd_limit") else f"the cap was {r['target']:,} sessions (`--maxconn-peer-cap`)")
+            body += (f"\n\nMax IDLE, {report.NAMES.get(name, name)}: {r['opened']:,} of {r['target']:,} sessions "
+                     f"opened ({r['auth']}), {r['server_processes']:,} server processes; {how}; "
+                     f"every delivery reached every session: {'yes' if r['reached_all'] else 'NO'}.")
     fails = report.failures(results)
     return "\n".join(head) + "\n" + body + "\n" + ("\nErrors:\n" + "\n".join(fails) + "\n" if fails else "")
 

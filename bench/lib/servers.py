@@ -1,7 +1,10 @@
 """The servers under test, started on loopback with equivalent durability and the same users:
-Tern (release build, embedded store: SQLite WAL synchronous=FULL + fsynced blob files) and
+Tern (release build, embedded store: SQLite WAL synchronous=FULL + fsynced blob files),
 Dovecot (`mail_fsync = always`, maildir by default, passwd-file passdb+userdb holding the very
-argon2id hashes Tern stored, so a login costs both servers the same hash).
+argon2id hashes Tern stored, so a login costs both servers the same hash) and Cyrus IMAP
+(its default durability: message file, cyrus.index, cyrus.cache and its databases fsynced
+before the LMTP 250 / IMAP OK; users in a sasldb, which holds passwords in clear: Cyrus
+cannot verify argon2id, so its logins skip the hash).
 
 Invariants:
 - Every process started here is recorded by PID and stopped by that PID (`stop()`); nothing
@@ -20,8 +23,9 @@ import subprocess
 import time
 
 PORTS = {
-    "tern": {"imap": 20143, "lmtp": 20024},
+    "tern": {"imap": 20143, "lmtp": 20024, "smtp": 20025},
     "dovecot": {"imap": 21143, "lmtp": 21024},
+    "cyrus": {"imap": 23143, "lmtp": 23024},  # 22143: w_idle_floor's fake server
 }
 DOMAIN = "example.test"
 NOBODY = 65534
@@ -125,17 +129,27 @@ def proc_names(pids):
 
 class Server:
     name = "?"
+    # The `comm` of the processes that serve one IMAP session each (None: one process).
+    session_comm = None
 
-    def __init__(self, work):
+    def __init__(self, work, port_offset=0):
         self.work = work
         self.proc = None
-        self.imap = PORTS[self.name]["imap"]
-        self.lmtp = PORTS[self.name]["lmtp"]
+        ports = {k: v + port_offset for k, v in PORTS[self.name].items()}
+        self.imap = ports["imap"]
+        self.lmtp = ports["lmtp"]
+        self.smtp = ports.get("smtp")  # an SMTP MX port, where the server has one
 
     def check_ports(self):
-        for p in (self.imap, self.lmtp):
-            if not _port_free(p):
+        for p in (self.imap, self.lmtp, self.smtp):
+            if p and not _port_free(p):
                 raise RuntimeError(f"{self.name}: 127.0.0.1:{p} is in use")
+
+    def session_processes(self):
+        """How many processes of the per-session kind run now (0 for a one-process server)."""
+        if not self.session_comm:
+            return 0
+        return len(proc_names(self.pids()).get(self.session_comm, []))
 
     def pids(self):
         return descendants(self.proc.pid) if self.proc else []
@@ -160,14 +174,14 @@ class Server:
 class Tern(Server):
     name = "tern"
 
-    def __init__(self, work, binary, idle_conns, env=None):
-        super().__init__(work)
+    def __init__(self, work, binary, max_sessions, env=None, port_offset=0):
+        super().__init__(work, port_offset)
         self.binary = binary
         self.env = env or {}
         self.dir = os.path.join(work, "tern")
         self.cfg = os.path.join(self.dir, "tern.toml")
         self.log = os.path.join(self.dir, "tern.log")
-        self.max_conns = max(10000, idle_conns + 1000)
+        self.max_conns = max(10000, max_sessions + 1000)
 
     def setup(self, users):
         shutil.rmtree(self.dir, ignore_errors=True)
@@ -180,9 +194,17 @@ local_domains = ["{DOMAIN}"]
 [listen]
 imap = ["127.0.0.1:{self.imap}"]
 lmtp = ["127.0.0.1:{self.lmtp}"]
+smtp = ["127.0.0.1:{self.smtp}"]
 
 [auth]
 allow_plaintext = true
+
+# The SMTP MX's SPF/DKIM/DMARC checks need DNS; the benchmark stays on loopback and has none.
+[auth_results]
+verify = false
+
+[dns]
+nameservers = ["127.0.0.1:9"]
 
 [quota]
 default = "10GB"
@@ -223,20 +245,29 @@ max_connections = {self.max_conns}
     def describe(self):
         extra = f"; environment {self.env}" if self.env else ""
         return ("Tern release build; embedded store (SQLite WAL, synchronous=FULL; blob files "
-                "fsynced with their directory); internal directory (argon2id m=19456 KiB, t=2, p=1)"
+                "fsynced with their directory); internal directory (argon2id m=19456 KiB, t=2, p=1); "
+                "SMTP MX without SPF/DKIM/DMARC verification ([auth_results] verify = false)"
                 + extra)
+
+    def fd_limit(self):
+        """(soft RLIMIT_NOFILE, open descriptors) of the running Tern process."""
+        pid = self.proc.pid
+        with open(f"/proc/{pid}/limits") as f:
+            soft = next(int(line.split()[3]) for line in f if line.startswith("Max open files"))
+        return soft, len(os.listdir(f"/proc/{pid}/fd"))
 
 
 class Dovecot(Server):
     name = "dovecot"
+    session_comm = "imap"
 
-    def __init__(self, work, fmt, idle_conns):
-        super().__init__(work)
+    def __init__(self, work, fmt, max_sessions, port_offset=0):
+        super().__init__(work, port_offset)
         self.fmt = fmt
         self.dir = os.path.join(work, "dovecot")
         self.cfg = os.path.join(self.dir, "dovecot.conf")
         self.log = os.path.join(self.dir, "dovecot.log")
-        self.idle_conns = idle_conns
+        self.idle_conns = max_sessions
 
     def setup(self, users, hashes):
         shutil.rmtree(self.dir, ignore_errors=True)
@@ -328,3 +359,128 @@ protocol lmtp {{
         return (f"Dovecot {v}; {self.fmt}, mail_fsync = always; passwd-file passdb+userdb with "
                 "the same argon2id hashes as Tern (no auth cache, the default); imap-login in "
                 "high-performance mode (service_count = 0)")
+
+
+class Cyrus(Server):
+    """Cyrus IMAP 3.6 under its own `master`, from a fresh directory. `bindir` holds `imapd` and
+    `idled` (Debian's cyrus-imapd conflicts with dovecot-imapd, so bench/run unpacks that .deb
+    into a private folder when Cyrus is not installed); `master`, `lmtpd` and `ctl_cyrusdb` come
+    from cyrus-common.
+
+    Durability is Cyrus's default, nothing switched off: before the LMTP 250 (and an APPEND's
+    OK) lmtpd/imapd fsync the message file, cyrus.cache, cyrus.index and the twoskip databases
+    they touched (strace of one delivery: 7 fsync/fdatasync calls). Changed from the defaults:
+    `duplicatesuppression: 0` (Tern and Dovecot keep no Message-ID delivery database either) and
+    `virtdomains: userid` (users are `local@domain`, as on the other servers).
+    Passwords: a sasldb (auxprop), which stores them in clear; Cyrus's SASL has no argon2id, so
+    a Cyrus LOGIN is a string comparison where Tern and Dovecot each hash argon2id.
+    Every IMAP session is its own `imapd` process (forked by master, reused by later sessions);
+    IDLE notifications go through `idled`.
+    """
+    name = "cyrus"
+    session_comm = "imapd"
+    ADMIN = "cyrus"
+    ADMIN_PASSWORD = "Bench-admin-1"
+    MASTER = "/usr/lib/cyrus/bin/master"
+
+    def __init__(self, work, bindir, max_sessions, port_offset=0):
+        super().__init__(work, port_offset)
+        self.bindir = bindir
+        self.dir = os.path.join(work, "cyrus")
+        self.cfg = os.path.join(self.dir, "imapd.conf")
+        self.mcfg = os.path.join(self.dir, "cyrus.conf")
+        self.log = os.path.join(self.dir, "master.out")
+        self.max_sessions = max_sessions
+        self.users = []
+
+    def setup(self, users):
+        shutil.rmtree(self.dir, ignore_errors=True)
+        d = self.dir
+        for sub in ("conf/socket", "spool", "sieve", "run/socket", "run/proc", "run/lock"):
+            os.makedirs(os.path.join(d, sub))
+        os.chmod(self.work, 0o755)
+        procs = self.max_sessions + 500
+        with open(self.cfg, "w") as f:
+            f.write(f"""# Written by bench/lib/servers.py. Durability: Cyrus's defaults (fsync before acknowledging).
+configdirectory: {d}/conf
+proc_path: {d}/run/proc
+mboxname_lockpath: {d}/run/lock
+defaultpartition: default
+partition-default: {d}/spool
+sievedir: {d}/sieve
+unixhierarchysep: yes
+virtdomains: userid
+lmtp_downcase_rcpt: yes
+duplicatesuppression: 0
+allowplaintext: yes
+admins: {self.ADMIN}
+sasl_pwcheck_method: auxprop
+sasl_auxprop_plugin: sasldb
+sasl_sasldb_path: {d}/conf/sasldb2
+sasl_mech_list: PLAIN LOGIN
+lmtpsocket: {d}/run/socket/lmtp
+idlesocket: {d}/conf/socket/idle
+notifysocket: {d}/run/socket/notify
+""")
+        with open(self.mcfg, "w") as f:
+            f.write(f"""START {{
+  recover cmd="ctl_cyrusdb -C {self.cfg} -r"
+}}
+SERVICES {{
+  imap cmd="{self.bindir}/imapd -C {self.cfg}" listen="127.0.0.1:{self.imap}" prefork=1 maxchild={procs}
+  lmtp cmd="lmtpd -C {self.cfg} -a" listen="127.0.0.1:{self.lmtp}" prefork=0 maxchild=200
+}}
+EVENTS {{
+  checkpoint cmd="ctl_cyrusdb -C {self.cfg} -c" period=30
+}}
+DAEMON {{
+  idled cmd="{self.bindir}/idled -C {self.cfg}"
+}}
+""")
+        sasldb = os.path.join(d, "conf", "sasldb2")
+        for u, pw in [(self.ADMIN, self.ADMIN_PASSWORD)] + [(u, password_for(u)) for u in users]:
+            local, _, domain = u.partition("@")
+            argv = ["saslpasswd2", "-p", "-c", "-f", sasldb] + (["-u", domain] if domain else []) + [local]
+            subprocess.run(argv, input=pw.encode(), check=True, stdout=subprocess.DEVNULL,
+                           stderr=subprocess.PIPE)
+        subprocess.run(["chown", "-R", "cyrus:mail", d], check=True)
+        os.chmod(os.path.join(d, "conf"), 0o750)
+        self.users = list(users)
+
+    def start(self):
+        self.check_ports()
+        logf = open(self.log, "ab")
+        # -l: listen backlog (default 32) for the bursts of connections the IDLE workloads open.
+        self.proc = subprocess.Popen([self.MASTER, "-C", self.cfg, "-M", self.mcfg, "-l", "4096",
+                                      "-p", os.path.join(self.dir, "run", "master.pid"), "-D"],
+                                     stdout=logf, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                     preexec_fn=_raise_nofile)
+        _wait_port(self.imap, 60, self.proc, self.log)
+        _wait_port(self.lmtp, 60, self.proc, self.log)
+        self._create_mailboxes()
+
+    def _create_mailboxes(self):
+        """Every user's INBOX, created by the admin (`user/local@domain`)."""
+        import asyncio
+        from imapc import Imap, quote
+
+        async def go():
+            c = await Imap.connect("127.0.0.1", self.imap)
+            await c.login(self.ADMIN, self.ADMIN_PASSWORD)
+            u, _ = await c.cmd(b'LIST "" "user/*"')
+            have = {line.rsplit(b" ", 1)[-1].strip(b'"') for line in u}
+            for user in self.users:
+                mb = f"user/{user}".encode()
+                if mb not in have:
+                    await c.cmd(b"CREATE " + quote(mb))
+            await c.logout()
+        asyncio.run(go())
+
+    def describe(self):
+        v = subprocess.run([os.path.join(os.path.dirname(self.MASTER), "cyr_info"), "-C", self.cfg, "version"],
+                           capture_output=True, text=True).stdout.strip() or "?"
+        return (f"{v} (imapd from {self.bindir}); default durability (message file, "
+                "cyrus.index, cyrus.cache and databases fsynced before LMTP 250 / IMAP OK), "
+                "duplicatesuppression: 0, virtdomains: userid; sasldb (auxprop) with the same "
+                "passwords in clear: no argon2id, a LOGIN compares strings; one imapd process per "
+                "session, IDLE through idled")

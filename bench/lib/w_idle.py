@@ -18,18 +18,22 @@ processes (each its own asyncio loop; past 15,000 connections each process takes
 
 import asyncio
 import multiprocessing
+import resource
 import time
 
 import msggen
 from common import ms, pct
 from imapc import Imap, ProtocolError, count_exists
 from lmtpc import Lmtp
-from servers import password_for, proc_names
+from servers import password_for
 
 
-async def _open(port, user, src, slot):
+async def _open(port, user, src, slot, auth="login"):
     c = await Imap.connect("127.0.0.1", port, local_addr=(src, 0) if src else None)
-    await c.login(user, password_for(user))
+    if auth == "scram":
+        await c.scram_sha256(user, password_for(user))
+    else:
+        await c.login(user, password_for(user))
     u, _ = await c.cmd(b"SELECT INBOX")
     slot["n0"] = count_exists(u)
     tag = c.next_tag()
@@ -54,26 +58,42 @@ async def _listen(c, slot):
         slot["error"] = f"{type(e).__name__}: {e}"
 
 
-def _child(port, user, src, conc, pipe):
+def _child(port, user, src, conc, pipe, auth="login", open_timeout=180, max_failures=None):
     """Holds IDLE sessions: ("open", n) opens n more and answers ("ready", opened, errors);
-    "stop" closes them all and answers ("done", [(n0, events, error) per session])."""
+    ("seen", k) answers ("seen", sessions that have seen EXISTS of the k-th delivery, sessions
+    open); "stop" closes them all and answers ("done", [(n0, events, error) per session]).
+    Past `max_failures` failed opens, the rest of the batch is not attempted."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+
     async def go():
         slots, conns, readers = [], [], []
         sem = asyncio.Semaphore(conc)
         loop = asyncio.get_running_loop()
+        failed = [0]
 
         async def one(slot):
             async with sem:
+                if max_failures is not None and failed[0] >= max_failures:
+                    slot["error"] = "open: not attempted (too many failures)"
+                    return
                 try:
-                    c = await asyncio.wait_for(_open(port, user, src, slot), 180)
+                    c = await asyncio.wait_for(_open(port, user, src, slot, auth), open_timeout)
                     conns.append(c)
                     readers.append(asyncio.ensure_future(_listen(c, slot)))
                 except (ProtocolError, OSError, asyncio.TimeoutError) as e:
+                    failed[0] += 1
                     slot["error"] = f"open: {type(e).__name__}: {str(e)[:200]}"
         while True:
             msg = await loop.run_in_executor(None, pipe.recv)
             if msg == "stop":
                 break
+            if msg[0] == "seen":  # how many open sessions have seen the k-th delivery's EXISTS
+                k = msg[1]
+                live = [sl for sl in slots if sl["n0"] is not None and not sl["error"]]
+                pipe.send(("seen", sum(1 for sl in live if any(n >= sl["n0"] + k for n, _ in sl["events"])),
+                           len(live)))
+                continue
             new = [{"n0": None, "events": [], "error": None} for _ in range(msg[1])]
             slots.extend(new)
             await asyncio.gather(*(one(sl) for sl in new))
@@ -94,10 +114,11 @@ def _child(port, user, src, conc, pipe):
 
 def run(server, user, conns, procs, deliveries, gap, size, conc):
     ctx = multiprocessing.get_context("fork")
+    base0 = _imap_procs(server)  # Cyrus: its preforked imapd (and any a previous workload left)
     # Warm-up: as many concurrent logins as the opening will make, so memory that logging in
     # leaves behind (allocator arenas) is in the baseline, not in the per-connection figures.
     asyncio.run(_warm(server.imap, user, procs * conc))
-    _settle(server, 0, 30)
+    _settle(server, base0, 30)
     time.sleep(1)
     base_imap = _imap_procs(server)
     mem_before = server.memory()
@@ -196,12 +217,13 @@ async def _warm(port, user, n):
 
 
 def _imap_procs(server):
-    return len(proc_names(server.pids()).get("imap", []))
+    return server.session_processes() if hasattr(server, "session_processes") else 0
 
 
 def _settle(server, base, seconds=90):
-    """Waits (bounded) until the server has no more `imap` processes than before the workload
-    (Dovecot: one per session; they exit once their client has gone). Returns seconds waited."""
+    """Waits (bounded) until the server has no more per-session processes than before the
+    workload (Dovecot's `imap`: one per session, they exit once their client has gone; Cyrus's
+    `imapd` wait up to 60 s for another connection before exiting). Returns seconds waited."""
     t = time.monotonic()
     while time.monotonic() < t + seconds and _imap_procs(server) > base:
         time.sleep(0.2)

@@ -77,13 +77,13 @@ class _Trigger:
 
 class FakeServer:
     name = "floor"
-    imap = PORT
     lmtp = None
 
-    def __init__(self):
+    def __init__(self, port=PORT):
+        self.imap = port
         ctx = multiprocessing.get_context("fork")
         self.pipe, child = ctx.Pipe()
-        self.proc = ctx.Process(target=_fake, args=(PORT, child), daemon=True)
+        self.proc = ctx.Process(target=_fake, args=(port, child), daemon=True)
         self.proc.start()
         if not self.pipe.poll(30):
             raise RuntimeError("fake IMAP server did not start")
@@ -105,8 +105,8 @@ class FakeServer:
             self.proc.kill()
 
 
-def run(conns, procs, deliveries, gap, conc):
-    fake = FakeServer()
+def run(conns, procs, deliveries, gap, conc, port=PORT):
+    fake = FakeServer(port)
     try:
         r = w_idle.run(fake, "floor@example.test", conns, procs, deliveries, gap, 100, conc)
     finally:
