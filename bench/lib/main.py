@@ -25,6 +25,7 @@ import w_big
 import w_delivery
 import w_idle
 import w_idle_floor
+import w_ldaplogins
 import w_logins
 import w_maxconn
 import w_mixed
@@ -32,14 +33,15 @@ import w_mixed
 HERE = os.path.dirname(os.path.abspath(__file__))
 BENCH = os.path.dirname(HERE)
 REPO = os.path.dirname(BENCH)
-WORKLOADS = ["logins", "delivery", "smtp", "sizemix", "smtpmix", "mixed", "big", "idle", "maxconn"]
-DEFAULT_WORKLOADS = [w for w in WORKLOADS if w != "maxconn"]  # maxconn takes minutes: --only maxconn
+WORKLOADS = ["logins", "ldaplogins", "delivery", "smtp", "sizemix", "smtpmix", "mixed", "big", "idle", "maxconn"]
+# maxconn takes minutes: --only maxconn; ldaplogins ≈ 1 min and needs slapd (+ dovecot-ldap): --only ldaplogins
+DEFAULT_WORKLOADS = [w for w in WORKLOADS if w not in ("maxconn", "ldaplogins")]
 SMTP_ONLY = {"smtp", "smtpmix"}  # workloads for servers with an SMTP listener (Tern)
 
 # name, default, type, help. Each is also read from $BENCH_<NAME> (dashes → underscores).
 PARAMS = [
     ("servers", "tern,dovecot,cyrus", str, "servers to run, in order"),
-    ("only", ",".join(DEFAULT_WORKLOADS), str, "workloads to run (also: maxconn)"),
+    ("only", ",".join(DEFAULT_WORKLOADS), str, "workloads to run (also: maxconn, ldaplogins)"),
     ("tern-bin", os.path.join(REPO, "target/release/tern"), str, "the Tern binary"),
     ("cyrus-bin", "", str, "directory with Cyrus's imapd and idled (default: /usr/lib/cyrus/bin, else "
      "the cyrus-imapd .deb bench/run unpacked into bench/.cyrus/root)"),
@@ -257,23 +259,27 @@ def main():
             order = run_servers if wi % 2 == 0 else list(reversed(run_servers))
             results[wl] = {}
             results["machine"].setdefault("loadavg_at", {})[wl] = open("/proc/loadavg").read().split()[0]
-            for s in order:
-                if wl in SMTP_ONLY and not s.smtp:
-                    continue  # Dovecot and Cyrus have no SMTP listener of their own
-                t = time.perf_counter()
-                cpu0 = s.cpu()
-                log(f"{wl}: {s.name} ...")
+            slapd = None
+            if wl == "ldaplogins":
+                slapd = w_ldaplogins.Slapd(os.path.join(a.work, "ldaplogins"), a.port_offset)
                 try:
-                    res = run_workload(wl, s, a, deliv, mix, big, idle, maxc)
-                    res["server_cpu_s"] = round(s.cpu() - cpu0, 2)
-                    per_unit(wl, res)
+                    slapd.setup(mix)
+                    slapd.start()
+                    results.setdefault("ldaplogins_setup", {})["slapd"] = slapd.describe()
+                    log(f"ldaplogins: slapd up (pid {slapd.proc.pid}) on {slapd.url}, {len(mix)} users")
                 except (Exception, KeyboardInterrupt) as e:
+                    slapd.stop()
                     if isinstance(e, KeyboardInterrupt):
                         raise
-                    res = {"failed": f"{type(e).__name__}: {str(e)[:500]}"}
-                res["wall_s"] = round(time.perf_counter() - t, 1)
-                results[wl][s.name] = res
-                log(f"{wl}: {s.name}: {summary(wl, res)}")
+                    results[wl]["tern"] = {"failed": f"slapd: {type(e).__name__}: {str(e)[:500]}"}
+                    log(f"ldaplogins: slapd failed: {e}")
+                    continue
+            try:
+                run_each(wl, order, a, results, deliv, mix, big, idle, maxc, slapd)
+            finally:
+                if slapd:
+                    slapd.stop()
+                    log("ldaplogins: slapd stopped")
             if wl == "big":
                 results["big_floor_ms"] = w_big.client_floor(a.big_msgs)
                 log(f"big: the load generator's own FETCH 1:* time (fake server): {results['big_floor_ms']} ms")
@@ -294,6 +300,36 @@ def main():
     results["machine"]["loadavg_end"] = open("/proc/loadavg").read().split()[:3]
     results["total_s"] = round(time.time() - started, 1)
     emit(results, a)
+
+
+def run_each(wl, order, a, results, deliv, mix, big, idle, maxc, slapd=None):
+    """One workload against each server of `order`, into results[wl][server]."""
+    for s in order:
+        if wl in SMTP_ONLY and not s.smtp:
+            continue  # Dovecot and Cyrus have no SMTP listener of their own
+        if wl == "ldaplogins" and s.name not in w_ldaplogins.SERVERS:
+            continue  # Cyrus: not set up against LDAP
+        if wl == "ldaplogins" and s.name == "dovecot" and not w_ldaplogins.dovecot_ldap_available():
+            results[wl][s.name] = {"failed": "Dovecot's LDAP module is not installed (apt-get install dovecot-ldap)"}
+            continue
+        t = time.perf_counter()
+        cpu0 = s.cpu()
+        log(f"{wl}: {s.name} ...")
+        try:
+            if wl == "ldaplogins":  # its own second server instance, measured by the workload itself
+                res = w_ldaplogins.run(s.name, a, slapd, mix)
+                results.setdefault("ldaplogins_setup", {})[s.name] = w_ldaplogins.describe(s.name, slapd)
+            else:
+                res = run_workload(wl, s, a, deliv, mix, big, idle, maxc)
+                res["server_cpu_s"] = round(s.cpu() - cpu0, 2)
+                per_unit(wl, res)
+        except (Exception, KeyboardInterrupt) as e:
+            if isinstance(e, KeyboardInterrupt):
+                raise
+            res = {"failed": f"{type(e).__name__}: {str(e)[:500]}"}
+        res["wall_s"] = round(time.perf_counter() - t, 1)
+        results[wl][s.name] = res
+        log(f"{wl}: {s.name}: {summary(wl, res)}")
 
 
 def per_unit(wl, res):
@@ -344,6 +380,11 @@ def run_workload(wl, s, a, deliv, mix, big, idle, maxc):
 def summary(wl, r):
     if "failed" in r:
         return "FAILED " + r["failed"]
+    if wl == "ldaplogins":
+        return "; ".join(f"{p}: " + ", ".join(f"{k}={r[p].get(k)}" for k in
+                                              ("logins_per_s", "p50_ms", "p99_ms", "cpu_ms_per_login",
+                                               "slapd_cpu_ms_per_login", "protocol_errors"))
+                         for p in ("cold", "warm") if p in r) + (f", errors={r['errors'][:2]}" if r.get("errors") else "")
     keys = {"logins": ["logins_per_s", "p50_ms", "protocol_errors", "rss_growth_mib"],
             "delivery": ["msgs_per_s", "seconds", "counted"],
             "smtp": ["msgs_per_s", "seconds", "counted"],
@@ -388,6 +429,7 @@ def render(results, stamp):
                  if "sysctls_raised" in m else []) + [
             f"- tern: git {m['git']}; total run {results['total_s']} s",
             ] + [f"- {k}: {v}" for k, v in results["servers"].items()] + [
+            f"- ldaplogins, {k}: {v}" for k, v in results.get("ldaplogins_setup", {}).items()] + [
             f"- parameters: `{json.dumps(results['params'])}`", ""]
     body = report.table(results)
     if results.get("big_floor_ms") is not None:

@@ -174,18 +174,28 @@ class Server:
 class Tern(Server):
     name = "tern"
 
-    def __init__(self, work, binary, max_sessions, env=None, port_offset=0):
+    def __init__(self, work, binary, max_sessions, env=None, port_offset=0, subdir="tern", extra=""):
+        """`subdir`: its directory under `work`; `extra`: TOML appended to the config (the
+        ldaplogins workload's second Tern gets its `[directory]` that way)."""
         super().__init__(work, port_offset)
         self.binary = binary
         self.env = env or {}
-        self.dir = os.path.join(work, "tern")
+        self.dir = os.path.join(work, subdir)
         self.cfg = os.path.join(self.dir, "tern.toml")
         self.log = os.path.join(self.dir, "tern.log")
         self.max_conns = max(10000, max_sessions + 1000)
+        self.extra = extra
 
     def setup(self, users):
         shutil.rmtree(self.dir, ignore_errors=True)
         os.makedirs(self.dir)
+        self.write_config()
+        for u in users:
+            subprocess.run([self.binary, "user", "add", u, "--password-stdin", "--config", self.cfg],
+                           input=password_for(u).encode(), check=True,
+                           stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+
+    def write_config(self):
         with open(self.cfg, "w") as f:
             f.write(f"""hostname = "bench.{DOMAIN}"
 data_dir = "{self.dir}/data"
@@ -211,11 +221,7 @@ default = "10GB"
 
 [limits]
 max_connections = {self.max_conns}
-""")
-        for u in users:
-            subprocess.run([self.binary, "user", "add", u, "--password-stdin", "--config", self.cfg],
-                           input=password_for(u).encode(), check=True,
-                           stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+""" + self.extra)
 
     def hashes(self):
         """address -> the argon2id PHC string Tern stored (read from its directory database)."""
@@ -261,13 +267,26 @@ class Dovecot(Server):
     name = "dovecot"
     session_comm = "imap"
 
-    def __init__(self, work, fmt, max_sessions, port_offset=0):
+    def __init__(self, work, fmt, max_sessions, port_offset=0, subdir="dovecot", auth=None):
+        """`auth`: the passdb/userdb blocks and auth settings, replacing the passwd-file ones
+        (the ldaplogins workload's second Dovecot gets its LDAP passdb that way)."""
         super().__init__(work, port_offset)
         self.fmt = fmt
-        self.dir = os.path.join(work, "dovecot")
+        self.auth = auth
+        self.dir = os.path.join(work, subdir)
         self.cfg = os.path.join(self.dir, "dovecot.conf")
         self.log = os.path.join(self.dir, "dovecot.log")
         self.idle_conns = max_sessions
+
+    PASSWD_FILE = """passdb {{
+  driver = passwd-file
+  args = username_format=%u {d}/users
+}}
+userdb {{
+  driver = passwd-file
+  args = username_format=%u {d}/users
+}}
+"""
 
     def setup(self, users, hashes):
         shutil.rmtree(self.dir, ignore_errors=True)
@@ -298,15 +317,7 @@ mail_fsync = always
 default_process_limit = {procs}
 default_client_limit = {procs * 2}
 default_vsz_limit = 1G
-passdb {{
-  driver = passwd-file
-  args = username_format=%u {d}/users
-}}
-userdb {{
-  driver = passwd-file
-  args = username_format=%u {d}/users
-}}
-namespace inbox {{
+{self.auth or self.PASSWD_FILE.format(d=d)}namespace inbox {{
   inbox = yes
   separator = /
 }}
