@@ -224,6 +224,7 @@ def run(name, a, slapd, users):
             first = False
         elif name == "tern":
             s.write_config()  # keep its store: the accounts made at the first logins
+            os.replace(s.log, s.log + ".cold")  # start() waits for "tern: ready" in a fresh log
         else:
             keep = os.path.join(s.dir, "home")
             tmp = s.dir + ".home"

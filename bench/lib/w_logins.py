@@ -1,7 +1,7 @@
 """Logins: C concurrent clients, each looping connect → LOGIN → LOGOUT for a fixed time over
 the users in turn. Both servers verify the same argon2id hashes with no cache in front (Tern's
-internal directory has none yet; Dovecot's auth_cache_size is 0 by default), so every login
-is a cold one: the warm-cache figure waits for a directory cache. The server's memory (VmRSS,
+internal directory has none; Dovecot's auth_cache_size is 0 by default), so every login is a
+cold one. Against LDAP, cold and warm: w_ldaplogins.py, which reuses this load. The server's memory (VmRSS,
 summed over Dovecot's processes) before and after shows what logging in leaves behind.
 """
 
