@@ -383,7 +383,7 @@ def summary(wl, r):
     if wl == "ldaplogins":
         return "; ".join(f"{p}: " + ", ".join(f"{k}={r[p].get(k)}" for k in
                                               ("logins_per_s", "p50_ms", "p99_ms", "cpu_ms_per_login",
-                                               "slapd_cpu_ms_per_login", "protocol_errors"))
+                                               "slapd_cpu_ms_per_login", "loadgen_cpu_s", "seconds", "protocol_errors"))
                          for p in ("cold", "warm") if p in r) + (f", errors={r['errors'][:2]}" if r.get("errors") else "")
     keys = {"logins": ["logins_per_s", "p50_ms", "protocol_errors", "rss_growth_mib"],
             "delivery": ["msgs_per_s", "seconds", "counted"],
