@@ -2,9 +2,10 @@
 //! Signatures here are the contract used by tern-imap (APPEND) and tern-smtp (LMTP).
 //!
 //! Invariants:
-//! - A [`Stager`] never holds the message in memory: chunks go straight to a
-//!   [`BlobWriter`]; analysis reads the finished blob back through [`BlobStore::get`]
-//!   (memory-mapped by the file backend).
+//! - A [`Stager`] never holds more of the message in memory than its [`BlobWriter`]
+//!   buffers: analysis uses the writer's buffer when the whole (small) message is still in
+//!   it ([`BlobWriter::finish_keep`]), else reads the finished blob back through
+//!   [`BlobStore::get`] (memory-mapped by the file backend).
 //! - Past its limit a stager discards what it wrote and only answers `TooLarge`.
 //! - Every mailbox write is one store commit with the quota checked inside it
 //!   ([`NewMessage::quota_bytes`]), so concurrent deliveries cannot overshoot.
@@ -117,8 +118,11 @@ impl Stager {
         let Some(writer) = self.writer.take() else {
             return Err(self.gone());
         };
-        let (blob, size) = writer.finish().await?;
-        let data = self.blobs.get(&blob).await?;
+        let (blob, size, kept) = writer.finish_keep().await?;
+        let data = match kept {
+            Some(data) => data,
+            None => self.blobs.get(&blob).await?,
+        };
         let meta = if size <= INLINE_ANALYSIS_BYTES {
             analyze((*data).as_ref())
         } else {

@@ -359,7 +359,14 @@ impl BlobWriter for FsBlobWriter {
         Ok(())
     }
 
-    async fn finish(mut self: Box<Self>) -> StoreResult<(BlobId, u64)> {
+    async fn finish(self: Box<Self>) -> StoreResult<(BlobId, u64)> {
+        let (id, size, _) = self.finish_keep().await?;
+        Ok((id, size))
+    }
+
+    /// Hands back the buffer as the blob's bytes when nothing went to disk before `finish`
+    /// (blobs under [`WRITE_BUFFER`]).
+    async fn finish_keep(mut self: Box<Self>) -> StoreResult<(BlobId, u64, Option<Blob>)> {
         let mut state = self
             .state
             .take()
@@ -372,18 +379,20 @@ impl BlobWriter for FsBlobWriter {
         let size = self.size;
         let buf = std::mem::take(&mut self.buf);
         // One blocking call: the rest of the bytes, fsync, rename, fsync of the directory.
-        let id = tokio::task::spawn_blocking(move || -> io::Result<BlobId> {
+        let whole = state.file.is_none();
+        let (id, buf) = tokio::task::spawn_blocking(move || -> io::Result<(BlobId, Vec<u8>)> {
             state.write(&temp, &buf)?.sync_all()?;
             let WriteState { file, hasher } = state;
             drop(file);
             let id = BlobId(hasher.finalize().into());
             place(&root, &temp, &id)?;
-            Ok(id)
+            Ok((id, buf))
         })
         .await
         .map_err(join_error)??;
         self.temp = None;
-        Ok((id, size))
+        let kept: Option<Blob> = whole.then(|| Arc::new(buf) as Blob);
+        Ok((id, size, kept))
     }
 }
 
