@@ -236,7 +236,7 @@ impl SieveRunner {
         rcpt: &str,
         message: &mut LazyMessage,
     ) -> Option<Plan> {
-        let id = match mail.open_account(account).await {
+        let id = match mail.delivery_account(account).await {
             Ok(id) => id,
             Err(e) => {
                 warn_keep(d, account, &format!("store: {e}"));
