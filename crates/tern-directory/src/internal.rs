@@ -342,23 +342,20 @@ fn restrict_permissions(_: &Path) -> Result<(), ManageError> {
 
 /// The account whose name or alias is `address` (already normalized).
 pub(crate) fn find_account(conn: &Connection, address: &str) -> rusqlite::Result<Option<Row>> {
+    // Cached statements: this runs for every recipient and every login.
     let by_name = conn
-        .query_row(
-            &format!("SELECT {ROW_COLUMNS} FROM accounts WHERE name = ?1"),
-            [address],
-            read_row,
-        )
+        .prepare_cached(&format!(
+            "SELECT {ROW_COLUMNS} FROM accounts WHERE name = ?1"
+        ))?
+        .query_row([address], read_row)
         .optional()?;
     if by_name.is_some() {
         return Ok(by_name);
     }
-    conn.query_row(
-        &format!(
-            "SELECT {ROW_COLUMNS} FROM accounts WHERE id = (SELECT account FROM aliases WHERE address = ?1)"
-        ),
-        [address],
-        read_row,
-    )
+    conn.prepare_cached(&format!(
+        "SELECT {ROW_COLUMNS} FROM accounts WHERE id = (SELECT account FROM aliases WHERE address = ?1)"
+    ))?
+    .query_row([address], read_row)
     .optional()
 }
 
