@@ -25,6 +25,7 @@ use crate::{
     Resolution,
 };
 use async_trait::async_trait;
+use rusqlite::config::DbConfig;
 use rusqlite::{Connection, OptionalExtension};
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
@@ -178,6 +179,11 @@ impl InternalDirectory {
         let _mode: String = conn.query_row("PRAGMA journal_mode=WAL", [], |r| r.get(0))?;
         conn.pragma_update(None, "synchronous", "FULL")?;
         conn.pragma_update(None, "foreign_keys", true)?;
+        // Query planner stability: plans never depend on bound values. Without it, SQLite marks
+        // a statement whose plan looked at a parameter (`x = ?` tested for 0/1, `LIMIT ?`) as
+        // expiring when its bindings are cleared, which rusqlite's statement cache does on
+        // every return: each reuse of such a cached statement was parsed and planned anew.
+        conn.set_db_config(DbConfig::SQLITE_DBCONFIG_ENABLE_QPSG, true)?;
         schema::migrate(&mut conn).map_err(ManageError::Database)?;
         Ok(InternalDirectory {
             conn: Arc::new(Mutex::new(conn)),
@@ -336,23 +342,20 @@ fn restrict_permissions(_: &Path) -> Result<(), ManageError> {
 
 /// The account whose name or alias is `address` (already normalized).
 pub(crate) fn find_account(conn: &Connection, address: &str) -> rusqlite::Result<Option<Row>> {
+    // Cached statements: this runs for every recipient and every login.
     let by_name = conn
-        .query_row(
-            &format!("SELECT {ROW_COLUMNS} FROM accounts WHERE name = ?1"),
-            [address],
-            read_row,
-        )
+        .prepare_cached(&format!(
+            "SELECT {ROW_COLUMNS} FROM accounts WHERE name = ?1"
+        ))?
+        .query_row([address], read_row)
         .optional()?;
     if by_name.is_some() {
         return Ok(by_name);
     }
-    conn.query_row(
-        &format!(
-            "SELECT {ROW_COLUMNS} FROM accounts WHERE id = (SELECT account FROM aliases WHERE address = ?1)"
-        ),
-        [address],
-        read_row,
-    )
+    conn.prepare_cached(&format!(
+        "SELECT {ROW_COLUMNS} FROM accounts WHERE id = (SELECT account FROM aliases WHERE address = ?1)"
+    ))?
+    .query_row([address], read_row)
     .optional()
 }
 

@@ -2,9 +2,10 @@
 //! Signatures here are the contract used by tern-imap (APPEND) and tern-smtp (LMTP).
 //!
 //! Invariants:
-//! - A [`Stager`] never holds the message in memory: chunks go straight to a
-//!   [`BlobWriter`]; analysis reads the finished blob back through [`BlobStore::get`]
-//!   (memory-mapped by the file backend).
+//! - A [`Stager`] never holds more of the message in memory than its [`BlobWriter`]
+//!   buffers: analysis uses the writer's buffer when the whole (small) message is still in
+//!   it ([`BlobWriter::finish_keep`]), else reads the finished blob back through
+//!   [`BlobStore::get`] (memory-mapped by the file backend).
 //! - Past its limit a stager discards what it wrote and only answers `TooLarge`.
 //! - Every mailbox write is one store commit with the quota checked inside it
 //!   ([`NewMessage::quota_bytes`]), so concurrent deliveries cannot overshoot.
@@ -14,7 +15,8 @@
 use crate::analyze::analyze;
 use crate::homes::{Home, Homes};
 use crate::mailboxes::DEFAULT_MAILBOXES;
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 use tern_directory::{Account, Directory};
 use tern_store::{
     AccountId, AppendMode, Appended, BlobId, BlobStore, BlobWriter, CreateMailbox, Flags,
@@ -117,8 +119,11 @@ impl Stager {
         let Some(writer) = self.writer.take() else {
             return Err(self.gone());
         };
-        let (blob, size) = writer.finish().await?;
-        let data = self.blobs.get(&blob).await?;
+        let (blob, size, kept) = writer.finish_keep().await?;
+        let data = match kept {
+            Some(data) => data,
+            None => self.blobs.get(&blob).await?,
+        };
         let meta = if size <= INLINE_ANALYSIS_BYTES {
             analyze((*data).as_ref())
         } else {
@@ -153,7 +158,12 @@ pub struct Mail {
     pub homes: Option<Arc<dyn Homes>>,
     /// Decoded metadata shared by every reader of this handle.
     pub meta_cache: Arc<crate::MetaCache>,
+    /// Store accounts already opened (and provisioned) for delivery, by account name.
+    delivery_ids: Arc<Mutex<HashMap<String, AccountId>>>,
 }
+
+/// Entries of [`Mail`]'s delivery account cache; it is emptied when it grows past this.
+const DELIVERY_IDS: usize = 100_000;
 
 impl Mail {
     pub fn new(
@@ -167,6 +177,7 @@ impl Mail {
             directory,
             homes: None,
             meta_cache: Arc::default(),
+            delivery_ids: Arc::default(),
         }
     }
 
@@ -254,6 +265,40 @@ impl Mail {
         Ok(id)
     }
 
+    /// [`Mail::open_account`] for delivery, remembered: once an account is open, its id is
+    /// taken from memory, so a delivery does not ask the store again for the account and its
+    /// provisioning marker. Store ids are never reused, so a remembered id can only have
+    /// gone stale by the account's deletion: a delivery that then finds no such account
+    /// calls [`Mail::forget_delivery_account`] and opens it afresh.
+    pub async fn delivery_account(&self, account: &Account) -> Result<AccountId, StoreError> {
+        if let Some(id) = self.remembered(&account.name) {
+            return Ok(id);
+        }
+        let id = self.open_account(account).await?;
+        let mut ids = self.delivery_ids.lock().unwrap_or_else(|p| p.into_inner());
+        if ids.len() >= DELIVERY_IDS {
+            ids.clear();
+        }
+        ids.insert(account.name.clone(), id);
+        Ok(id)
+    }
+
+    /// Drops what [`Mail::delivery_account`] remembers about `name`.
+    pub fn forget_delivery_account(&self, name: &str) {
+        self.delivery_ids
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(name);
+    }
+
+    fn remembered(&self, name: &str) -> Option<AccountId> {
+        self.delivery_ids
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(name)
+            .copied()
+    }
+
     /// Creates the default folders that are missing. Safe to run twice at once: a folder
     /// created by the other run (`MailboxExists`) counts as created.
     async fn provision(&self, id: AccountId) -> Result<(), StoreError> {
@@ -301,9 +346,24 @@ impl Mail {
         let Some(quota) = account.quota_bytes else {
             return Ok(true);
         };
-        let used = match self.store.account(&account.name, false).await? {
-            Some(id) => self.store.usage(id).await?.bytes,
-            None => 0,
+        let remembered = self.remembered(&account.name);
+        let used = match remembered {
+            Some(id) => match self.store.usage(id).await {
+                Ok(usage) => Some(usage.bytes),
+                Err(StoreError::NoSuchAccount) => {
+                    self.forget_delivery_account(&account.name);
+                    None
+                }
+                Err(e) => return Err(e),
+            },
+            None => None,
+        };
+        let used = match used {
+            Some(used) => used,
+            None => match self.store.account(&account.name, false).await? {
+                Some(id) => self.store.usage(id).await?.bytes,
+                None => 0,
+            },
         };
         Ok(used.saturating_add(extra) <= quota)
     }
@@ -371,8 +431,17 @@ impl Mail {
 
     /// The recipient's target mailbox: the one named, else INBOX.
     async fn target_mailbox(&self, r: &Recipient) -> Result<MailboxInfo, StoreError> {
-        let id = self.open_account(&r.account).await?;
-        let mailboxes = self.store.mailboxes(id).await?;
+        let remembered = self.remembered(&r.account.name).is_some();
+        let id = self.delivery_account(&r.account).await?;
+        let mailboxes = match self.store.mailboxes(id).await {
+            // The account was deleted since it was remembered: open it again.
+            Err(StoreError::NoSuchAccount) if remembered => {
+                self.forget_delivery_account(&r.account.name);
+                let id = self.delivery_account(&r.account).await?;
+                self.store.mailboxes(id).await?
+            }
+            other => other?,
+        };
         let wanted = r.mailbox.as_deref().unwrap_or("INBOX");
         mailboxes
             .iter()

@@ -361,3 +361,48 @@ async fn append_and_multiappend_are_atomic_with_quota() {
         .unwrap_err();
     assert!(matches!(err, StoreError::OverQuota));
 }
+
+/// Delivery remembers opened accounts; an account deleted from the store (by another process,
+/// say) is opened afresh at the next delivery, and its quota is that of the new account.
+#[tokio::test]
+async fn delivery_after_the_account_was_deleted() {
+    let (_dir, mail) = mail().await;
+    let small = account("gone@example.test", Some(10_000));
+    let staged = mail
+        .stage_bytes(&message("one", 3000), 1 << 20)
+        .await
+        .unwrap();
+    let first = mail
+        .deliver(&staged, &[rcpt(small.clone(), None)], NOW)
+        .await;
+    let old = first[0].as_ref().unwrap().mailbox;
+    assert!(mail.fits_quota(&small, 5000).await.unwrap());
+    assert!(!mail.fits_quota(&small, 8000).await.unwrap());
+
+    let id = mail
+        .store
+        .account(&small.name, false)
+        .await
+        .unwrap()
+        .unwrap();
+    mail.store.delete_account(id).await.unwrap();
+    let again = mail
+        .deliver(&staged, &[rcpt(small.clone(), None)], NOW)
+        .await;
+    let appended = again[0].as_ref().expect("delivered into the new account");
+    assert_ne!(appended.mailbox, old);
+    let new = mail
+        .store
+        .account(&small.name, false)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_ne!(new, id);
+    assert_eq!(inbox_count(&mail, &small.name, "INBOX").await, 1);
+    assert_eq!(mail.store.usage(new).await.unwrap().messages, 1);
+
+    // Deleted again: the quota check finds no account (nothing used) rather than failing.
+    mail.store.delete_account(new).await.unwrap();
+    assert!(mail.fits_quota(&small, 8000).await.unwrap());
+    assert!(!mail.fits_quota(&small, 20_000).await.unwrap());
+}

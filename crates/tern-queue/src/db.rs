@@ -10,6 +10,7 @@
 //! - The server and `tern queue` (another process) share the file; writes are short
 //!   transactions and every connection waits up to [`BUSY_TIMEOUT`] for the lock.
 
+use rusqlite::config::DbConfig;
 use rusqlite::{Connection, OptionalExtension, params};
 use serde::Serialize;
 use std::path::Path;
@@ -192,6 +193,9 @@ impl QueueDb {
         conn.pragma_update(None, "journal_mode", "WAL")?;
         conn.pragma_update(None, "synchronous", "FULL")?;
         conn.pragma_update(None, "foreign_keys", true)?;
+        // Query planner stability: cached statements are not re-planned on every reuse
+        // (see tern-store-sqlite's `schema::open_writer`).
+        conn.set_db_config(DbConfig::SQLITE_DBCONFIG_ENABLE_QPSG, true)?;
         conn.execute_batch(SCHEMA)?;
         // Queues made before migration mode lack the `home` column, before MTA-STS the
         // `mta_sts` one, before DANE the `dane` one.

@@ -107,6 +107,33 @@ pub(crate) struct Delivered {
     pub refuse: Option<String>,
 }
 
+/// The message bytes, read from the blob store on first use (at most once per delivery).
+#[derive(Default)]
+struct LazyMessage {
+    /// `Some(None)`: the read failed (logged once).
+    read: Option<Option<tern_store::Blob>>,
+}
+
+impl LazyMessage {
+    async fn get(&mut self, mail: &Mail, d: &Delivery<'_>) -> Option<tern_store::Blob> {
+        if self.read.is_none() {
+            self.read = Some(match mail.blobs.get(&d.staged.blob).await {
+                Ok(m) => Some(m),
+                Err(e) => {
+                    tracing::warn!(id = %d.id, error = %e, "Sieve: cannot read the message");
+                    None
+                }
+            });
+        }
+        self.read.clone().flatten()
+    }
+
+    /// The bytes if a script needed them.
+    fn loaded(&self) -> Option<&tern_store::Blob> {
+        self.read.as_ref().and_then(Option::as_ref)
+    }
+}
+
 /// One account's plan.
 #[derive(Default)]
 struct Plan {
@@ -132,22 +159,15 @@ impl SieveRunner {
         targets: &[Account],
         to: &[String],
     ) -> Delivered {
-        let message = match mail.blobs.get(&d.staged.blob).await {
-            Ok(m) => Some(m),
-            Err(e) => {
-                tracing::warn!(id = %d.id, error = %e, "Sieve: cannot read the message; keeping");
-                None
-            }
-        };
+        // Read only for an account that has a script: most have none.
+        let mut message = LazyMessage::default();
         let mut plans = Vec::with_capacity(targets.len());
         for (i, account) in targets.iter().enumerate() {
             let rcpt = to.get(i).map_or(account.name.as_str(), String::as_str);
-            let plan = match &message {
-                Some(m) => self.plan(mail, d, account, rcpt, (**m).as_ref()).await,
-                None => None,
-            };
+            let plan = self.plan(mail, d, account, rcpt, &mut message).await;
             plans.push(plan.unwrap_or_else(|| keep_plan(account, d.verdict)));
         }
+        let message = message.loaded();
         let all_refused = plans.iter().all(|p| p.reject.is_some());
         if d.smtp_can_refuse == Some(true) && all_refused {
             let reason = plans
@@ -195,8 +215,7 @@ impl SieveRunner {
             }
             if delivered {
                 for v in &plan.vacations {
-                    self.vacation(mail, d, &targets[i], v, message.as_ref())
-                        .await;
+                    self.vacation(mail, d, &targets[i], v, message).await;
                 }
             }
         }
@@ -215,9 +234,9 @@ impl SieveRunner {
         d: &Delivery<'_>,
         account: &Account,
         rcpt: &str,
-        message: &[u8],
+        message: &mut LazyMessage,
     ) -> Option<Plan> {
-        let id = match mail.open_account(account).await {
+        let id = match mail.delivery_account(account).await {
             Ok(id) => id,
             Err(e) => {
                 warn_keep(d, account, &format!("store: {e}"));
@@ -251,10 +270,14 @@ impl SieveRunner {
             to: rcpt.to_string(),
             auth: d.auth.map(str::to_string),
         };
+        let Some(blob) = message.get(mail, d).await else {
+            warn_keep(d, account, "cannot read the message");
+            return None;
+        };
         let limits = self.settings.limits.clone();
-        let bytes = message.to_vec();
+        let bytes = blob.clone();
         let run = tokio::task::spawn_blocking(move || {
-            tern_sieve::execute(&compiled, &bytes, &envelope, &env, &limits)
+            tern_sieve::execute(&compiled, (*bytes).as_ref(), &envelope, &env, &limits)
         })
         .await;
         let outcome = match run {
@@ -275,7 +298,7 @@ impl SieveRunner {
         tracing::debug!(id = %d.id, account = %account.name, actions = ?outcome.actions,
             "Sieve outcome");
         Some(
-            self.apply(mail, d, account, id, message, outcome.actions)
+            self.apply(mail, d, account, id, (*blob).as_ref(), outcome.actions)
                 .await,
         )
     }

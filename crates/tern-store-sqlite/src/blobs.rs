@@ -5,7 +5,12 @@
 //!
 //! Invariants:
 //! - A file under its hash name is complete and durable: it is fsync'd before the rename
-//!   and its directory is fsync'd after, before `finish` returns.
+//!   and its directory is fsync'd after, before `finish` returns. A fan-out directory
+//!   created for it is made durable in its parent first (the 256 first-level ones when the
+//!   store is opened, a second-level one by whoever creates it).
+//! - A writer touches the disk only once its buffer fills or at `finish`: a message smaller
+//!   than [`WRITE_BUFFER`] costs one blocking call (create, write, fsync, rename, fsync of
+//!   the directory), not one per step.
 //! - Files are never modified in place; they are only replaced whole (rename, same bytes)
 //!   or unlinked. That is what makes memory-mapping them sound.
 //! - Writing bytes that are already stored renames over the old file, which refreshes its
@@ -39,6 +44,7 @@ impl FsBlobStore {
         let root = root.into();
         let tmp = root.join(TMP_DIR);
         fs::create_dir_all(&tmp)?;
+        create_fanout(&root)?;
         Ok(FsBlobStore { root, tmp })
     }
 
@@ -137,6 +143,68 @@ fn sync_dir(dir: &Path) -> io::Result<()> {
     File::open(dir)?.sync_all()
 }
 
+/// Creates the missing first-level fan-out directories (`00` … `ff`) and makes them durable,
+/// so that a write only ever creates (and syncs the parent of) a second-level one.
+fn create_fanout(root: &Path) -> io::Result<()> {
+    let mut present = [false; 256];
+    for entry in fs::read_dir(root)? {
+        let entry = entry?;
+        if is_fanout_dir(&entry)?
+            && let Some(i) = entry
+                .file_name()
+                .to_str()
+                .and_then(|n| u8::from_str_radix(n, 16).ok())
+        {
+            present[usize::from(i)] = true;
+        }
+    }
+    let mut created = false;
+    for (i, _) in present.iter().enumerate().filter(|(_, p)| !**p) {
+        match fs::create_dir(root.join(format!("{i:02x}"))) {
+            Ok(()) => created = true,
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {}
+            Err(e) => return Err(e),
+        }
+    }
+    if created {
+        // Their entries in the root. Each is synced itself when its first second-level
+        // directory is created in it, before any file is named through it.
+        sync_dir(root)?;
+    }
+    Ok(())
+}
+
+/// Moves the finished temporary file to its hash name and makes that durable. The
+/// second-level directory is created on demand (its parent exists: [`create_fanout`]); the
+/// common case, an existing directory, costs one rename and one directory fsync.
+fn place(root: &Path, temp: &Path, id: &BlobId) -> io::Result<()> {
+    let hex = id.to_hex();
+    let outer = root.join(&hex[0..2]);
+    let inner = outer.join(&hex[2..4]);
+    let target = inner.join(&hex);
+    match fs::rename(temp, &target) {
+        Ok(()) => {}
+        Err(e) if e.kind() == io::ErrorKind::NotFound => {
+            match fs::create_dir(&inner) {
+                Ok(()) => {}
+                Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {}
+                Err(e) if e.kind() == io::ErrorKind::NotFound => {
+                    // `outer` was removed since the store was opened.
+                    fs::create_dir_all(&inner)?;
+                    sync_dir(root)?;
+                }
+                Err(e) => return Err(e),
+            }
+            // The directory's entry must be durable before a file is named through it (also
+            // when a concurrent writer created it and has not synced it yet).
+            sync_dir(&outer)?;
+            fs::rename(temp, &target)?;
+        }
+        Err(e) => return Err(e),
+    }
+    sync_dir(&inner)
+}
+
 /// Maps (or, when small, reads) a blob file.
 #[allow(unsafe_code)]
 fn load(path: &Path) -> io::Result<Blob> {
@@ -158,24 +226,16 @@ fn load(path: &Path) -> io::Result<Blob> {
 #[async_trait]
 impl BlobStore for FsBlobStore {
     async fn writer(&self) -> StoreResult<Box<dyn BlobWriter>> {
+        // The temporary file is created by the first blocking step that needs it.
         let path = self.tmp.join(format!("{:016x}.tmp", rand::random::<u64>()));
-        let open_path = path.clone();
-        let file = tokio::task::spawn_blocking(move || {
-            File::options()
-                .write(true)
-                .create_new(true)
-                .open(&open_path)
-        })
-        .await
-        .map_err(join_error)??;
         Ok(Box::new(FsBlobWriter {
             root: self.root.clone(),
             state: Some(WriteState {
-                file,
+                file: None,
                 hasher: Sha256::new(),
             }),
             temp: Some(path),
-            buf: Vec::with_capacity(WRITE_BUFFER),
+            buf: Vec::new(),
             size: 0,
         }))
     }
@@ -223,8 +283,22 @@ fn join_error(e: tokio::task::JoinError) -> StoreError {
 }
 
 struct WriteState {
-    file: File,
+    /// `None` until the first write to disk creates it.
+    file: Option<File>,
     hasher: Sha256,
+}
+
+impl WriteState {
+    /// Hashes `bytes` and writes them to the temporary file `temp`, creating it first.
+    fn write(&mut self, temp: &Path, bytes: &[u8]) -> io::Result<&mut File> {
+        let file = match &mut self.file {
+            Some(file) => file,
+            none => none.insert(File::options().write(true).create_new(true).open(temp)?),
+        };
+        self.hasher.update(bytes);
+        file.write_all(bytes)?;
+        Ok(file)
+    }
 }
 
 /// A blob being written to `tmp/`, hashed as it goes.
@@ -248,9 +322,13 @@ impl FsBlobWriter {
             .take()
             .ok_or_else(|| StoreError::Backend("blob writer used after a failure".into()))?;
         let buf = std::mem::take(&mut self.buf);
+        let temp = self
+            .temp
+            .clone()
+            .ok_or_else(|| StoreError::Backend("blob already finished".into()))?;
         let (state, mut buf) = tokio::task::spawn_blocking(move || {
-            state.hasher.update(&buf);
-            state.file.write_all(&buf).map(|()| (state, buf))
+            state.write(&temp, &buf)?;
+            Ok::<_, io::Error>((state, buf))
         })
         .await
         .map_err(join_error)??;
@@ -265,6 +343,10 @@ impl FsBlobWriter {
 impl BlobWriter for FsBlobWriter {
     async fn write(&mut self, mut chunk: &[u8]) -> StoreResult<()> {
         self.size += chunk.len() as u64;
+        if self.buf.capacity() == 0 {
+            // Most messages are far smaller than the buffer: start with room for this one.
+            self.buf.reserve(chunk.len().clamp(16 * 1024, WRITE_BUFFER));
+        }
         while !chunk.is_empty() {
             let room = WRITE_BUFFER - self.buf.len();
             let take = room.min(chunk.len());
@@ -277,9 +359,15 @@ impl BlobWriter for FsBlobWriter {
         Ok(())
     }
 
-    async fn finish(mut self: Box<Self>) -> StoreResult<(BlobId, u64)> {
-        self.flush_buf().await?;
-        let state = self
+    async fn finish(self: Box<Self>) -> StoreResult<(BlobId, u64)> {
+        let (id, size, _) = self.finish_keep().await?;
+        Ok((id, size))
+    }
+
+    /// Hands back the buffer as the blob's bytes when nothing went to disk before `finish`
+    /// (blobs under [`WRITE_BUFFER`]).
+    async fn finish_keep(mut self: Box<Self>) -> StoreResult<(BlobId, u64, Option<Blob>)> {
+        let mut state = self
             .state
             .take()
             .ok_or_else(|| StoreError::Backend("blob writer used after a failure".into()))?;
@@ -289,28 +377,22 @@ impl BlobWriter for FsBlobWriter {
             .ok_or_else(|| StoreError::Backend("blob already finished".into()))?;
         let root = self.root.clone();
         let size = self.size;
-        let id = tokio::task::spawn_blocking(move || -> io::Result<BlobId> {
+        let buf = std::mem::take(&mut self.buf);
+        // One blocking call: the rest of the bytes, fsync, rename, fsync of the directory.
+        let whole = state.file.is_none();
+        let (id, buf) = tokio::task::spawn_blocking(move || -> io::Result<(BlobId, Vec<u8>)> {
+            state.write(&temp, &buf)?.sync_all()?;
             let WriteState { file, hasher } = state;
-            file.sync_all()?;
             drop(file);
             let id = BlobId(hasher.finalize().into());
-            let hex = id.to_hex();
-            let outer = root.join(&hex[0..2]);
-            let inner = outer.join(&hex[2..4]);
-            if !inner.is_dir() {
-                fs::create_dir_all(&inner)?;
-                // New directory entries are durable only once their parents are synced.
-                sync_dir(&outer)?;
-                sync_dir(&root)?;
-            }
-            fs::rename(&temp, inner.join(&hex))?;
-            sync_dir(&inner)?;
-            Ok(id)
+            place(&root, &temp, &id)?;
+            Ok((id, buf))
         })
         .await
         .map_err(join_error)??;
         self.temp = None;
-        Ok((id, size))
+        let kept: Option<Blob> = whole.then(|| Arc::new(buf) as Blob);
+        Ok((id, size, kept))
     }
 }
 
@@ -320,5 +402,59 @@ impl Drop for FsBlobWriter {
             // Abandoned (or failed) write: leave nothing behind.
             let _ = fs::remove_file(temp);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    async fn put(blobs: &FsBlobStore, bytes: &[u8]) -> BlobId {
+        let mut w = blobs.writer().await.unwrap();
+        w.write(bytes).await.unwrap();
+        w.finish().await.unwrap().0
+    }
+
+    #[tokio::test]
+    async fn fanout_directories_are_made_as_needed() {
+        let dir = tempfile::tempdir().unwrap();
+        let blobs = FsBlobStore::open(dir.path()).unwrap();
+        let first_level = fs::read_dir(dir.path())
+            .unwrap()
+            .filter(|e| is_fanout_dir(e.as_ref().unwrap()).unwrap())
+            .count();
+        assert_eq!(first_level, 256);
+        let id = put(&blobs, b"one").await;
+        assert_eq!(fs::read(blobs.path_of(&id)).unwrap(), b"one");
+        // Same bytes again: renamed over the first copy.
+        assert_eq!(put(&blobs, b"one").await, id);
+        // A first-level directory removed behind the store's back is made again.
+        let outer = blobs
+            .path_of(&id)
+            .parent()
+            .unwrap()
+            .parent()
+            .unwrap()
+            .to_owned();
+        fs::remove_dir_all(&outer).unwrap();
+        assert_eq!(put(&blobs, b"one").await, id);
+        assert_eq!((*blobs.get(&id).await.unwrap()).as_ref(), b"one");
+        // Reopening finds them all and creates nothing; no temporary file is left.
+        FsBlobStore::open(dir.path()).unwrap();
+        assert_eq!(fs::read_dir(dir.path().join(TMP_DIR)).unwrap().count(), 0);
+    }
+
+    #[tokio::test]
+    async fn nothing_touches_the_disk_before_the_buffer_fills() {
+        let dir = tempfile::tempdir().unwrap();
+        let blobs = FsBlobStore::open(dir.path()).unwrap();
+        let tmp = || fs::read_dir(dir.path().join(TMP_DIR)).unwrap().count();
+        let mut w = blobs.writer().await.unwrap();
+        w.write(&[b'x'; 1000]).await.unwrap();
+        assert_eq!(tmp(), 0, "small writes stay in memory");
+        w.write(&vec![b'y'; WRITE_BUFFER]).await.unwrap();
+        assert_eq!(tmp(), 1, "a full buffer goes to the temporary file");
+        drop(w);
+        assert_eq!(tmp(), 0, "an abandoned write leaves nothing");
     }
 }

@@ -17,6 +17,7 @@
 //!   ended yet (`expires`, unix seconds); expired rows mean "may reply" and are pruned.
 
 use crate::fail::sql;
+use rusqlite::config::DbConfig;
 use rusqlite::{Connection, OpenFlags};
 use std::path::Path;
 use std::time::Duration;
@@ -162,6 +163,12 @@ pub(crate) fn open_writer(path: &Path) -> StoreResult<Connection> {
         .map_err(sql)?;
     conn.pragma_update(None, "cache_size", -32768)
         .map_err(sql)?;
+    // Query planner stability: plans never depend on bound values. Without it, SQLite marks
+    // a statement whose plan looked at a parameter (`x = ?` tested for 0/1, `LIMIT ?`) as
+    // expiring when its bindings are cleared, which rusqlite's statement cache does on
+    // every return: each reuse of such a cached statement was parsed and planned anew.
+    conn.set_db_config(DbConfig::SQLITE_DBCONFIG_ENABLE_QPSG, true)
+        .map_err(sql)?;
     conn.set_prepared_statement_cache_capacity(128);
     let version: i64 = conn
         .query_row("PRAGMA user_version", [], |r| r.get(0))
@@ -214,6 +221,9 @@ pub(crate) fn open_reader(path: &Path) -> StoreResult<Connection> {
     conn.pragma_update(None, "cache_size", -16384)
         .map_err(sql)?;
     conn.pragma_update(None, "mmap_size", READER_MMAP)
+        .map_err(sql)?;
+    // Query planner stability: see `open_writer`.
+    conn.set_db_config(DbConfig::SQLITE_DBCONFIG_ENABLE_QPSG, true)
         .map_err(sql)?;
     conn.set_prepared_statement_cache_capacity(64);
     Ok(conn)

@@ -36,4 +36,12 @@ pub trait BlobWriter: Send {
 
     /// Makes the blob durable (fsync of file and directory) and returns its id and size.
     async fn finish(self: Box<Self>) -> StoreResult<(BlobId, u64)>;
+
+    /// [`BlobWriter::finish`], also handing back the bytes when the writer still holds all
+    /// of them in memory (a small blob), so that the caller need not read them back. The
+    /// default keeps nothing.
+    async fn finish_keep(self: Box<Self>) -> StoreResult<(BlobId, u64, Option<Blob>)> {
+        let (id, size) = self.finish().await?;
+        Ok((id, size, None))
+    }
 }

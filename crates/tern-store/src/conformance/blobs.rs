@@ -63,6 +63,20 @@ pub async fn blob_dedup(_store: Arc<dyn MailStore>, blobs: Arc<dyn BlobStore>) {
         "an abandoned write leaves nothing"
     );
 
+    // `finish_keep` stores the same blob; bytes it hands back are the content.
+    for content in [&bytes[..], &big[..], b"kept"] {
+        let mut w = blobs.writer().await.unwrap();
+        for part in content.chunks(5000) {
+            w.write(part).await.unwrap();
+        }
+        let (kept_id, kept_size, kept) = w.finish_keep().await.unwrap();
+        assert_eq!(kept_size, content.len() as u64);
+        assert_eq!((*blobs.get(&kept_id).await.unwrap()).as_ref(), content);
+        if let Some(kept) = kept {
+            assert_eq!((*kept).as_ref(), content, "kept bytes are the blob");
+        }
+    }
+
     let missing = BlobId([0xab; 32]);
     assert!(!blobs.exists(&missing).await.unwrap());
     assert!(matches!(
