@@ -1,71 +1,10 @@
 //! The ingest path against the embedded store (tern-store-sqlite): staging, provisioning,
 //! delivery to many recipients, quota, APPEND and MULTIAPPEND.
-use async_trait::async_trait;
-use std::sync::Arc;
-use tern_directory::{Account, AuthOutcome, Directory, DirectoryResult, Resolution};
+mod common;
+
+use common::*;
 use tern_mail::{DEFAULT_MAILBOXES, DeliveryError, IngestError, Mail, Recipient, analyze};
-use tern_store::{Flags, SpecialUse, StoreError, Timestamp};
-
-/// The ingest path never asks the directory; delivery gets accounts from its caller.
-struct NoDirectory;
-
-#[async_trait]
-impl Directory for NoDirectory {
-    async fn authenticate(&self, _: &str, _: &str) -> DirectoryResult<AuthOutcome> {
-        Ok(AuthOutcome::Failed {
-            reason: "test".into(),
-        })
-    }
-    async fn lookup(&self, _: &str) -> DirectoryResult<Option<Account>> {
-        Ok(None)
-    }
-    async fn resolve(&self, _: &str) -> DirectoryResult<Resolution> {
-        Ok(Resolution::NotFound)
-    }
-    async fn accounts(&self) -> DirectoryResult<Vec<Account>> {
-        Ok(Vec::new())
-    }
-}
-
-async fn mail() -> (tempfile::TempDir, Mail) {
-    let dir = tempfile::tempdir().unwrap();
-    let (store, blobs) = tern_store_sqlite::open_embedded(dir.path()).await.unwrap();
-    (dir, Mail::new(store, blobs, Arc::new(NoDirectory)))
-}
-
-fn account(name: &str, quota: Option<u64>) -> Account {
-    Account {
-        name: name.to_string(),
-        addresses: vec![name.to_string()],
-        quota_bytes: quota,
-        enabled: true,
-        display_name: None,
-        groups: Vec::new(),
-        ..Default::default()
-    }
-}
-
-fn rcpt(account: Account, mailbox: Option<&str>) -> Recipient {
-    Recipient {
-        account,
-        mailbox: mailbox.map(str::to_string),
-        flags: Flags::default(),
-    }
-}
-
-const NOW: Timestamp = Timestamp {
-    unix: 1_700_000_000,
-    offset_minutes: 60,
-};
-
-fn message(subject: &str, body_len: usize) -> Vec<u8> {
-    let mut m =
-        format!("From: sender@example.test\r\nTo: all@example.test\r\nSubject: {subject}\r\n\r\n")
-            .into_bytes();
-    m.resize(m.len() + body_len, b'x');
-    m.extend_from_slice(b"\r\n");
-    m
-}
+use tern_store::{Flags, SpecialUse, StoreError};
 
 async fn inbox_count(mail: &Mail, name: &str, mailbox: &str) -> u32 {
     let id = mail.store.account(name, false).await.unwrap().unwrap();
