@@ -7,11 +7,14 @@
 //! metadata never does either: [`MetaCache`] keeps what was read, keyed by blob, and answers
 //! the next reader from memory — the role Dovecot's `dovecot.index.cache` plays.
 //!
-//! - An entry holds the parts ([`MetaParts`]) that were read; a reader asking for more reads
-//!   again, the union of what it asks and what the entry had, so entries converge on what
-//!   readers use.
-//! - Memory is bounded by an estimate per part ([`MetaCache::new`]'s budget); past it, the
-//!   entries not used since the last sweep go first (a clock).
+//! - An entry holds the parts ([`MetaParts`]) that were read, each its own `Arc`
+//!   ([`SharedMeta`]); a reader asking for parts an entry lacks reads what it asks, and the
+//!   entry keeps the parts it had besides, so entries converge on what readers use and a
+//!   part costs only its own memory (sort keys about 0.5 KB a message, with the envelope
+//!   1.3 KB, everything 2.7 KB, for messages like the benchmark's).
+//! - Memory is bounded by the budget ([`MetaCache::new`]): each entry's memory is counted
+//!   string by string as the allocator takes it ([`size`]); past the budget, the entries not
+//!   used since the last sweep go first (a clock).
 //! - The metadata of a message another session has expunged may still be answered from
 //!   memory while the reader's view holds the message (RFC 2180 §4.1.3 lets a server return
 //!   data for it); a reader that needs the message's bytes still finds them gone.
@@ -19,32 +22,15 @@
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::{Arc, Mutex, MutexGuard};
-use tern_store::{BlobId, MailStore, MailboxId, MessageMeta, MetaParts, StoreResult, Uid};
+use tern_store::{
+    BlobId, MailStore, MailboxId, MessageMeta, MetaParts, SharedMeta, StoreResult, Uid,
+};
 
-/// The default budget: 128 MiB of estimated metadata (about 60,000 messages read with their
-/// envelopes and sort keys).
-pub const DEFAULT_BUDGET: usize = 128 << 20;
+mod size;
 
-/// Estimated bytes per entry (the decoded struct, its `Arc`, the key and the map's slot)
-/// and per cached part (the part's strings and lists on the heap). Measured with a counting
-/// allocator over `bench/micro/corpus.rs`: envelopes took 560 (plain) to 1,270 (multipart)
-/// octets, body structures 54 to 3,980, sort keys about 60, thread keys 50 to 150,
-/// previews about 120, each on top of the struct.
-const ENTRY_COST: usize = std::mem::size_of::<MessageMeta>() + 96;
-const ENVELOPE_COST: usize = 1024;
-const BODY_COST: usize = 2048;
-const SORT_COST: usize = 128;
-const THREAD_COST: usize = 192;
-const PREVIEW_COST: usize = 256;
-
-fn cost(parts: MetaParts) -> usize {
-    ENTRY_COST
-        + usize::from(parts.envelope) * ENVELOPE_COST
-        + usize::from(parts.body) * BODY_COST
-        + usize::from(parts.sort) * SORT_COST
-        + usize::from(parts.thread) * THREAD_COST
-        + usize::from(parts.preview) * PREVIEW_COST
-}
+/// The default budget: 256 MiB, about 200,000 messages read with their envelopes and sort
+/// keys (1.3 KB each for messages like the benchmark's: `tests/meta_cache_size.rs`).
+pub const DEFAULT_BUDGET: usize = 256 << 20;
 
 fn covers(have: MetaParts, want: MetaParts) -> bool {
     have.union(want) == have
@@ -72,7 +58,9 @@ type Map = HashMap<BlobId, Entry, BuildHasherDefault<DigestHasher>>;
 
 struct Entry {
     parts: MetaParts,
-    meta: Arc<MessageMeta>,
+    meta: Arc<SharedMeta>,
+    /// The estimated memory of the entry ([`size::entry`]).
+    bytes: usize,
     used: bool,
 }
 
@@ -116,21 +104,26 @@ impl MetaCache {
 
     /// The metadata of `messages` (UID and blob, as the reader's view has them) in
     /// `mailbox`, with at least `parts` filled in, in the order given. Messages the cache
-    /// lacks are read from `store` in one call; those it no longer has are left out.
+    /// lacks, or holds without some of `parts`, are read from `store` in one call (`parts`
+    /// only; what an entry already held is kept); those the store no longer has are left
+    /// out.
     pub async fn read(
         &self,
         store: &dyn MailStore,
         mailbox: MailboxId,
         messages: &[(Uid, BlobId)],
         parts: MetaParts,
-    ) -> StoreResult<Vec<(Uid, Arc<MessageMeta>)>> {
+    ) -> StoreResult<Vec<(Uid, Arc<SharedMeta>)>> {
         if self.budget == 0 {
             let uids: Vec<Uid> = messages.iter().map(|m| m.0).collect();
-            return store.meta_parts(mailbox, &uids, parts).await;
+            let read = store.meta_parts(mailbox, &uids, parts).await?;
+            return Ok(read
+                .into_iter()
+                .map(|(uid, meta)| (uid, Arc::new(shared(meta, parts))))
+                .collect());
         }
-        let mut found: Vec<Option<Arc<MessageMeta>>> = vec![None; messages.len()];
+        let mut found: Vec<Option<Arc<SharedMeta>>> = vec![None; messages.len()];
         let mut missing = Vec::new();
-        let mut want = parts;
         {
             let mut inner = self.lock();
             for (i, (_, blob)) in messages.iter().enumerate() {
@@ -139,24 +132,23 @@ impl MetaCache {
                         e.used = true;
                         found[i] = Some(e.meta.clone());
                     }
-                    Some(e) => {
-                        want = want.union(e.parts);
-                        missing.push(i);
-                    }
-                    None => missing.push(i),
+                    _ => missing.push(i),
                 }
             }
         }
         if !missing.is_empty() {
             let uids: Vec<Uid> = missing.iter().map(|&i| messages[i].0).collect();
-            let read = store.meta_parts(mailbox, &uids, want).await?;
-            let mut read = read.into_iter().peekable();
+            let read = store.meta_parts(mailbox, &uids, parts).await?;
+            // Built outside the lock: the parts' Arcs and their sizes.
+            let mut read = read
+                .into_iter()
+                .map(|(uid, meta)| (uid, shared(meta, parts)))
+                .peekable();
             let mut inner = self.lock();
             for &i in &missing {
                 let (uid, blob) = messages[i];
                 if let Some((_, meta)) = read.next_if(|(u, _)| *u == uid) {
-                    inner.insert(blob, want, meta.clone());
-                    found[i] = Some(meta);
+                    found[i] = Some(inner.insert(blob, parts, meta));
                 }
             }
             if inner.bytes > self.budget {
@@ -171,17 +163,42 @@ impl MetaCache {
     }
 }
 
+/// The `parts` of a stored message's metadata, shared, in their compact form: an envelope's
+/// Sender and Reply-To that only repeat From (as delivery used to store them) are dropped,
+/// since an empty one is sent as From anyway (RFC 9051 §7.5.2).
+fn shared(meta: Arc<MessageMeta>, parts: MetaParts) -> SharedMeta {
+    let mut meta = Arc::unwrap_or_clone(meta);
+    let env = &mut meta.envelope;
+    if env.sender == env.from {
+        env.sender = Vec::new();
+    }
+    if env.reply_to == env.from {
+        env.reply_to = Vec::new();
+    }
+    SharedMeta::from_parts(meta, parts)
+}
+
 impl Inner {
-    fn insert(&mut self, blob: BlobId, parts: MetaParts, meta: Arc<MessageMeta>) {
+    /// Stores `meta` (holding `parts`) for `blob`, keeping the other parts an entry already
+    /// had; returns what is now cached.
+    fn insert(&mut self, blob: BlobId, parts: MetaParts, meta: SharedMeta) -> Arc<SharedMeta> {
+        let (parts, meta) = match self.map.get(&blob) {
+            Some(old) => (old.parts.union(parts), old.meta.with_parts_of(&meta, parts)),
+            None => (parts, meta),
+        };
+        let bytes = size::entry(&meta, parts);
+        let meta = Arc::new(meta);
         let entry = Entry {
             parts,
-            meta,
+            meta: meta.clone(),
+            bytes,
             used: true,
         };
-        self.bytes += cost(parts);
+        self.bytes += bytes;
         if let Some(old) = self.map.insert(blob, entry) {
-            self.bytes -= cost(old.parts);
+            self.bytes -= old.bytes;
         }
+        meta
     }
 
     /// Drops entries until at most `target` bytes remain: first those not used since the
@@ -194,7 +211,7 @@ impl Inner {
                     e.used = false;
                     return true;
                 }
-                bytes -= cost(e.parts);
+                bytes -= e.bytes;
                 false
             });
             self.bytes = bytes;

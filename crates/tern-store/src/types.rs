@@ -2,6 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 use std::fmt;
+use std::sync::{Arc, LazyLock};
 
 /// A message's UID within its mailbox (RFC 9051 §2.3.1.1). Never 0.
 pub type Uid = u32;
@@ -537,6 +538,100 @@ pub struct MessageMeta {
     pub thread: ThreadKeys,
     /// RFC 8970 PREVIEW text: up to 200 characters of the first text part, whitespace folded.
     pub preview: String,
+}
+
+/// A [`MessageMeta`] whose parts are shared, each on its own: what the metadata cache hands
+/// out (`tern_mail::MetaCache`). A cached message holds only the parts readers asked for, so
+/// a mailbox's sort keys cost what sort keys cost, not what a whole [`MessageMeta`] does.
+/// A part that was not read is its default (one empty value for the whole process).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SharedMeta {
+    pub envelope: Arc<Envelope>,
+    pub body: Arc<BodyPart>,
+    pub sort: Arc<SortKeys>,
+    pub thread: Arc<ThreadKeys>,
+    pub preview: Arc<str>,
+}
+
+/// The empty parts every [`SharedMeta`] without them points at.
+struct EmptyParts {
+    envelope: Arc<Envelope>,
+    body: Arc<BodyPart>,
+    sort: Arc<SortKeys>,
+    thread: Arc<ThreadKeys>,
+    preview: Arc<str>,
+}
+
+static EMPTY_PARTS: LazyLock<EmptyParts> = LazyLock::new(|| EmptyParts {
+    envelope: Arc::default(),
+    body: Arc::default(),
+    sort: Arc::default(),
+    thread: Arc::default(),
+    preview: Arc::from(""),
+});
+
+impl Default for SharedMeta {
+    fn default() -> SharedMeta {
+        let e = &*EMPTY_PARTS;
+        SharedMeta {
+            envelope: e.envelope.clone(),
+            body: e.body.clone(),
+            sort: e.sort.clone(),
+            thread: e.thread.clone(),
+            preview: e.preview.clone(),
+        }
+    }
+}
+
+impl SharedMeta {
+    /// The `parts` of `meta`; the others are left empty.
+    pub fn from_parts(meta: MessageMeta, parts: MetaParts) -> SharedMeta {
+        // Destructured so that a field added to MessageMeta fails to compile here.
+        let MessageMeta {
+            envelope,
+            body,
+            sort,
+            thread,
+            preview,
+        } = meta;
+        let mut out = SharedMeta::default();
+        if parts.envelope {
+            out.envelope = Arc::new(envelope);
+        }
+        if parts.body {
+            out.body = Arc::new(body);
+        }
+        if parts.sort {
+            out.sort = Arc::new(sort);
+        }
+        if parts.thread {
+            out.thread = Arc::new(thread);
+        }
+        if parts.preview {
+            out.preview = Arc::from(preview);
+        }
+        out
+    }
+
+    /// This value with the `parts` of `other` in place of its own.
+    pub fn with_parts_of(&self, other: &SharedMeta, parts: MetaParts) -> SharedMeta {
+        fn pick<T: ?Sized>(theirs: bool, mine: &Arc<T>, other: &Arc<T>) -> Arc<T> {
+            if theirs { other } else { mine }.clone()
+        }
+        SharedMeta {
+            envelope: pick(parts.envelope, &self.envelope, &other.envelope),
+            body: pick(parts.body, &self.body, &other.body),
+            sort: pick(parts.sort, &self.sort, &other.sort),
+            thread: pick(parts.thread, &self.thread, &other.thread),
+            preview: pick(parts.preview, &self.preview, &other.preview),
+        }
+    }
+}
+
+impl From<MessageMeta> for SharedMeta {
+    fn from(meta: MessageMeta) -> SharedMeta {
+        SharedMeta::from_parts(meta, MetaParts::ALL)
+    }
 }
 
 /// Which parts of a [`MessageMeta`] a reader needs ([`crate::MailStore::meta_parts`]).

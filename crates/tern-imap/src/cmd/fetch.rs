@@ -28,7 +28,7 @@ use crate::session::output::Writer;
 use crate::session::{Enabled, SelectedMailbox, Session};
 use std::sync::Arc;
 use tern_mail::Mail;
-use tern_store::{FlagOp, FlagUpdate, Flags, MessageMeta, MetaParts, StoreError, Uid};
+use tern_store::{FlagOp, FlagUpdate, Flags, MetaParts, SharedMeta, StoreError, Uid};
 
 /// Messages per metadata read.
 pub const CHUNK: usize = 256;
@@ -244,7 +244,7 @@ impl Job<'_> {
             let mut metas = metas.into_iter().peekable();
             for &i in chunk {
                 let rec = &self.view.messages[i];
-                let meta: Option<Arc<MessageMeta>> = if self.needs.meta {
+                let meta: Option<Arc<SharedMeta>> = if self.needs.meta {
                     // `meta` answers in the order asked, omitting vanished UIDs.
                     match metas.next_if(|(u, _)| *u == rec.uid) {
                         Some((_, m)) => Some(m),

@@ -12,7 +12,7 @@ use crate::proto::command::{FetchAttr, Section, SectionText};
 use crate::proto::encode::{self, BodyForm, EncodeOptions, LiteralKind};
 use crate::session::output::{Mark as WriterMark, Writer};
 use crate::session::selected;
-use tern_store::{MessageMeta, MessageRecord};
+use tern_store::{MessageRecord, SharedMeta};
 
 /// What the requested items need beyond the view record.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -93,7 +93,7 @@ pub struct Message<'a> {
     pub msn: u32,
     pub rec: &'a MessageRecord,
     pub recent: bool,
-    pub meta: Option<&'a MessageMeta>,
+    pub meta: Option<&'a SharedMeta>,
     pub blob: Option<&'a [u8]>,
     /// `\Seen` was set by this FETCH: FLAGS are sent even if not asked for.
     pub flags_changed: bool,
@@ -255,7 +255,7 @@ fn write_item<O: FetchOut>(
     let meta = match m.meta {
         Some(meta) => meta,
         None => {
-            default_meta = MessageMeta::default();
+            default_meta = SharedMeta::default();
             &default_meta
         }
     };

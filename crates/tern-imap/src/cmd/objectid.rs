@@ -11,7 +11,7 @@
 //!   their sender may land in a different thread than THREAD=REFERENCES would put them. A
 //!   message without any Message-ID has no THREADID (NIL).
 
-use tern_store::{BlobId, MessageMeta};
+use tern_store::{BlobId, SharedMeta};
 
 /// The EMAILID of a message stored as `blob`.
 pub fn email_id(blob: &BlobId) -> String {
@@ -20,7 +20,7 @@ pub fn email_id(blob: &BlobId) -> String {
 }
 
 /// The THREADID of a message, `None` when it has no Message-ID at all.
-pub fn thread_id(meta: &MessageMeta) -> Option<String> {
+pub fn thread_id(meta: &SharedMeta) -> Option<String> {
     let t = &meta.thread;
     let root = t
         .references
@@ -49,26 +49,28 @@ mod tests {
     fn ids() {
         let blob = BlobId([0xab; 32]);
         assert_eq!(email_id(&blob), format!("M{}", "ab".repeat(12)));
-        let root = MessageMeta {
+        let root = SharedMeta {
             thread: ThreadKeys {
                 message_id: Some("root@x".into()),
                 ..ThreadKeys::default()
-            },
-            ..MessageMeta::default()
+            }
+            .into(),
+            ..SharedMeta::default()
         };
-        let reply = MessageMeta {
+        let reply = SharedMeta {
             thread: ThreadKeys {
                 message_id: Some("reply@x".into()),
                 in_reply_to: vec!["root@x".into()],
                 references: vec!["root@x".into()],
                 is_reply: true,
-            },
-            ..MessageMeta::default()
+            }
+            .into(),
+            ..SharedMeta::default()
         };
         let tid = thread_id(&root).unwrap();
         assert_eq!(tid.len(), 17);
         assert_eq!(thread_id(&reply), Some(tid));
-        assert_eq!(thread_id(&MessageMeta::default()), None);
+        assert_eq!(thread_id(&SharedMeta::default()), None);
         // Known FNV-1a test vector.
         assert_eq!(fnv1a(b"a"), 0xaf63_dc4c_8601_ec8c);
     }

@@ -19,7 +19,7 @@ use super::search_text;
 use super::seqset::{self, MsnCheck};
 use crate::proto::command::{By, SearchKey};
 use crate::session::SelectedMailbox;
-use tern_store::{Flags, MessageMeta, MessageRecord, Timestamp};
+use tern_store::{Flags, MessageRecord, SharedMeta, Timestamp};
 
 /// Three-valued truth.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -119,7 +119,7 @@ pub struct Subject<'a> {
     pub idx: usize,
     pub rec: &'a MessageRecord,
     pub recent: bool,
-    pub meta: Option<&'a MessageMeta>,
+    pub meta: Option<&'a SharedMeta>,
     pub blob: Option<&'a [u8]>,
     /// Current time, Unix seconds (OLDER/YOUNGER).
     pub now: i64,
@@ -261,7 +261,7 @@ pub fn date_zone(date: &str) -> i16 {
 }
 
 /// The sent date's day: the Date header in its zone, else INTERNALDATE's day.
-fn sent_day(meta: &MessageMeta, rec: &MessageRecord) -> i64 {
+fn sent_day(meta: &SharedMeta, rec: &MessageRecord) -> i64 {
     match meta.sort.sent_date {
         Some(unix) => {
             let zone = meta.envelope.date.as_deref().map_or(0, date_zone);

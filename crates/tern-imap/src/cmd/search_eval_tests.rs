@@ -3,7 +3,7 @@
 use super::*;
 use crate::cmd::seqset::tests::view;
 use crate::proto::command::{SeqBound, SequenceSet};
-use tern_store::{Address, BodyPart, Envelope, SortKeys, ThreadKeys};
+use tern_store::{Address, BodyPart, Envelope, MessageMeta, SortKeys, ThreadKeys};
 
 const MSG: &[u8] = b"From: =?UTF-8?Q?J=C3=BCrgen?= <j@example.test>\r\n\
 To: team@example.test\r\nSubject: Quarterly budget\r\nX-Prio: high\r\n\r\nThe numbers are in.\r\n";
@@ -17,7 +17,7 @@ fn addr(name: Option<&str>, mailbox: &str) -> Address {
     }
 }
 
-fn meta() -> MessageMeta {
+fn meta() -> SharedMeta {
     let body_start = MSG.windows(4).position(|w| w == b"\r\n\r\n").unwrap() + 4;
     MessageMeta {
         envelope: Envelope {
@@ -45,11 +45,12 @@ fn meta() -> MessageMeta {
         },
         preview: String::new(),
     }
+    .into()
 }
 
 /// Evaluates `keys` on message `idx` of a 5-message view (UIDs 3 5 9 10 20; UID 5 is
 /// \Seen \Flagged $Work, UID 9 recent; internal dates 1 day apart), with the given data.
-fn run(keys: Vec<SearchKey>, idx: usize, meta: Option<&MessageMeta>, blob: Option<&[u8]>) -> Tri {
+fn run(keys: Vec<SearchKey>, idx: usize, meta: Option<&SharedMeta>, blob: Option<&[u8]>) -> Tri {
     let mut v = view(&[3, 5, 9, 10, 20]);
     v.messages[1].flags = Flags::from_names(["\\Seen", "\\Flagged", "$Work"]);
     v.recent = vec![9];

@@ -15,7 +15,7 @@ use super::CmdError;
 use super::search_eval::{Compiled, Node, Subject, Tri, eval};
 use crate::session::SelectedMailbox;
 use tern_mail::Mail;
-use tern_store::{MessageMeta, MetaParts, StoreError};
+use tern_store::{MetaParts, SharedMeta, StoreError};
 
 /// Messages per metadata read.
 pub const CHUNK: usize = 512;
@@ -124,7 +124,7 @@ async fn decide(
     view: &SelectedMailbox,
     compiled: &Compiled,
     idx: usize,
-    meta: &MessageMeta,
+    meta: &SharedMeta,
     now: i64,
 ) -> Result<bool, CmdError> {
     let rec = &view.messages[idx];
@@ -157,7 +157,7 @@ pub async fn read_meta(
     view: &SelectedMailbox,
     indices: &[usize],
     parts: MetaParts,
-) -> Result<Vec<(tern_store::Uid, std::sync::Arc<MessageMeta>)>, StoreError> {
+) -> Result<Vec<(tern_store::Uid, std::sync::Arc<SharedMeta>)>, StoreError> {
     let messages: Vec<_> = indices
         .iter()
         .map(|&i| (view.messages[i].uid, view.messages[i].blob))
@@ -182,7 +182,7 @@ pub async fn for_each_meta(
     view: &SelectedMailbox,
     indices: &[usize],
     parts: MetaParts,
-    mut f: impl FnMut(usize, &MessageMeta),
+    mut f: impl FnMut(usize, &SharedMeta),
 ) -> Result<(), CmdError> {
     for chunk in indices.chunks(CHUNK) {
         let metas = read_meta(mail, view, chunk, parts).await?;

@@ -11,7 +11,7 @@
 
 use super::fetch_body::{encapsulated, is_multipart};
 use super::mime_decode::{decode_charset, decode_cte, decode_header_value, header_fields};
-use tern_store::{Address, BodyPart, Envelope, MessageMeta};
+use tern_store::{Address, BodyPart, Envelope, SharedMeta};
 
 /// FROM/TO/CC/BCC/SUBJECT from the envelope: `Some(matches)`, or `None` for other fields.
 pub fn envelope_contains(env: &Envelope, field: &str, needle: &str) -> Option<bool> {
@@ -60,7 +60,7 @@ fn address_text(a: &Address) -> String {
 
 /// The top-level header block: up to the body start the metadata records, or up to the
 /// first blank line when there is no metadata.
-pub fn header_block<'m>(blob: &'m [u8], meta: Option<&MessageMeta>) -> &'m [u8] {
+pub fn header_block<'m>(blob: &'m [u8], meta: Option<&SharedMeta>) -> &'m [u8] {
     let end = match meta {
         Some(m) if m.body.body_start > 0 => m.body.body_start as usize,
         _ => memchr::memmem::find(blob, b"\r\n\r\n")

@@ -17,7 +17,7 @@ use super::{CmdError, CmdResult, Done};
 use crate::proto::command::{By, CommandBody, SortField, SortKey};
 use crate::session::{SelectedMailbox, Session};
 use std::cmp::Ordering;
-use tern_store::{MessageMeta, MessageRecord, MetaParts};
+use tern_store::{MessageRecord, MetaParts, SharedMeta};
 
 pub async fn run(s: &mut Session, cmd: CommandBody) -> CmdResult {
     let CommandBody::Sort {
@@ -110,11 +110,11 @@ impl Row {
     fn new(
         idx: usize,
         rec: &MessageRecord,
-        meta: Option<&MessageMeta>,
+        meta: Option<&SharedMeta>,
         criteria: &[SortKey],
     ) -> Row {
         let text =
-            |f: fn(&MessageMeta) -> &String| Val::Text(meta.map(f).cloned().unwrap_or_default());
+            |f: fn(&SharedMeta) -> &String| Val::Text(meta.map(f).cloned().unwrap_or_default());
         let keys = criteria
             .iter()
             .map(|k| match k.field {
@@ -160,20 +160,21 @@ mod tests {
     #[test]
     fn sorts_by_keys_then_mailbox_order() {
         let v = view(&[1, 2, 3, 4]);
-        let metas: Vec<MessageMeta> = [
+        let metas: Vec<SharedMeta> = [
             ("B", Some(50)),
             ("A", None),
             ("B", Some(10)),
             ("A", Some(10)),
         ]
         .iter()
-        .map(|(subj, date)| MessageMeta {
+        .map(|(subj, date)| SharedMeta {
             sort: SortKeys {
                 base_subject: subj.to_string(),
                 sent_date: *date,
                 ..SortKeys::default()
-            },
-            ..MessageMeta::default()
+            }
+            .into(),
+            ..SharedMeta::default()
         })
         .collect();
         let order = |criteria: &[SortKey]| -> Vec<usize> {

@@ -2,7 +2,8 @@
 //!
 //! Strings are the raw values, unfolded and trimmed but not decoded (clients decode RFC 2047
 //! themselves). The first occurrence of each field counts. Sender and Reply-To, when absent
-//! or empty, take the value of From, as RFC 9051 asks of the server.
+//! or empty, are left empty: RFC 9051 asks the server to send From in their place, which the
+//! IMAP encoder does, so the stored and cached envelope does not hold From three times.
 use super::address::parse_address_list;
 use super::headers;
 use tern_store::{Address, Envelope};
@@ -46,12 +47,6 @@ pub fn envelope(header: &[u8]) -> Envelope {
             _ => env.message_id = Some(value),
         }
     }
-    if env.sender.is_empty() {
-        env.sender = env.from.clone();
-    }
-    if env.reply_to.is_empty() {
-        env.reply_to = env.from.clone();
-    }
     env
 }
 
@@ -89,8 +84,9 @@ Reply-To:\r\n\
             env.from[0].name.as_deref(),
             Some("=?ISO-8859-1?Q?Keld_J=F8rn_Simonsen?=")
         );
-        assert_eq!(env.sender, env.from);
-        assert_eq!(env.reply_to, env.from);
+        // Absent and empty: left empty (the encoder sends From in their place).
+        assert!(env.sender.is_empty());
+        assert!(env.reply_to.is_empty());
         assert_eq!(env.to.len(), 2);
         assert!(env.cc.is_empty() && env.bcc.is_empty());
         assert_eq!(

@@ -439,7 +439,7 @@ pub struct Settings {
     pub tls_handshake_timeout: std::time::Duration,
     pub shutdown_grace: std::time::Duration,
     pub blob_gc_interval: std::time::Duration,
-    /// `[limits] metadata_cache` in octets (default 128 MiB; 0: no cache).
+    /// `[limits] metadata_cache` in octets (default 256 MiB; 0: no cache).
     pub metadata_cache: usize,
     /// `[sieve] max_script_size` in octets (default 64 KB).
     pub sieve_max_script_size: u64,

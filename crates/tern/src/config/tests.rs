@@ -59,7 +59,7 @@ metadata_cache = "8MiB"
     assert_eq!(s.metadata_cache, 8 << 20);
     assert!(s.allow_plaintext);
     let d = Settings::resolve(Source::Defaults, Config::default(), None);
-    assert_eq!(d.metadata_cache, 128 << 20);
+    assert_eq!(d.metadata_cache, 256 << 20);
 }
 
 #[test]

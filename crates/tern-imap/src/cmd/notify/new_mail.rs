@@ -13,7 +13,7 @@ use crate::proto::command::FetchAttr;
 use crate::session::{SelectedMailbox, Session};
 use std::sync::Arc;
 use tern_mail::Mail;
-use tern_store::{MessageMeta, StoreError, Uid};
+use tern_store::{SharedMeta, StoreError, Uid};
 
 /// Writes the MessageNew FETCH for each of `uids` (just announced with EXISTS) that is
 /// still in the view, if NOTIFY asked for one.
@@ -64,10 +64,10 @@ async fn write_all(
         };
         let mut metas = metas.into_iter().peekable();
         for &uid in chunk {
-            let meta: Option<Arc<MessageMeta>> = if needs.meta {
+            let meta: Option<Arc<SharedMeta>> = if needs.meta {
                 // `meta` answers in the order asked, omitting expunged UIDs.
                 match metas.next_if(|(u, _)| *u == uid) {
-                    Some((_, m)) => Some(m),
+                    Some((_, m)) => Some(Arc::new(SharedMeta::from(Arc::unwrap_or_clone(m)))),
                     None => continue,
                 }
             } else {
