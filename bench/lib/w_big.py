@@ -66,34 +66,56 @@ async def _once(server, user, count):
     return {"times": times, "sort": sort}
 
 
-def client_floor(count):
-    """The load generator's own time for `FETCH 1:* (UID FLAGS)` of `count` messages: the same
-    client reading a canned response from a fake server on loopback (median of 3)."""
-    async def go():
-        data = b"".join(b"* %d FETCH (UID %d FLAGS (\\Seen))\r\n" % (i, i) for i in range(1, count + 1))
+def _envelope_line(i):
+    """A FETCH ENVELOPE response as long as the servers' answers for msggen's messages."""
+    return (b'* %d FETCH (ENVELOPE ("Tue, 03 Mar 2026 10:%02d:00 +0000" "budget report meeting '
+            b'minutes #%d" (("Alice" NIL "alice" "example.test")) (("Alice" NIL "alice" '
+            b'"example.test")) (("Alice" NIL "alice" "example.test")) ((NIL NIL "user" '
+            b'"example.test")) NIL NIL NIL "<bench.7.%d@example.test>"))\r\n' % (i, i % 60, i, i))
 
+
+def client_floor(count):
+    """The load generator's own time for `FETCH 1:* (UID FLAGS)` of `count` messages and for
+    the ENVELOPE of the newest 100: the same client reading a canned response from a fake
+    server on loopback (median of 3 each). Returns {op: ms}."""
+    lo = max(1, count - 99)
+    canned = {
+        b"FETCH 1:* (UID FLAGS)": (
+            b"".join(b"* %d FETCH (UID %d FLAGS (\\Seen))\r\n" % (i, i) for i in range(1, count + 1)),
+            count),
+        b"FETCH %d:%d (ENVELOPE)" % (lo, count): (
+            b"".join(_envelope_line(i) for i in range(lo, count + 1)), count - lo + 1),
+    }
+
+    async def go():
         async def handle(r, w):
             while True:
                 line = await r.readline()
                 if not line:
                     return
-                w.write(data + line.split()[0] + b" OK done\r\n")
+                tag, cmd = line.rstrip(b"\r\n").split(b" ", 1)
+                w.write(canned[cmd][0] + tag + b" OK done\r\n")
                 await w.drain()
         srv = await asyncio.start_server(handle, "127.0.0.1", 0)
         port = srv.sockets[0].getsockname()[1]
         r, w = await asyncio.open_connection("127.0.0.1", port)
         c = Imap(r, w)
-        times = []
-        for _ in range(3):
-            t = time.perf_counter()
-            u, _ = await c.cmd(b"FETCH 1:* (UID FLAGS)")
-            times.append(time.perf_counter() - t)
-            if fetch_count(u) != count:
-                raise ProtocolError("floor: short read")
+        out = {}
+        for cmd, (_, n) in canned.items():
+            times = []
+            for _ in range(3):
+                t = time.perf_counter()
+                u, _ = await c.cmd(cmd)
+                times.append(time.perf_counter() - t)
+                if fetch_count(u) != n:
+                    raise ProtocolError("floor: short read")
+            out[cmd] = ms(sorted(times)[1])
         w.close()
         await w.wait_closed()
         await asyncio.sleep(0.05)  # let the handler see EOF and return
         srv.close()
         await srv.wait_closed()
-        return sorted(times)[1]
-    return ms(asyncio.run(go()))
+        return out
+    got = asyncio.run(go())
+    keys = list(canned)
+    return {"fetch_uid_flags": got[keys[0]], "fetch_envelope_100": got[keys[1]]}
