@@ -3,7 +3,8 @@ for Cyrus's logins against a directory: `saslauthd -a ldap` with its LDAP option
 of its own (`-O`), Cyrus's imapd.conf pointing `sasl_saslauthd_path` at its `mux` socket.
 
 Invariants: never the system's /run/saslauthd; started in the foreground (`-d`, so the PID
-recorded is saslauthd's own master) and stopped by that PID; its workers are its children.
+recorded is saslauthd's own master) in a session of its own (a SIGTERM makes saslauthd signal
+its process group) and stopped by that PID; its workers are its children.
 """
 
 import os
@@ -47,7 +48,10 @@ class Saslauthd:
         if self.cache:
             argv += ["-c", "-t", "3600"]
         log = open(self.out, "ab")
-        self.proc = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+        # Its own session: on SIGTERM saslauthd signals its whole process group (its workers),
+        # which would otherwise be the harness's.
+        self.proc = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                     start_new_session=True)
         end = time.monotonic() + 30
         while not os.path.exists(self.mux):
             if self.proc.poll() is not None:
