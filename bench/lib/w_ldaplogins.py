@@ -178,9 +178,11 @@ credential_ttl = "{ttl}"
 def dovecot_ldap_auth(conf, url, dn, dnpass, base, filt, home, warm):
     """Dovecot's passdb + userdb on an LDAP server, written to `conf`: passdb `auth_bind = yes`
     (search with `filt` as `dn`, then bind as the entry found with the password), userdb one
-    more search; `warm`: the auth cache on (10M, 1 hour), else off (Dovecot's default)."""
-    with open(conf, "w") as f:
-        f.write(f"""uris = {url}
+    more search; `warm`: the auth cache on (10M, 1 hour), else off (Dovecot's default).
+    The userdb reads a copy of the file (`conf` + ".userdb"): Dovecot keeps one LDAP connection
+    per args file, and its documentation for auth_bind advises separate ones, so that userdb
+    searches do not queue behind the passdb's binds (which a connection serializes)."""
+    text = f"""uris = {url}
 dn = {dn}
 dnpass = {dnpass}
 ldap_version = 3
@@ -191,12 +193,15 @@ pass_filter = {filt}
 pass_attrs = mail=user
 user_filter = {filt}
 user_attrs = mail=user, =home={home}/%u, =uid={servers.NOBODY}, =gid={servers.NOBODY}
-""")
-    os.chmod(conf, 0o644)
+"""
+    for path in (conf, conf + ".userdb"):
+        with open(path, "w") as f:
+            f.write(text)
+        os.chmod(path, 0o644)
     cache = "auth_cache_size = 10M\nauth_cache_ttl = 1 hour\nauth_cache_negative_ttl = 1 hour\n" if warm \
         else "auth_cache_size = 0\n"
     return (cache + f"passdb {{\n  driver = ldap\n  args = {conf}\n}}\n"
-            f"userdb {{\n  driver = ldap\n  args = {conf}\n}}\n")
+            f"userdb {{\n  driver = ldap\n  args = {conf}.userdb\n}}\n")
 
 
 def dovecot_auth(slapd, home, warm):
@@ -241,6 +246,7 @@ def _reuse(s):
         s.write_config()  # keep its store: the accounts made at the first logins
         os.replace(s.log, s.log + ".cold")  # start() waits for "tern: ready" in a fresh log
     elif s.name == "dovecot":
+        shutil.copy(s.log, s.dir + ".cold.log")  # setup() below wipes the directory
         keep = os.path.join(s.dir, "home")
         tmp = s.dir + ".home"
         shutil.rmtree(tmp, ignore_errors=True)
