@@ -52,6 +52,13 @@ ROWS = [
     ("adlogins", "cold.p99_ms", "AD logins, cold: p99", "ms", "lower", None),
     ("adlogins", "cold.cpu_ms_per_login", "AD logins, cold: server CPU per login", "ms", "lower", None),
     ("adlogins", "cold.samba_cpu_ms_per_login", "AD logins, cold: Samba CPU per login", "ms", "lower", None),
+    ("adlogins", "ldapbind.cold.logins_per_s", "AD logins, cold, Tern without [kerberos]: the password checked by "
+     "an LDAP bind, as the peers do", "login/s", "higher", None),
+    ("adlogins", "ldapbind.cold.p50_ms", "AD logins, cold, Tern with LDAP bind: p50", "ms", "lower", None),
+    ("adlogins", "ldapbind.cold.cpu_ms_per_login", "AD logins, cold, Tern with LDAP bind: server CPU per login", "ms",
+     "lower", None),
+    ("adlogins", "ldapbind.cold.samba_cpu_ms_per_login", "AD logins, cold, Tern with LDAP bind: Samba CPU per login",
+     "ms", "lower", None),
     ("adlogins", "warm.logins_per_s", "AD logins, warm: cache on, every user logged in once", "login/s",
      "higher", None),
     ("adlogins", "warm.p50_ms", "AD logins, warm: p50", "ms", "lower", None),

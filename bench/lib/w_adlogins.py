@@ -16,10 +16,11 @@ The workload brings its own pieces, next to the servers of the run (which it lea
   login is a search for the user (every name form at once), a search for its groups
   (LDAP_MATCHING_RULE_IN_CHAIN), and the password checked by an AS exchange with the KDC, the
   reply verified through a service ticket for imap/mail.example.test decrypted with the keytab
-  (what pam_krb5 does);
+  (what pam_krb5 does); then, cold only, the same Tern without `[kerberos]` (`work/tern-ad-bind`):
+  the password checked by an LDAP bind as the user, the peers' path;
 - a second Dovecot (`work/dovecot-ad`): LDAP passdb with `auth_bind = yes` on Samba's LDAP
   (search, then bind as the user: a simple bind, which AD checks against the same password) +
-  LDAP userdb, the filter an admin writes for AD (person, one of UPN / mail / proxyAddresses /
+  LDAP userdb on a connection of its own (w_ldaplogins.dovecot_ldap_auth), the filter an admin writes for AD (person, one of UPN / mail / proxyAddresses /
   sAMAccountName, in "Mail Users" through the in-chain rule, not disabled). That is the
   recipe of Dovecot's own documentation for AD; pam_krb5 (libpam-krb5) is not installed here;
 - a second Cyrus (`work/cyrus-ad`) with `saslauthd -a ldap` (the same filter, then a bind as
@@ -187,9 +188,9 @@ class SambaDC:
                 f"{self.probe['ldap_bind_p50_ms']} ms over {self.probe['n']} users")
 
 
-def tern_directory(dc, warm):
+def tern_directory(dc, warm, kerberos=True):
     ttl = "1h" if warm else "0s"
-    return f"""
+    text = f"""
 [directory]
 kind = "active-directory"
 urls = ["{dc.url}"]
@@ -203,13 +204,14 @@ timeout = "10s"
 positive_ttl = "{ttl}"
 negative_ttl = "{ttl}"
 credential_ttl = "{ttl}"
-
+"""
+    return text + (f"""
 [kerberos]
 realm = "{REALM}"
 kdcs = ["{DC}:88"]
 keytab = "{dc.dir}/tern-mail.keytab"
 service_principals = ["imap/mail.example.test"]
-"""
+""" if kerberos else "")
 
 
 def ad_filter(u, n):
@@ -218,9 +220,9 @@ def ad_filter(u, n):
 
 def make_server(name, a, dc, warm):
     off = a.port_offset + INSTANCE_OFFSET
-    if name == "tern":
-        return servers.Tern(a.work, a.tern_bin, 0, port_offset=off, subdir="tern-ad",
-                            extra=tern_directory(dc, warm))
+    if name in ("tern", "tern-bind"):
+        return servers.Tern(a.work, a.tern_bin, 0, port_offset=off, subdir="tern-ad" if name == "tern" else
+                            "tern-ad-bind", extra=tern_directory(dc, warm, kerberos=name == "tern"))
     if name == "cyrus":
         opts = saslauthd.ldap_options(dc.url, ADMIN, ADMIN_PW, BASE, ad_filter("%u", "%U"))
         sa = saslauthd.Saslauthd(os.path.join(a.work, "adlogins", "saslauthd"), "ldap", opts, warm)
@@ -236,14 +238,27 @@ def run(name, a, dc, users):
     password verifier its log names (it must be the KDC)."""
     res = w_ldaplogins.measure(name, lambda warm: make_server(name, a, dc, warm), a, dc, "samba", users)
     if name == "tern":
-        log = os.path.join(a.work, "tern-ad", "tern.log")
-        with open(log, errors="replace") as f:
-            m = re.search(r'verifier="?(\w+)', f.read())
-        res["password_verifier"] = m.group(1) if m else None
-        if res["password_verifier"] != "kerberos":
-            res["errors"].append(f"Tern's password verifier is {res['password_verifier']}, not kerberos ({log})")
-            res["protocol_errors"] += 1
+        res["password_verifier"] = _verifier(os.path.join(a.work, "tern-ad", "tern.log"), "kerberos", res)
+        # The same Tern without [kerberos]: the password checked by an LDAP bind as the user,
+        # the peers' path. Cold only (warm is the same cache hit either way).
+        bind = w_ldaplogins.measure("tern", lambda warm: make_server("tern-bind", a, dc, warm), a, dc, "samba",
+                                    users, phases=("cold",))
+        bind["password_verifier"] = _verifier(os.path.join(a.work, "tern-ad-bind", "tern.log"), "ldap-bind", bind)
+        res["ldapbind"] = bind
+        res["errors"] += [f"ldapbind {e}" for e in bind["errors"]]
+        res["protocol_errors"] += bind["protocol_errors"]
     return res
+
+
+def _verifier(log, want, res):
+    """The password verifier Tern's log names at start; an error in `res` unless it is `want`."""
+    with open(log, errors="replace") as f:
+        m = re.search(r'verifier="?([\w-]+)', f.read())
+    v = m.group(1) if m else None
+    if v != want:
+        res["errors"].append(f"Tern's password verifier is {v}, not {want} ({log})")
+        res["protocol_errors"] += 1
+    return v
 
 
 def describe(name, dc):
@@ -251,7 +266,8 @@ def describe(name, dc):
         return (f"a second Tern (work/tern-ad), [directory] kind = \"active-directory\" on {dc.url} (service "
                 "bind as Administrator, mail_group Mail Users): search user, search groups (in-chain); "
                 f"[kerberos] on {DC}:88: password by AS exchange, reply verified with the keytab of "
-                "imap/mail.example.test; cold: [directory.cache] TTLs 0s; warm: TTLs 1h")
+                "imap/mail.example.test; cold: [directory.cache] TTLs 0s; warm: TTLs 1h; then, cold only, the same without "
+                "[kerberos] (work/tern-ad-bind): the password checked by an LDAP bind as the user")
     if name == "cyrus":
         return (f"a second Cyrus (work/cyrus-ad), sasl_pwcheck_method: saslauthd; saslauthd -a ldap on {dc.url} "
                 "(the AD filter with the in-chain Mail Users gate; ldap_auth_method: bind), 5 workers; "

@@ -257,12 +257,12 @@ def _reuse(s):
     # Cyrus: its config does not change (only saslauthd's cache flag): the same directory as is.
 
 
-def measure(name, make, a, directory, dir_key, users):
+def measure(name, make, a, directory, dir_key, users, phases=("cold", "warm")):
     """Cold then warm against a fresh second `name` server (`make(warm)` builds it) on
     `directory` (an object with cpu(): slapd, Samba); returns {"cold": ..., "warm": ...}.
     `dir_key` names the directory's CPU figures ("slapd": slapd_cpu_s, ...)."""
     out = {}
-    for phase in ("cold", "warm"):
+    for phase in phases:
         s = make(phase == "warm")
         if phase == "cold":
             if name == "dovecot":
@@ -290,8 +290,8 @@ def measure(name, make, a, directory, dir_key, users):
             res["cpu_ms_per_login"] = round(cpu * 1000 / res["logins"], 3)
             res[f"{dir_key}_cpu_ms_per_login"] = round(lcpu * 1000 / res["logins"], 3)
         out[phase] = res
-    out["errors"] = [f"{p}: {e}" for p in ("cold", "warm") for e in out[p].get("errors", [])][:20]
-    out["protocol_errors"] = sum(out[p]["protocol_errors"] for p in ("cold", "warm"))
+    out["errors"] = [f"{p}: {e}" for p in phases for e in out[p].get("errors", [])][:20]
+    out["protocol_errors"] = sum(out[p]["protocol_errors"] for p in phases)
     return out
 
 
