@@ -24,6 +24,7 @@ import servers
 import w_big
 import w_delivery
 import w_idle
+import w_adlogins
 import w_idle_floor
 import w_ldaplogins
 import w_logins
@@ -33,15 +34,17 @@ import w_mixed
 HERE = os.path.dirname(os.path.abspath(__file__))
 BENCH = os.path.dirname(HERE)
 REPO = os.path.dirname(BENCH)
-WORKLOADS = ["logins", "ldaplogins", "delivery", "smtp", "sizemix", "smtpmix", "mixed", "big", "idle", "maxconn"]
-# maxconn takes minutes: --only maxconn; ldaplogins ≈ 1 min and needs slapd (+ dovecot-ldap): --only ldaplogins
-DEFAULT_WORKLOADS = [w for w in WORKLOADS if w not in ("maxconn", "ldaplogins")]
+WORKLOADS = ["logins", "ldaplogins", "adlogins", "delivery", "smtp", "sizemix", "smtpmix", "mixed", "big", "idle", "maxconn"]
+# maxconn takes minutes: --only maxconn; ldaplogins ≈ 1 min and needs slapd (+ dovecot-ldap): --only ldaplogins;
+# adlogins provisions a Samba AD DC (minutes) on the tests' fixed ports: --only adlogins
+DIRECTORY_WORKLOADS = {"ldaplogins": w_ldaplogins, "adlogins": w_adlogins}
+DEFAULT_WORKLOADS = [w for w in WORKLOADS if w not in ("maxconn", "ldaplogins", "adlogins")]
 SMTP_ONLY = {"smtp", "smtpmix"}  # workloads for servers with an SMTP listener (Tern)
 
 # name, default, type, help. Each is also read from $BENCH_<NAME> (dashes → underscores).
 PARAMS = [
     ("servers", "tern,dovecot,cyrus", str, "servers to run, in order"),
-    ("only", ",".join(DEFAULT_WORKLOADS), str, "workloads to run (also: maxconn, ldaplogins)"),
+    ("only", ",".join(DEFAULT_WORKLOADS), str, "workloads to run (also: maxconn, ldaplogins, adlogins)"),
     ("tern-bin", os.path.join(REPO, "target/release/tern"), str, "the Tern binary"),
     ("cyrus-bin", "", str, "directory with Cyrus's imapd and idled (default: /usr/lib/cyrus/bin, else "
      "the cyrus-imapd .deb bench/run unpacked into bench/.cyrus/root)"),
@@ -205,6 +208,7 @@ def main():
     if "tern" not in names:
         sys.exit("bench/run: --servers must include tern (the table is Tern against each peer)")
     a.mix_classes = w_delivery.parse_mix(a.delivery_mix)
+    a.cyrus_bindir = cyrus_bindir(a.cyrus_bin) if "cyrus" in names else None
     deliv = [f"deliv{k:02d}@{servers.DOMAIN}" for k in range(1, a.delivery_sessions + 1)]
     mix = [f"mix{k:02d}@{servers.DOMAIN}" for k in range(1, a.mix_users + 1)]
     big, idle, maxc = f"big@{servers.DOMAIN}", f"idle@{servers.DOMAIN}", f"maxconn@{servers.DOMAIN}"
@@ -230,7 +234,7 @@ def main():
         elif n == "dovecot":
             run_servers.append(servers.Dovecot(a.work, a.dovecot_format, peer_sessions, a.port_offset))
         else:
-            run_servers.append(servers.Cyrus(a.work, cyrus_bindir(a.cyrus_bin), peer_sessions, a.port_offset))
+            run_servers.append(servers.Cyrus(a.work, a.cyrus_bindir, peer_sessions, a.port_offset))
     log(f"setup: {len(users)} users in Tern (argon2id hashes); the same hashes in Dovecot; "
         "the same passwords in Cyrus's sasldb")
     tern.setup(users)
@@ -259,27 +263,17 @@ def main():
             order = run_servers if wi % 2 == 0 else list(reversed(run_servers))
             results[wl] = {}
             results["machine"].setdefault("loadavg_at", {})[wl] = open("/proc/loadavg").read().split()[0]
-            slapd = None
-            if wl == "ldaplogins":
-                slapd = w_ldaplogins.Slapd(os.path.join(a.work, "ldaplogins"), a.port_offset)
-                try:
-                    slapd.setup(mix)
-                    slapd.start()
-                    results.setdefault("ldaplogins_setup", {})["slapd"] = slapd.describe()
-                    log(f"ldaplogins: slapd up (pid {slapd.proc.pid}) on {slapd.url}, {len(mix)} users")
-                except (Exception, KeyboardInterrupt) as e:
-                    slapd.stop()
-                    if isinstance(e, KeyboardInterrupt):
-                        raise
-                    results[wl]["tern"] = {"failed": f"slapd: {type(e).__name__}: {str(e)[:500]}"}
-                    log(f"ldaplogins: slapd failed: {e}")
+            directory = None
+            if wl in DIRECTORY_WORKLOADS:
+                directory = start_directory(wl, a, mix, results)
+                if directory is None:
                     continue
             try:
-                run_each(wl, order, a, results, deliv, mix, big, idle, maxc, slapd)
+                run_each(wl, order, a, results, deliv, mix, big, idle, maxc, directory)
             finally:
-                if slapd:
-                    slapd.stop()
-                    log("ldaplogins: slapd stopped")
+                if directory:
+                    directory.stop()
+                    log(f"{wl}: {type(directory).__name__} stopped")
             if wl == "big":
                 floor = w_big.client_floor(a.big_msgs)
                 results["big_floor_ms"] = floor["fetch_uid_flags"]
@@ -304,23 +298,48 @@ def main():
     emit(results, a)
 
 
-def run_each(wl, order, a, results, deliv, mix, big, idle, maxc, slapd=None):
+def start_directory(wl, a, mix, results):
+    """The directory of ldaplogins (its slapd) or adlogins (the Samba AD DC, under the tests'
+    lock), started with the `mix` users; None (and the failure in results) if it did not start."""
+    if wl == "ldaplogins":
+        d = w_ldaplogins.Slapd(os.path.join(a.work, "ldaplogins"), a.port_offset)
+    else:
+        d = w_adlogins.SambaDC(os.path.join(a.work, "adlogins"), log)
+        log("adlogins: provisioning the Samba AD DC (scripts/peers.sh up samba; minutes)")
+    try:
+        if wl == "ldaplogins":
+            d.setup(mix)
+            d.start()
+        else:
+            d.start(mix)
+        results.setdefault(f"{wl}_setup", {})["directory"] = d.describe()
+        log(f"{wl}: {type(d).__name__} up, {d.url}, {len(mix)} users")
+        return d
+    except (Exception, KeyboardInterrupt) as e:
+        d.stop()
+        if isinstance(e, KeyboardInterrupt):
+            raise
+        results[wl]["tern"] = {"failed": f"{type(d).__name__}: {type(e).__name__}: {str(e)[:500]}"}
+        log(f"{wl}: directory failed: {e}")
+        return None
+
+
+def run_each(wl, order, a, results, deliv, mix, big, idle, maxc, directory=None):
     """One workload against each server of `order`, into results[wl][server]."""
     for s in order:
         if wl in SMTP_ONLY and not s.smtp:
             continue  # Dovecot and Cyrus have no SMTP listener of their own
-        if wl == "ldaplogins" and s.name not in w_ldaplogins.SERVERS:
-            continue  # Cyrus: not set up against LDAP
-        if wl == "ldaplogins" and s.name == "dovecot" and not w_ldaplogins.dovecot_ldap_available():
+        if wl in DIRECTORY_WORKLOADS and s.name == "dovecot" and not w_ldaplogins.dovecot_ldap_available():
             results[wl][s.name] = {"failed": "Dovecot's LDAP module is not installed (apt-get install dovecot-ldap)"}
             continue
         t = time.perf_counter()
         cpu0 = s.cpu()
         log(f"{wl}: {s.name} ...")
         try:
-            if wl == "ldaplogins":  # its own second server instance, measured by the workload itself
-                res = w_ldaplogins.run(s.name, a, slapd, mix)
-                results.setdefault("ldaplogins_setup", {})[s.name] = w_ldaplogins.describe(s.name, slapd)
+            if wl in DIRECTORY_WORKLOADS:  # its own second server instance, measured by the workload itself
+                mod = DIRECTORY_WORKLOADS[wl]
+                res = mod.run(s.name, a, directory, mix)
+                results.setdefault(f"{wl}_setup", {})[s.name] = mod.describe(s.name, directory)
             else:
                 res = run_workload(wl, s, a, deliv, mix, big, idle, maxc)
                 res["server_cpu_s"] = round(s.cpu() - cpu0, 2)
@@ -382,10 +401,12 @@ def run_workload(wl, s, a, deliv, mix, big, idle, maxc):
 def summary(wl, r):
     if "failed" in r:
         return "FAILED " + r["failed"]
-    if wl == "ldaplogins":
+    if wl in DIRECTORY_WORKLOADS:
+        dkey = "slapd" if wl == "ldaplogins" else "samba"
         return "; ".join(f"{p}: " + ", ".join(f"{k}={r[p].get(k)}" for k in
                                               ("logins_per_s", "p50_ms", "p99_ms", "cpu_ms_per_login",
-                                               "slapd_cpu_ms_per_login", "loadgen_cpu_s", "seconds", "protocol_errors"))
+                                               f"{dkey}_cpu_ms_per_login", "loadgen_cpu_s", "seconds",
+                                               "protocol_errors"))
                          for p in ("cold", "warm") if p in r) + (f", errors={r['errors'][:2]}" if r.get("errors") else "")
     keys = {"logins": ["logins_per_s", "p50_ms", "protocol_errors", "rss_growth_mib"],
             "delivery": ["msgs_per_s", "seconds", "counted"],
@@ -431,7 +452,7 @@ def render(results, stamp):
                  if "sysctls_raised" in m else []) + [
             f"- tern: git {m['git']}; total run {results['total_s']} s",
             ] + [f"- {k}: {v}" for k, v in results["servers"].items()] + [
-            f"- ldaplogins, {k}: {v}" for k, v in results.get("ldaplogins_setup", {}).items()] + [
+            f"- {wl}, {k}: {v}" for wl in DIRECTORY_WORKLOADS for k, v in results.get(f"{wl}_setup", {}).items()] + [
             f"- parameters: `{json.dumps(results['params'])}`", ""]
     body = report.table(results)
     if results.get("big_floor_ms") is not None:

@@ -394,10 +394,15 @@ class Cyrus(Server):
     ADMIN_PASSWORD = "Bench-admin-1"
     MASTER = "/usr/lib/cyrus/bin/master"
 
-    def __init__(self, work, bindir, max_sessions, port_offset=0):
+    def __init__(self, work, bindir, max_sessions, port_offset=0, subdir="cyrus", saslauthd=None):
+        """`saslauthd`: a saslauthd.Saslauthd to check passwords instead of the sasldb (the
+        ldaplogins and adlogins workloads' second Cyrus): started and stopped with Cyrus, its
+        CPU counted as Cyrus's; users are then not created in a sasldb, and their INBOX is
+        created at their first login (`autocreate_quota: 0`), not by the admin."""
         super().__init__(work, port_offset)
         self.bindir = bindir
-        self.dir = os.path.join(work, "cyrus")
+        self.saslauthd = saslauthd
+        self.dir = os.path.join(work, subdir)
         self.cfg = os.path.join(self.dir, "imapd.conf")
         self.mcfg = os.path.join(self.dir, "cyrus.conf")
         self.log = os.path.join(self.dir, "master.out")
@@ -425,10 +430,7 @@ lmtp_downcase_rcpt: yes
 duplicatesuppression: 0
 allowplaintext: yes
 admins: {self.ADMIN}
-sasl_pwcheck_method: auxprop
-sasl_auxprop_plugin: sasldb
-sasl_sasldb_path: {d}/conf/sasldb2
-sasl_mech_list: PLAIN LOGIN
+{self._sasl_conf()}sasl_mech_list: PLAIN LOGIN
 lmtpsocket: {d}/run/socket/lmtp
 idlesocket: {d}/conf/socket/idle
 notifysocket: {d}/run/socket/notify
@@ -449,17 +451,36 @@ DAEMON {{
 }}
 """)
         sasldb = os.path.join(d, "conf", "sasldb2")
-        for u, pw in [(self.ADMIN, self.ADMIN_PASSWORD)] + [(u, password_for(u)) for u in users]:
+        for u, pw in ([] if self.saslauthd else [(self.ADMIN, self.ADMIN_PASSWORD)]
+                      + [(u, password_for(u)) for u in users]):
             local, _, domain = u.partition("@")
             argv = ["saslpasswd2", "-p", "-c", "-f", sasldb] + (["-u", domain] if domain else []) + [local]
             subprocess.run(argv, input=pw.encode(), check=True, stdout=subprocess.DEVNULL,
                            stderr=subprocess.PIPE)
         subprocess.run(["chown", "-R", "cyrus:mail", d], check=True)
         os.chmod(os.path.join(d, "conf"), 0o750)
-        self.users = list(users)
+        self.users = [] if self.saslauthd else list(users)
+
+    def _sasl_conf(self):
+        d = self.dir
+        if self.saslauthd:
+            return (f"sasl_pwcheck_method: saslauthd\nsasl_saslauthd_path: {self.saslauthd.mux}\n"
+                    "autocreate_quota: 0\n")
+        return (f"sasl_pwcheck_method: auxprop\nsasl_auxprop_plugin: sasldb\n"
+                f"sasl_sasldb_path: {d}/conf/sasldb2\n")
+
+    def pids(self):
+        return super().pids() + (self.saslauthd.pids() if self.saslauthd else [])
+
+    def stop(self, grace=20):
+        super().stop(grace)
+        if self.saslauthd:
+            self.saslauthd.stop()
 
     def start(self):
         self.check_ports()
+        if self.saslauthd:
+            self.saslauthd.start()
         logf = open(self.log, "ab")
         # -l: listen backlog (default 32) for the bursts of connections the IDLE workloads open.
         self.proc = subprocess.Popen([self.MASTER, "-C", self.cfg, "-M", self.mcfg, "-l", "4096",
@@ -472,6 +493,8 @@ DAEMON {{
 
     def _create_mailboxes(self):
         """Every user's INBOX, created by the admin (`user/local@domain`)."""
+        if not self.users:
+            return
         import asyncio
         from imapc import Imap, quote
 

@@ -12,20 +12,28 @@ The workload brings its own pieces, next to the servers of the run (which it lea
 - a second Dovecot (`work/dovecot-ldap`, ports + 5000: IMAP 26143), if its LDAP module is
   installed (Debian `dovecot-ldap`): an LDAP passdb with `auth_bind = yes` (search, then bind
   as the user) and an LDAP userdb (one more search), the same user filter as Tern's.
-Cyrus is not measured here (its LDAP path would be saslauthd -a ldap; not set up).
+- a second Cyrus (`work/cyrus-ldap`, ports + 5000: IMAP 28143) with `sasl_pwcheck_method:
+  saslauthd` and a `saslauthd -a ldap` of its own (lib/saslauthd.py, socket dir
+  `work/ldaplogins/saslauthd`): search with the same filter, then bind as the user
+  (`ldap_auth_method: bind`); Cyrus has no userdb lookup, and it creates the INBOX at the first
+  login (`autocreate_quota: 0`). saslauthd's CPU is counted as Cyrus's.
 
 Each server is measured twice with the logins load generator (lib/w_logins.py):
 - cold: no cache (Tern: `[directory.cache]` positive/negative/credential TTLs "0s", so no
-  entry is ever fresh; Dovecot: `auth_cache_size = 0`, its default): every login goes to slapd;
+  entry is ever fresh; Dovecot: `auth_cache_size = 0`, its default; saslauthd without `-c`,
+  its default): every login goes to slapd;
 - warm: Tern's cache with 1 h TTLs, Dovecot's `auth_cache_size = 10M`, `auth_cache_ttl =
-  1 hour`; the server is restarted with that config and every user logs in once (untimed)
+  1 hour`, saslauthd `-c -t 3600`; the server is restarted with that config and every user logs in once (untimed)
   before the measured run, so every measured login is a cache hit.
 Before the cold run every user also logs in once (untimed): Tern creates the account in its
 store at the first login, Dovecot its Maildir; the cold figures are then the directory's, not
 that first-login work. Server CPU per login, slapd's CPU per login and the load generator's own
 CPU (one Python process) are measured around each run.
 
-Invariants: slapd and the two servers are started here and stopped by PID; nothing leaves
+`measure()` (cold then warm, CPU of server, directory and load generator) and
+`dovecot_ldap_auth()` are shared with the adlogins workload (w_adlogins.py, Samba AD).
+
+Invariants: slapd, saslauthd and the servers are started here and stopped by PID; nothing leaves
 127.0.0.1.
 """
 
@@ -38,6 +46,7 @@ import socket
 import subprocess
 import time
 
+import saslauthd
 import servers
 import w_logins
 from imapc import Imap
@@ -49,7 +58,7 @@ SUFFIX = "dc=example,dc=test"
 ADMIN = "cn=admin," + SUFFIX
 ADMIN_PW = "Bench-ldap-1"
 USER_FILTER = "(&(objectClass=inetOrgPerson)(|(uid={login})(mail={login})(mailAlternateAddress={login})))"
-SERVERS = ("tern", "dovecot")
+SERVERS = ("tern", "dovecot", "cyrus")
 
 # From scripts/peers.sh (slapd_tls_and_schema): the attributes Tern's generic profile reads.
 TEST_SCHEMA = """attributetype ( 2.16.840.1.113730.3.1.13 NAME 'mailAlternateAddress'
@@ -166,27 +175,44 @@ credential_ttl = "{ttl}"
 """
 
 
-def dovecot_auth(slapd, home, warm):
-    conf = os.path.join(slapd.dir, "dovecot-ldap.conf.ext")
-    filt = USER_FILTER.replace("{login}", "%u")
-    with open(conf, "w") as f:
-        f.write(f"""uris = {slapd.url}
-dn = {ADMIN}
-dnpass = {ADMIN_PW}
+def dovecot_ldap_auth(conf, url, dn, dnpass, base, filt, home, warm):
+    """Dovecot's passdb + userdb on an LDAP server, written to `conf`: passdb `auth_bind = yes`
+    (search with `filt` as `dn`, then bind as the entry found with the password), userdb one
+    more search; `warm`: the auth cache on (10M, 1 hour), else off (Dovecot's default).
+    The userdb reads a copy of the file (`conf` + ".userdb"): Dovecot keeps one LDAP connection
+    per args file, and its documentation for auth_bind advises separate ones, so that userdb
+    searches do not queue behind the passdb's binds (which a connection serializes)."""
+    text = f"""uris = {url}
+dn = {dn}
+dnpass = {dnpass}
 ldap_version = 3
-base = {SUFFIX}
+base = {base}
 scope = subtree
 auth_bind = yes
 pass_filter = {filt}
 pass_attrs = mail=user
 user_filter = {filt}
 user_attrs = mail=user, =home={home}/%u, =uid={servers.NOBODY}, =gid={servers.NOBODY}
-""")
-    os.chmod(conf, 0o644)
+"""
+    for path in (conf, conf + ".userdb"):
+        with open(path, "w") as f:
+            f.write(text)
+        os.chmod(path, 0o644)
     cache = "auth_cache_size = 10M\nauth_cache_ttl = 1 hour\nauth_cache_negative_ttl = 1 hour\n" if warm \
         else "auth_cache_size = 0\n"
     return (cache + f"passdb {{\n  driver = ldap\n  args = {conf}\n}}\n"
-            f"userdb {{\n  driver = ldap\n  args = {conf}\n}}\n")
+            f"userdb {{\n  driver = ldap\n  args = {conf}.userdb\n}}\n")
+
+
+def dovecot_auth(slapd, home, warm):
+    return dovecot_ldap_auth(os.path.join(slapd.dir, "dovecot-ldap.conf.ext"), slapd.url, ADMIN, ADMIN_PW,
+                             SUFFIX, USER_FILTER.replace("{login}", "%u"), home, warm)
+
+
+def cyrus_saslauthd(a, slapd, warm):
+    """saslauthd -a ldap on this slapd, with the user filter of Tern and Dovecot (%u: the login)."""
+    opts = saslauthd.ldap_options(slapd.url, ADMIN, ADMIN_PW, SUFFIX, USER_FILTER.replace("{login}", "%u"))
+    return saslauthd.Saslauthd(os.path.join(a.work, "ldaplogins", "saslauthd"), "ldap", opts, warm)
 
 
 def make_server(name, a, slapd, warm):
@@ -194,6 +220,9 @@ def make_server(name, a, slapd, warm):
     if name == "tern":
         return servers.Tern(a.work, a.tern_bin, 0, port_offset=off, subdir="tern-ldap",
                             extra=tern_directory(slapd, warm))
+    if name == "cyrus":
+        return servers.Cyrus(a.work, a.cyrus_bindir, 0, port_offset=off, subdir="cyrus-ldap",
+                             saslauthd=cyrus_saslauthd(a, slapd, warm))
     home = os.path.join(a.work, "dovecot-ldap", "home")
     return servers.Dovecot(a.work, a.dovecot_format, 0, port_offset=off, subdir="dovecot-ldap",
                            auth=dovecot_auth(slapd, home, warm))
@@ -210,57 +239,76 @@ async def _once_each(port, users):
             await c.close()
 
 
-def run(name, a, slapd, users):
-    """Cold then warm against a fresh second `name` server; returns {"cold": ..., "warm": ...}."""
+def _reuse(s):
+    """Prepares server `s` (the warm instance) on the cold instance's directory: its config
+    rewritten, the accounts / mailboxes the first logins made kept."""
+    if s.name == "tern":
+        s.write_config()  # keep its store: the accounts made at the first logins
+        os.replace(s.log, s.log + ".cold")  # start() waits for "tern: ready" in a fresh log
+    elif s.name == "dovecot":
+        shutil.copy(s.log, s.dir + ".cold.log")  # setup() below wipes the directory
+        keep = os.path.join(s.dir, "home")
+        tmp = s.dir + ".home"
+        shutil.rmtree(tmp, ignore_errors=True)
+        os.rename(keep, tmp)
+        s.setup([], {})
+        shutil.rmtree(keep)
+        os.rename(tmp, keep)
+    # Cyrus: its config does not change (only saslauthd's cache flag): the same directory as is.
+
+
+def measure(name, make, a, directory, dir_key, users, phases=("cold", "warm")):
+    """Cold then warm against a fresh second `name` server (`make(warm)` builds it) on
+    `directory` (an object with cpu(): slapd, Samba); returns {"cold": ..., "warm": ...}.
+    `dir_key` names the directory's CPU figures ("slapd": slapd_cpu_s, ...)."""
     out = {}
-    first = True
-    for phase in ("cold", "warm"):
-        s = make_server(name, a, slapd, phase == "warm")
-        if first:
-            if name == "tern":
-                s.setup([])
-            else:
+    for phase in phases:
+        s = make(phase == "warm")
+        if phase == "cold":
+            if name == "dovecot":
                 s.setup([], {})
-            first = False
-        elif name == "tern":
-            s.write_config()  # keep its store: the accounts made at the first logins
-            os.replace(s.log, s.log + ".cold")  # start() waits for "tern: ready" in a fresh log
+            else:
+                s.setup([])
         else:
-            keep = os.path.join(s.dir, "home")
-            tmp = s.dir + ".home"
-            shutil.rmtree(tmp, ignore_errors=True)
-            os.rename(keep, tmp)
-            s.setup([], {})
-            shutil.rmtree(keep)
-            os.rename(tmp, keep)
-        s.start()
+            _reuse(s)
         try:
+            s.start()
             t = time.perf_counter()
             asyncio.run(_once_each(s.imap, users))
             warmup_s = time.perf_counter() - t
-            cpu0, l0, g0 = s.cpu(), slapd.cpu(), time.process_time()
+            cpu0, l0, g0 = s.cpu(), directory.cpu(), time.process_time()
             res = w_logins.run(s, users, a.login_clients, a.login_seconds)
-            cpu, lcpu, gcpu = s.cpu() - cpu0, slapd.cpu() - l0, time.process_time() - g0
+            cpu, lcpu, gcpu = s.cpu() - cpu0, directory.cpu() - l0, time.process_time() - g0
         finally:
             s.stop()
         res["warmup_s"] = round(warmup_s, 2)
         res["server_cpu_s"] = round(cpu, 2)
-        res["slapd_cpu_s"] = round(lcpu, 2)
+        res[f"{dir_key}_cpu_s"] = round(lcpu, 2)
         # The Python load generator's own CPU: near res["seconds"] means it, not the server, was the limit.
         res["loadgen_cpu_s"] = round(gcpu, 2)
         if res.get("logins"):
             res["cpu_ms_per_login"] = round(cpu * 1000 / res["logins"], 3)
-            res["slapd_cpu_ms_per_login"] = round(lcpu * 1000 / res["logins"], 3)
+            res[f"{dir_key}_cpu_ms_per_login"] = round(lcpu * 1000 / res["logins"], 3)
         out[phase] = res
-    out["errors"] = [f"{p}: {e}" for p in ("cold", "warm") for e in out[p].get("errors", [])][:20]
-    out["protocol_errors"] = sum(out[p]["protocol_errors"] for p in ("cold", "warm"))
+    out["errors"] = [f"{p}: {e}" for p in phases for e in out[p].get("errors", [])][:20]
+    out["protocol_errors"] = sum(out[p]["protocol_errors"] for p in phases)
     return out
+
+
+def run(name, a, slapd, users):
+    """Cold then warm against a fresh second `name` server on `slapd`."""
+    return measure(name, lambda warm: make_server(name, a, slapd, warm), a, slapd, "slapd", users)
 
 
 def describe(name, slapd):
     if name == "tern":
         return (f"a second Tern (work/tern-ldap), [directory] kind = \"ldap\" on {slapd.url}: search user, "
                 "search groups, bind as the user; cold: [directory.cache] TTLs 0s; warm: TTLs 1h")
+    if name == "cyrus":
+        return (f"a second Cyrus (work/cyrus-ldap), sasl_pwcheck_method: saslauthd; saslauthd -a ldap on "
+                f"{slapd.url} (ldap_auth_method: bind: search, then bind as the user), its own socket dir "
+                "work/ldaplogins/saslauthd, 5 workers; INBOX created at the first login (autocreate_quota: 0); "
+                "cold: no credential cache; warm: saslauthd -c -t 3600")
     return (f"a second Dovecot (work/dovecot-ldap), LDAP passdb (auth_bind = yes: search, then bind as the "
             f"user) + LDAP userdb on {slapd.url}; cold: auth_cache_size = 0; warm: auth_cache_size = 10M, "
             "auth_cache_ttl = 1 hour")
