@@ -6,27 +6,12 @@ use common::*;
 use tern_mail::{Mail, MetaCache};
 use tern_store::{BlobId, MetaParts, Uid};
 
-/// Delivers `n` messages to one account's INBOX; returns the mailbox and (UID, blob) pairs.
+/// `n` plain messages in one account's INBOX.
 async fn fill(mail: &Mail, n: usize) -> (tern_store::MailboxId, Vec<(Uid, BlobId)>) {
-    let mut out = Vec::new();
-    let mut mailbox = None;
-    for i in 0..n {
-        let staged = mail
-            .stage_bytes(&message(&format!("message {i}"), 100 + i), 1 << 20)
-            .await
-            .unwrap();
-        let r = mail
-            .deliver(
-                &staged,
-                &[rcpt(account("meta@example.test", None), None)],
-                NOW,
-            )
-            .await;
-        let appended = r[0].as_ref().unwrap();
-        mailbox = Some(appended.mailbox);
-        out.push((appended.uid, staged.blob));
-    }
-    (mailbox.unwrap(), out)
+    fill_inbox(mail, "meta@example.test", n, |i| {
+        message(&format!("message {i}"), 100 + i)
+    })
+    .await
 }
 
 const ENVELOPE: MetaParts = MetaParts {

@@ -75,25 +75,6 @@ fn bench_like(i: usize) -> Vec<u8> {
     m.into_bytes()
 }
 
-async fn fill(mail: &Mail, n: usize) -> (tern_store::MailboxId, Vec<(Uid, BlobId)>) {
-    let mut out = Vec::new();
-    let mut mailbox = None;
-    for i in 0..n {
-        let staged = mail.stage_bytes(&bench_like(i), 1 << 20).await.unwrap();
-        let r = mail
-            .deliver(
-                &staged,
-                &[rcpt(account("size@example.test", None), None)],
-                NOW,
-            )
-            .await;
-        let appended = r[0].as_ref().unwrap();
-        mailbox = Some(appended.mailbox);
-        out.push((appended.uid, staged.blob));
-    }
-    (mailbox.unwrap(), out)
-}
-
 async fn take_in(
     mail: &Mail,
     cache: &MetaCache,
@@ -114,7 +95,7 @@ async fn take_in(
 async fn the_estimate_matches_the_heap() {
     let (_dir, mail) = mail().await;
     let n = 900;
-    let (mb, msgs) = fill(&mail, n).await;
+    let (mb, msgs) = fill_inbox(&mail, "size@example.test", n, bench_like).await;
     let cases = [
         (
             "envelope + sort",

@@ -6,7 +6,7 @@ use async_trait::async_trait;
 use std::sync::Arc;
 use tern_directory::{Account, AuthOutcome, Directory, DirectoryResult, Resolution};
 use tern_mail::{Mail, Recipient};
-use tern_store::{Flags, Timestamp};
+use tern_store::{BlobId, Flags, MailboxId, Timestamp, Uid};
 
 /// The ingest path never asks the directory; delivery gets accounts from its caller.
 pub struct NoDirectory;
@@ -67,4 +67,26 @@ pub fn message(subject: &str, body_len: usize) -> Vec<u8> {
     m.resize(m.len() + body_len, b'x');
     m.extend_from_slice(b"\r\n");
     m
+}
+
+/// Delivers message `make(i)` for `i` in `0..n` to `name`'s INBOX; returns the mailbox and
+/// each message's (UID, blob).
+pub async fn fill_inbox(
+    mail: &Mail,
+    name: &str,
+    n: usize,
+    make: impl Fn(usize) -> Vec<u8>,
+) -> (MailboxId, Vec<(Uid, BlobId)>) {
+    let mut out = Vec::new();
+    let mut mailbox = None;
+    for i in 0..n {
+        let staged = mail.stage_bytes(&make(i), 1 << 20).await.unwrap();
+        let r = mail
+            .deliver(&staged, &[rcpt(account(name, None), None)], NOW)
+            .await;
+        let appended = r[0].as_ref().unwrap();
+        mailbox = Some(appended.mailbox);
+        out.push((appended.uid, staged.blob));
+    }
+    (mailbox.unwrap(), out)
 }
