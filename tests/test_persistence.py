@@ -1,6 +1,7 @@
 """State survives a restart, and two `tern serve` processes on one data folder see each
 other's changes (change notifications travel through the store, issue 2 item 3)."""
 
+import os
 import re
 
 from harness import Literal, TernServer, message, parse_sexp, quote, status
@@ -92,3 +93,59 @@ def test_two_processes_one_store_see_each_others_changes(tmp_path):
         if second:
             second.stop()
         first.stop()
+
+
+def blob_files(data_dir):
+    """{hex: path} of every blob file under data_dir/blobs, in either layout."""
+    out = {}
+    root = os.path.join(data_dir, "blobs")
+    for dirpath, _, files in os.walk(root):
+        for f in files:
+            if len(f) == 64 and os.path.relpath(dirpath, root) != "tmp":
+                out[f] = os.path.join(dirpath, f)
+    return out
+
+
+def test_a_store_of_the_two_level_blob_layout_keeps_working(tmp_path):
+    """Blobs written by a version that stored them at blobs/ab/cd/<sha-256> are read,
+    and storing the same bytes again reuses them instead of making a second copy."""
+    old_message = message("old layout", "stored two levels deep\r\n")
+    srv = TernServer(str(tmp_path / "a")).start()
+    try:
+        u = srv.add_user()
+        r = srv.raw(u)
+        r.ok("APPEND INBOX ", Literal(old_message))
+        r.ok("SELECT INBOX")
+        assert old_message in r.ok("FETCH 1 (BODY.PEEK[])").named("FETCH")[0]
+        r.close()
+    finally:
+        srv.stop()
+    # Make it the older layout: every blob one directory deeper, no one-level mark.
+    blobs = os.path.join(srv.data_dir, "blobs")
+    moved = blob_files(srv.data_dir)
+    assert len(moved) == 1
+    for name, path in moved.items():
+        deeper = os.path.join(blobs, name[0:2], name[2:4])
+        os.makedirs(deeper, exist_ok=True)
+        os.rename(path, os.path.join(deeper, name))
+    os.remove(os.path.join(blobs, "one-level"))
+
+    srv = TernServer(str(tmp_path / "b"), data_dir=srv.data_dir).start()
+    try:
+        r = srv.raw(u)
+        r.ok("SELECT INBOX")
+        assert old_message in r.ok("FETCH 1 (BODY.PEEK[])").named("FETCH")[0]
+        r.ok("APPEND INBOX ", Literal(old_message))
+        r.ok("APPEND INBOX ", Literal(message("new layout")))
+        r.ok("SELECT INBOX")
+        assert old_message in r.ok("FETCH 2 (BODY.PEEK[])").named("FETCH")[0]
+        r.close()
+    finally:
+        srv.stop()
+    after = blob_files(srv.data_dir)
+    assert len(after) == 2, after
+    (old,) = moved
+    assert after[old] == os.path.join(blobs, old[0:2], old[2:4], old), "not stored twice"
+    (new,) = set(after) - {old}
+    assert after[new] == os.path.join(blobs, new[0:2], new), "new blobs one level deep"
+    assert not os.path.exists(os.path.join(blobs, "one-level"))

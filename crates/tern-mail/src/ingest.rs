@@ -148,6 +148,9 @@ pub struct Recipient {
     pub flags: Flags,
 }
 
+/// Mailbox lists already read for a delivery, by account name ([`Mail::deliver_known`]).
+pub type KnownMailboxes = HashMap<String, Vec<MailboxInfo>>;
+
 /// The mail core's handle, shared by all protocol servers.
 #[derive(Clone)]
 pub struct Mail {
@@ -380,6 +383,19 @@ impl Mail {
         recipients: &[Recipient],
         internaldate: Timestamp,
     ) -> Vec<Result<Appended, DeliveryError>> {
+        self.deliver_known(staged, recipients, internaldate, &KnownMailboxes::new())
+            .await
+    }
+
+    /// [`Mail::deliver`], with the mailbox lists of some accounts already read (by
+    /// [`MailStore::delivery_view`], with their Sieve scripts): those are not read again.
+    pub async fn deliver_known(
+        &self,
+        staged: &Staged,
+        recipients: &[Recipient],
+        internaldate: Timestamp,
+        known: &KnownMailboxes,
+    ) -> Vec<Result<Appended, DeliveryError>> {
         let mut results: Vec<Option<Result<Appended, DeliveryError>>> =
             recipients.iter().map(|_| None).collect();
         let mut batch = Vec::new();
@@ -389,7 +405,7 @@ impl Mail {
                 results[i] = Some(Err(DeliveryError::Disabled));
                 continue;
             }
-            match self.target_mailbox(r).await {
+            match self.target_mailbox(r, known.get(&r.account.name)).await {
                 Ok(mailbox) => {
                     batch.push(self.new_message(
                         mailbox.id,
@@ -429,18 +445,19 @@ impl Mail {
             .collect()
     }
 
-    /// The recipient's target mailbox: the one named, else INBOX.
-    async fn target_mailbox(&self, r: &Recipient) -> Result<MailboxInfo, StoreError> {
-        let remembered = self.remembered(&r.account.name).is_some();
-        let id = self.delivery_account(&r.account).await?;
-        let mailboxes = match self.store.mailboxes(id).await {
-            // The account was deleted since it was remembered: open it again.
-            Err(StoreError::NoSuchAccount) if remembered => {
-                self.forget_delivery_account(&r.account.name);
-                let id = self.delivery_account(&r.account).await?;
-                self.store.mailboxes(id).await?
+    /// The recipient's target mailbox: the one named, else INBOX; among `known` when given.
+    async fn target_mailbox(
+        &self,
+        r: &Recipient,
+        known: Option<&Vec<MailboxInfo>>,
+    ) -> Result<MailboxInfo, StoreError> {
+        let read;
+        let mailboxes = match known {
+            Some(known) => known,
+            None => {
+                read = self.read_mailboxes(&r.account).await?;
+                &read
             }
-            other => other?,
         };
         let wanted = r.mailbox.as_deref().unwrap_or("INBOX");
         mailboxes
@@ -449,6 +466,21 @@ impl Mail {
             .or_else(|| mailboxes.iter().find(|m| same_mailbox(&m.name, "INBOX")))
             .cloned()
             .ok_or(StoreError::NoSuchMailbox)
+    }
+
+    /// The account's mailboxes, opening it first if needed.
+    async fn read_mailboxes(&self, account: &Account) -> Result<Vec<MailboxInfo>, StoreError> {
+        let remembered = self.remembered(&account.name).is_some();
+        let id = self.delivery_account(account).await?;
+        match self.store.mailboxes(id).await {
+            // The account was deleted since it was remembered: open it again.
+            Err(StoreError::NoSuchAccount) if remembered => {
+                self.forget_delivery_account(&account.name);
+                let id = self.delivery_account(account).await?;
+                self.store.mailboxes(id).await
+            }
+            other => other,
+        }
     }
 
     fn new_message(

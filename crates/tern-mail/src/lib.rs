@@ -29,7 +29,7 @@ pub mod quota;
 
 pub use analyze::analyze;
 pub use homes::{Home, Homes};
-pub use ingest::{DeliveryError, IngestError, Mail, Recipient, Staged, Stager};
+pub use ingest::{DeliveryError, IngestError, KnownMailboxes, Mail, Recipient, Staged, Stager};
 pub use mailboxes::DEFAULT_MAILBOXES;
 pub use meta_cache::MetaCache;
 pub use quota::{SizeError, format_quota, format_size, parse_quota, parse_size};

@@ -66,7 +66,7 @@ const DANE_QUERY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(1
 pub const HOME_DOMAIN: &str = "[home]";
 
 /// Gives the path of a blob's file when the blob store keeps blobs as files (for the spool's
-/// hard link); `None`: copy the bytes.
+/// hard link); `None`: copy the bytes. Called on the blocking pool: it may `stat`.
 pub type BlobPath = Arc<dyn Fn(&BlobId) -> Option<PathBuf> + Send + Sync>;
 
 /// Why the queue could not be opened.
@@ -254,16 +254,21 @@ pub(crate) async fn enqueue(
     let id = new_id();
     let blob = message.staged.blob;
     // 1. The bytes, durably under the queue's own name.
-    let source = inner.blob_path.as_ref().and_then(|f| f(&blob));
-    let linked = match source {
-        Some(path) => {
+    let linked = match inner.blob_path.clone() {
+        Some(blob_path) => {
             let spool = inner.spool.clone();
             let id = id.clone();
-            tokio::task::spawn_blocking(move || spool.link(&id, &path))
-                .await
-                .map_err(|e| backend(e.to_string()))?
-                .map_err(|e| tracing::info!(error = %e, "queue: cannot link the blob, copying"))
-                .is_ok()
+            // `blob_path` may look at the disk: on the blocking pool with the link.
+            tokio::task::spawn_blocking(move || {
+                blob_path(&blob).map(|path| {
+                    spool.link(&id, &path).map_err(
+                        |e| tracing::info!(error = %e, "queue: cannot link the blob, copying"),
+                    )
+                })
+            })
+            .await
+            .map_err(|e| backend(e.to_string()))?
+            .is_some_and(|r| r.is_ok())
         }
         None => false,
     };

@@ -32,7 +32,7 @@ use sha2::{Digest, Sha256};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use tern_directory::Account;
-use tern_mail::{DeliveryError, Mail, Recipient, Staged};
+use tern_mail::{DeliveryError, KnownMailboxes, Mail, Recipient, Staged};
 use tern_sieve::{Action, CompileError, Environment, Script, Vacation};
 use tern_store::{AccountId, Appended, CreateMailbox, Flags, MailboxId, StoreError, Timestamp};
 
@@ -162,9 +162,12 @@ impl SieveRunner {
         // Read only for an account that has a script: most have none.
         let mut message = LazyMessage::default();
         let mut plans = Vec::with_capacity(targets.len());
+        let mut known = KnownMailboxes::new();
         for (i, account) in targets.iter().enumerate() {
             let rcpt = to.get(i).map_or(account.name.as_str(), String::as_str);
-            let plan = self.plan(mail, d, account, rcpt, &mut message).await;
+            let plan = self
+                .plan(mail, d, account, rcpt, &mut message, &mut known)
+                .await;
             plans.push(plan.unwrap_or_else(|| keep_plan(account, d.verdict)));
         }
         let message = message.loaded();
@@ -191,7 +194,9 @@ impl SieveRunner {
                 owner.push(i);
             }
         }
-        let stored = mail.deliver(d.staged, &copies, d.received_at).await;
+        let stored = mail
+            .deliver_known(d.staged, &copies, d.received_at, &known)
+            .await;
         let mut results: Vec<Option<Result<Appended, DeliveryError>>> =
             targets.iter().map(|_| None).collect();
         for (i, result) in owner.into_iter().zip(stored) {
@@ -227,7 +232,10 @@ impl SieveRunner {
     }
 
     /// The account's plan, `None` when there is no active script (or it cannot be run: the
-    /// reason is logged) and the message is simply kept.
+    /// reason is logged) and the message is simply kept. The script is read with the
+    /// mailbox list (one store call); for an account without a script the list goes into
+    /// `known` for the delivery. With a script it does not: `fileinto :create` may add a
+    /// mailbox, so the delivery reads the list again.
     async fn plan(
         &self,
         mail: &Mail,
@@ -235,6 +243,7 @@ impl SieveRunner {
         account: &Account,
         rcpt: &str,
         message: &mut LazyMessage,
+        known: &mut KnownMailboxes,
     ) -> Option<Plan> {
         let id = match mail.delivery_account(account).await {
             Ok(id) => id,
@@ -243,7 +252,18 @@ impl SieveRunner {
                 return None;
             }
         };
-        let script = match mail.store.active_sieve_script(id).await {
+        let script = match mail.store.delivery_view(id).await {
+            Ok(view) => {
+                if view.script.is_none() {
+                    known.insert(account.name.clone(), view.mailboxes);
+                }
+                Ok(view.script)
+            }
+            // E.g. the account was deleted since its id was remembered: the script alone,
+            // as before; the delivery opens the account again.
+            Err(_) => mail.store.active_sieve_script(id).await,
+        };
+        let script = match script {
             Ok(Some(s)) => s,
             Ok(None) => return None,
             Err(e) => {

@@ -439,6 +439,18 @@ impl MailStore for SqliteMailStore {
         self.readers.read(move |c| sieve::active(c, account)).await
     }
 
+    /// One hand-off to a reader instead of two.
+    async fn delivery_view(&self, account: AccountId) -> StoreResult<DeliveryView> {
+        self.readers
+            .snapshot(move |c| {
+                Ok(DeliveryView {
+                    script: sieve::active(c, account)?,
+                    mailboxes: queries::mailboxes(c, account)?,
+                })
+            })
+            .await
+    }
+
     async fn vacation_check_and_record(
         &self,
         account: AccountId,

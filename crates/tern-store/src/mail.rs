@@ -257,6 +257,15 @@ pub trait MailStore: Send + Sync + 'static {
     /// The active script, if any.
     async fn active_sieve_script(&self, account: AccountId) -> StoreResult<Option<SieveScript>>;
 
+    /// The active script and the mailboxes, which every delivery reads: a backend that can
+    /// read both in one round trip overrides this.
+    async fn delivery_view(&self, account: AccountId) -> StoreResult<DeliveryView> {
+        Ok(DeliveryView {
+            script: self.active_sieve_script(account).await?,
+            mailboxes: self.mailboxes(account).await?,
+        })
+    }
+
     /// The RFC 5230 once-per-period rule, durable: `true` when no vacation reply for
     /// `handle` went to `sender` (compared case-insensitively) within `period_seconds`, in
     /// which case the reply is recorded as sent now (committed before returning); `false`

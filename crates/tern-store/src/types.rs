@@ -777,3 +777,13 @@ pub struct SieveScript {
     pub content: String,
     pub active: bool,
 }
+
+/// What a delivery to an account reads before its append
+/// ([`MailStore::delivery_view`](crate::MailStore::delivery_view)).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DeliveryView {
+    /// The active Sieve script, if any.
+    pub script: Option<SieveScript>,
+    /// All mailboxes of the account, sorted by name (as [`MailStore::mailboxes`](crate::MailStore::mailboxes)).
+    pub mailboxes: Vec<MailboxInfo>,
+}

@@ -91,7 +91,8 @@ pub fn queue_config(settings: &Settings) -> anyhow::Result<QueueConfig> {
 pub fn open_queue(settings: &Settings, backends: &Backends) -> anyhow::Result<Queue> {
     let config = queue_config(settings)?;
     let blobs = backends.blobs.clone();
-    let blob_path: tern_queue::BlobPath = Arc::new(move |id| Some(blobs.path_of(id)));
+    // Where the file is now: blobs written by an older version are one directory deeper.
+    let blob_path: tern_queue::BlobPath = Arc::new(move |id| blobs.locate(id).ok().flatten());
     Queue::open(config, backends.mail.clone(), Some(blob_path))
         .context("cannot open the outbound queue")
 }

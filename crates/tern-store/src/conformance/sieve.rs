@@ -72,6 +72,16 @@ pub async fn sieve_scripts(store: Arc<dyn MailStore>, _blobs: Arc<dyn BlobStore>
         "a failed SETACTIVE changes nothing"
     );
 
+    // What a delivery reads in one call: the active script and the mailboxes.
+    let inbox = mailbox(&*store, acct, "INBOX").await;
+    let work = mailbox(&*store, acct, "Work").await;
+    let view = store.delivery_view(acct).await.unwrap();
+    assert_eq!(view.script.as_ref().map(|s| s.name.as_str()), Some("b"));
+    assert_eq!(view.script, store.active_sieve_script(acct).await.unwrap());
+    assert_eq!(view.mailboxes, vec![inbox, work]);
+    let other_view = store.delivery_view(other).await.unwrap();
+    assert!(other_view.script.is_none() && other_view.mailboxes.is_empty());
+
     // The active script cannot be deleted; others can.
     assert!(matches!(
         store.delete_sieve_script(acct, "b").await,
@@ -102,6 +112,9 @@ pub async fn sieve_scripts(store: Arc<dyn MailStore>, _blobs: Arc<dyn BlobStore>
     // Deactivate: nothing active, and everything deletable.
     store.set_active_sieve_script(acct, None).await.unwrap();
     assert!(store.active_sieve_script(acct).await.unwrap().is_none());
+    let view = store.delivery_view(acct).await.unwrap();
+    assert!(view.script.is_none());
+    assert_eq!(view.mailboxes.len(), 2);
     store.delete_sieve_script(acct, "main").await.unwrap();
     assert_eq!(
         names(&store.sieve_scripts(acct).await.unwrap()),
