@@ -23,6 +23,7 @@ import report
 import servers
 import w_big
 import w_delivery
+import idlegen
 import w_idle
 import w_adlogins
 import w_idle_floor
@@ -74,6 +75,9 @@ PARAMS = [
     ("idle-deliveries", 20, int, "LMTP deliveries timed to EXISTS"),
     ("idle-gap", 0.3, float, "seconds between those deliveries"),
     ("idle-open-conc", 8, int, "concurrent logins per client process while opening them"),
+    ("idle-loadgen", "auto", str, "IDLE load generator: rust (bench/idlegen), python (lib/w_idle.py), or auto "
+     "(rust if its binary is there, else python)"),
+    ("idlegen-bin", "", str, "the Rust IDLE load generator (default: tern-bench-idlegen next to --tern-bin)"),
     ("maxconn-target", 0, int, "maxconn: sessions to open (0: Tern's open-file limit minus what it uses)"),
     ("maxconn-peer-cap", 1500, int, "maxconn: most sessions opened on Dovecot / Cyrus (a process each)"),
     ("maxconn-procs", 4, int, "maxconn: client processes, each from its own 127.0.0.x"),
@@ -82,7 +86,7 @@ PARAMS = [
     ("maxconn-auth", "auto", str, "maxconn: auto (SCRAM-SHA-256 where offered, else LOGIN), scram or login"),
     ("tern-env", "", str, "extra environment for tern serve, e.g. MALLOC_MMAP_THRESHOLD_=131072"),
     ("port-offset", 0, int, "added to every port (Tern 20143/20024/20025, Dovecot 21143/21024, Cyrus "
-     "23143/23024, the fake IDLE server 22143), so that two runs on one machine do not collide"),
+     "23143/23024, the fake IDLE server 22143 (LMTP 22024)), so that two runs on one machine do not collide"),
 ]
 FULL = {"delivery_msgs": 5000, "big_msgs": 100000}
 QUICK = {"delivery_msgs": 20, "mix_msgs": 30, "mix_seconds": 5, "mix_rounds": 2, "big_msgs": 1000,
@@ -209,6 +213,7 @@ def main():
         sys.exit("bench/run: --servers must include tern (the table is Tern against each peer)")
     a.mix_classes = w_delivery.parse_mix(a.delivery_mix)
     a.cyrus_bindir = cyrus_bindir(a.cyrus_bin) if "cyrus" in names else None
+    a.idlegen = idle_generator(a) if "idle" in todo else None
     deliv = [f"deliv{k:02d}@{servers.DOMAIN}" for k in range(1, a.delivery_sessions + 1)]
     mix = [f"mix{k:02d}@{servers.DOMAIN}" for k in range(1, a.mix_users + 1)]
     big, idle, maxc = f"big@{servers.DOMAIN}", f"idle@{servers.DOMAIN}", f"maxconn@{servers.DOMAIN}"
@@ -253,6 +258,8 @@ def main():
                               for path, (o, n) in old_sysctls.items()}
     results = {"params": {k.replace("-", "_"): getattr(a, k.replace("-", "_")) for k, *_ in PARAMS},
                "machine": info, "servers": {}}
+    if "idle" in todo:
+        results["idle_loadgen"] = a.idlegen or "python"
     started = time.time()
     try:
         for s in run_servers:
@@ -284,7 +291,8 @@ def main():
                 try:
                     results["idle_floor"] = w_idle_floor.run(a.idle_conns, a.idle_procs, a.idle_deliveries,
                                                              a.idle_gap, a.idle_open_conc,
-                                                             w_idle_floor.PORT + a.port_offset)
+                                                             w_idle_floor.PORT + a.port_offset, a.idlegen,
+                                                             w_idle_floor.LMTP_PORT + a.port_offset)
                 except Exception as e:
                     results["idle_floor"] = {"failed": f"{type(e).__name__}: {str(e)[:300]}"}
                 log(f"idle: floor: {results['idle_floor']}")
@@ -363,6 +371,20 @@ def per_unit(wl, res):
         res["cpu_ms_per_mb"] = round(res["server_cpu_s"] * 1000 / res["payload_mb"], 2)
 
 
+def idle_generator(a):
+    """The Rust IDLE load generator's binary, or None for the Python one (--idle-loadgen)."""
+    if a.idle_loadgen not in ("auto", "rust", "python"):
+        sys.exit(f"bench/run: --idle-loadgen must be auto, rust or python, not {a.idle_loadgen!r}")
+    if a.idle_loadgen == "python":
+        return None
+    gen, why = idlegen.find(a.idlegen_bin, a.tern_bin)
+    if gen is None:
+        if a.idle_loadgen == "rust":
+            sys.exit(f"bench/run: the Rust IDLE load generator: {why} (bench/run builds it unless --no-build)")
+        log(f"idle: the Rust load generator is missing ({why}): the Python one measures IDLE")
+    return gen
+
+
 def cyrus_bindir(given):
     """Where Cyrus's imapd and idled are: --cyrus-bin, the installed cyrus-imapd, or the .deb
     that bench/run unpacked (cyrus-imapd conflicts with dovecot-imapd)."""
@@ -391,7 +413,7 @@ def run_workload(wl, s, a, deliv, mix, big, idle, maxc):
         return w_big.run(s, big, a.big_msgs, a.big_size, a.big_reps)
     if wl == "idle":
         return w_idle.run(s, idle, a.idle_conns, a.idle_procs, a.idle_deliveries, a.idle_gap, 10240,
-                          a.idle_open_conc)
+                          a.idle_open_conc, a.idlegen)
     if wl == "maxconn":
         return w_maxconn.run(s, maxc, a.maxconn_target, a.maxconn_peer_cap, a.maxconn_procs,
                              a.maxconn_open_conc, a.maxconn_deliveries, a.maxconn_auth)
@@ -417,7 +439,7 @@ def summary(wl, r):
                         "fanout_max_s", "exists_p99_ms", "reached_all", "protocol_errors"],
             "mixed": ["cmds_per_s", "p50_ms", "p99_ms", "protocol_errors", "loadgen_cpu_s"],
             "big": ["append_msgs_per_s", "median_ms"],
-            "idle": ["opened", "rss_per_conn_kib", "rss_marginal_kib", "pss_marginal_kib", "exists_p50_ms", "exists_p99_ms",
+            "idle": ["loadgen", "opened", "rss_per_conn_kib", "rss_marginal_kib", "pss_marginal_kib", "exists_p50_ms", "exists_p99_ms",
                      "protocol_errors"]}[wl]
     return ", ".join(f"{k}={r.get(k)}" for k in keys) + (f", errors={r['errors'][:2]}" if r.get("errors") else "")
 
@@ -464,8 +486,10 @@ def render(results, stamp):
         body += "."
     fl = results.get("idle_floor")
     if fl and "failed" not in fl:
-        body += (f"\n\nIDLE → EXISTS floor of the load generator itself (same client, {fl['opened']} sessions on "
-                 f"a fake server that writes every EXISTS at once): p50 {fl['exists_p50_ms']} ms, "
+        gen = {"rust": "the Rust load generator, bench/idlegen", "python": "the Python load generator"}.get(
+            fl.get("loadgen", "python"), fl.get("loadgen"))
+        body += (f"\n\nIDLE → EXISTS floor of the load generator itself ({gen}; same client, {fl['opened']} "
+                 f"sessions on a fake server that writes every EXISTS at once): p50 {fl['exists_p50_ms']} ms, "
                  f"p99 {fl['exists_p99_ms']} ms. Server figures are only meaningful above it.")
     mc = results.get("maxconn") or {}
     for name, r in mc.items():

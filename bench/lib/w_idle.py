@@ -12,8 +12,17 @@ processes (each its own asyncio loop; past 15,000 connections each process takes
   once the server is warm;
 - delivery → EXISTS latency: `deliveries` LMTP deliveries one after another (`gap` seconds
   apart); for each delivery and each session, the time from the moment the final dot of DATA
-  was sent until that session read the `* N EXISTS` announcing it (CLOCK_MONOTONIC across
-  processes). A session that never sees a delivery counts as missing.
+  was sent until that session read the `* N EXISTS` announcing it. A session that never sees
+  a delivery counts as missing.
+
+Two load generators hold the sessions and time the deliveries, by that same method: the Rust
+one (bench/idlegen, driven through lib/idlegen.py: one process, one thread, timestamps taken
+as the bytes are read, the delivery clock in the same process; it waits up to 10 s after the
+last delivery for the last EXISTS), used whenever its binary is there; and the Python one
+below (`procs` processes of asyncio, deliveries from this process, CLOCK_MONOTONIC across
+processes, 2 s after the last delivery), the fallback. Its floor is measured with the fake
+server of the same generator (lib/w_idle_floor.py). w_maxconn.py holds its sessions with the
+Python `_child`.
 """
 
 import asyncio
@@ -21,6 +30,7 @@ import multiprocessing
 import resource
 import time
 
+import idlegen
 import msggen
 from common import ms, pct
 from imapc import Imap, ProtocolError, count_exists
@@ -112,8 +122,10 @@ def _child(port, user, src, conc, pipe, auth="login", open_timeout=180, max_fail
     pipe.send(("done", [(s["n0"], s["events"], s["error"]) for s in slots]))
 
 
-def run(server, user, conns, procs, deliveries, gap, size, conc):
-    ctx = multiprocessing.get_context("fork")
+def run(server, user, conns, procs, deliveries, gap, size, conc, gen=None):
+    """The workload against `server`. `gen`: the Rust generator's binary (bench/idlegen), or
+    None for the Python one (this module's `_child` processes). Both use the same method:
+    the same messages, deliveries `gap` apart, latency from the final dot to the EXISTS."""
     base0 = _imap_procs(server)  # Cyrus: its preforked imapd (and any a previous workload left)
     # Warm-up: as many concurrent logins as the opening will make, so memory that logging in
     # leaves behind (allocator arenas) is in the baseline, not in the per-connection figures.
@@ -123,70 +135,27 @@ def run(server, user, conns, procs, deliveries, gap, size, conc):
     base_imap = _imap_procs(server)
     mem_before = server.memory()
     shares = [conns // procs + (1 if k < conns % procs else 0) for k in range(procs)]
-    pipes, ps = [], []
     t_open = time.monotonic()
-    for k, n in enumerate(shares):
-        a, b = ctx.Pipe()
-        src = f"127.0.0.{2 + k}" if conns > 15000 else None
-        p = ctx.Process(target=_child, args=(server.imap, user, src, conc, b))
-        p.start()
-        pipes.append(a)
-        ps.append(p)
+    if gen:
+        holders = _RustHolders(gen, server, user, conns, procs, deliveries, gap, size, conc)
+    else:
+        holders = _PyHolders(server, user, conns, shares, deliveries, gap, size, conc)
     errors = []
-
-    def open_more(fraction):
-        opened = 0
-        for a, n in zip(pipes, shares):
-            a.send(("open", n // 2 if fraction == 1 else n - n // 2))
-        for a in pipes:
-            if not a.poll(600):
-                raise RuntimeError("idle clients did not report ready in 600 s")
-            _, k, e = a.recv()
-            opened += k
+    try:
+        def open_more(step):
+            opened, e = holders.open(step)
             errors.extend(e)
-        time.sleep(2)
-        return opened, server.memory()
-    half, mem_half = open_more(1)
-    opened, mem_after = open_more(2)
-    open_s = time.monotonic() - t_open - 4
-    pids_after = len(server.pids())
-
-    async def deliver():
-        c = await (server.lmtp_client() if hasattr(server, "lmtp_client")
-                   else Lmtp.connect("127.0.0.1", server.lmtp))
-        out = []
-        for d in range(deliveries):
-            msg = msggen.message(10_000 + d, size, to=user, seed=3)
-            out.append(await c.deliver("bench@example.test", user, msg))
-            await asyncio.sleep(gap)
-        await c.quit()
-        return out
-    times = asyncio.run(deliver())
-    time.sleep(2)
-    for a in pipes:
-        a.send("stop")
-    slots = []
-    for a in pipes:
-        if a.poll(120):
-            slots.extend(a.recv()[1])
-    for p in ps:
-        p.join(30)
-        if p.is_alive():
-            p.kill()
-    lat, missing, broken = [], 0, 0
-    for n0, events, err in slots:
-        if n0 is None:
-            continue
-        for d, (t0, _) in enumerate(times):
-            want = n0 + d + 1
-            t = next((t for n, t in events if n >= want), None)
-            if t is None:
-                missing += 1
-            else:
-                lat.append(t - t0)
-        if err and not err.startswith("open:"):
-            broken += 1
-            errors.append(err)
+            time.sleep(2)
+            return opened, server.memory()
+        half, mem_half = open_more(1)
+        opened, mem_after = open_more(2)
+        open_s = time.monotonic() - t_open - 4
+        pids_after = len(server.pids())
+        fig = holders.deliver()
+    finally:
+        holders.close()
+    errors.extend(fig.pop("errors"))
+    broken = fig.pop("broken")
     settle_s = _settle(server, base_imap)
     per_rss = (mem_after[0] - mem_before[0]) / max(1, opened)
     per_pss = (mem_after[1] - mem_before[1]) / max(1, opened)
@@ -201,11 +170,119 @@ def run(server, user, conns, procs, deliveries, gap, size, conc):
         "rss_half_kib": mem_half[0], "pss_half_kib": mem_half[1],
         "rss_per_conn_kib": round(per_rss, 2), "pss_per_conn_kib": round(per_pss, 2),
         "rss_marginal_kib": round(marg_rss, 2), "pss_marginal_kib": round(marg_pss, 2),
-        "deliveries": deliveries, "lmtp_250_p50_ms": ms(pct([b - a for a, b in times], 50)),
-        "exists_p50_ms": ms(pct(lat, 50)), "exists_p99_ms": ms(pct(lat, 99)),
-        "exists_max_ms": ms(max(lat) if lat else None), "exists_missing": missing,
-        "protocol_errors": (conns - opened) + missing + broken, "errors": errors[:20],
+        "deliveries": deliveries, **fig,
+        "protocol_errors": (conns - opened) + fig["exists_missing"] + broken, "errors": errors[:20],
     }
+
+
+class _RustHolders:
+    """The sessions held by one `tern-bench-idlegen run` (lib/idlegen.py)."""
+
+    def __init__(self, gen, server, user, conns, procs, deliveries, gap, size, conc):
+        self.conns = conns
+        # The same number of logins in flight while opening as procs × conc Python processes.
+        self.h = idlegen.Holder(gen, server, user, deliveries, gap, size, procs * conc,
+                                idlegen.sources_for(conns, procs))
+
+    def open(self, step):
+        return self.h.open(self.conns // 2 if step == 1 else self.conns - self.conns // 2)
+
+    def deliver(self):
+        r = self.h.deliver()
+        return {"loadgen": "rust", "loadgen_cpu_s": self.h.cpu_s,
+                "lmtp_250_p50_ms": r["lmtp_250_p50_ms"], "exists_p50_ms": r["exists_p50_ms"],
+                "exists_p99_ms": r["exists_p99_ms"], "exists_max_ms": r["exists_max_ms"],
+                "exists_missing": r["exists_missing"], "broken": r["broken"],
+                # open failures are already in the "ready" answers
+                "errors": [e for e in r["errors"] if not e.startswith("open:")]}
+
+    def close(self):
+        self.h.close()
+
+
+class _PyHolders:
+    """The sessions held by `procs` Python processes (`_child`), the LMTP deliveries from
+    this process (lib/lmtpc.py), timestamps compared across processes (CLOCK_MONOTONIC)."""
+
+    def __init__(self, server, user, conns, shares, deliveries, gap, size, conc):
+        ctx = multiprocessing.get_context("fork")
+        self.server, self.user, self.shares = server, user, shares
+        self.deliveries, self.gap, self.size = deliveries, gap, size
+        self.pipes, self.ps = [], []
+        self.cpu0 = _children_cpu()
+        for k, n in enumerate(shares):
+            a, b = ctx.Pipe()
+            src = f"127.0.0.{2 + k}" if conns > 15000 else None
+            p = ctx.Process(target=_child, args=(server.imap, user, src, conc, b))
+            p.start()
+            self.pipes.append(a)
+            self.ps.append(p)
+
+    def open(self, step):
+        opened, errors = 0, []
+        for a, n in zip(self.pipes, self.shares):
+            a.send(("open", n // 2 if step == 1 else n - n // 2))
+        for a in self.pipes:
+            if not a.poll(600):
+                raise RuntimeError("idle clients did not report ready in 600 s")
+            _, k, e = a.recv()
+            opened += k
+            errors.extend(e)
+        return opened, errors
+
+    def deliver(self):
+        server, user = self.server, self.user
+
+        async def deliver():
+            c = await (server.lmtp_client() if hasattr(server, "lmtp_client")
+                       else Lmtp.connect("127.0.0.1", server.lmtp))
+            out = []
+            for d in range(self.deliveries):
+                msg = msggen.message(10_000 + d, self.size, to=user, seed=3)
+                out.append(await c.deliver("bench@example.test", user, msg))
+                await asyncio.sleep(self.gap)
+            await c.quit()
+            return out
+        times = asyncio.run(deliver())
+        time.sleep(2)
+        for a in self.pipes:
+            a.send("stop")
+        slots = []
+        for a in self.pipes:
+            if a.poll(120):
+                slots.extend(a.recv()[1])
+        self.close()
+        lat, missing, broken, errors = [], 0, 0, []
+        for n0, events, err in slots:
+            if n0 is None:
+                continue
+            for d, (t0, _) in enumerate(times):
+                want = n0 + d + 1
+                t = next((t for n, t in events if n >= want), None)
+                if t is None:
+                    missing += 1
+                else:
+                    lat.append(t - t0)
+            if err and not err.startswith("open:"):
+                broken += 1
+                errors.append(err)
+        return {"loadgen": "python", "loadgen_cpu_s": round(_children_cpu() - self.cpu0, 2),
+                "lmtp_250_p50_ms": ms(pct([b - a for a, b in times], 50)),
+                "exists_p50_ms": ms(pct(lat, 50)), "exists_p99_ms": ms(pct(lat, 99)),
+                "exists_max_ms": ms(max(lat) if lat else None), "exists_missing": missing,
+                "broken": broken, "errors": errors}
+
+    def close(self):
+        for p in self.ps:
+            p.join(30)
+            if p.is_alive():
+                p.kill()
+                p.join(5)
+
+
+def _children_cpu():
+    r = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return r.ru_utime + r.ru_stime
 
 
 async def _warm(port, user, n):

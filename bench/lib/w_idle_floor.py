@@ -1,7 +1,8 @@
 """The load generator's own floor for IDLE → EXISTS: the same client code (w_idle) against a
-fake IMAP server in a separate process that answers LOGIN/SELECT/IDLE instantly and, on each
+fake IMAP server in a separate process (for the Rust generator: its own `fake-server`, see
+`run`; the Python one below otherwise) that answers LOGIN/SELECT/IDLE instantly and, on each
 "delivery", writes `* n EXISTS` to every IDLE session at once. Whatever latency this shows is
-the client's (Python, sharing the cores), not a server's: the figures for real servers are
+the client's (sharing the cores), not a server's: the figures for real servers are
 only meaningful above it.
 """
 
@@ -9,9 +10,11 @@ import asyncio
 import multiprocessing
 import time
 
+import idlegen
 import w_idle
 
 PORT = 22143
+LMTP_PORT = 22024
 
 
 def _fake(port, pipe):
@@ -105,11 +108,16 @@ class FakeServer:
             self.proc.kill()
 
 
-def run(conns, procs, deliveries, gap, conc, port=PORT):
-    fake = FakeServer(port)
+def run(conns, procs, deliveries, gap, conc, port=PORT, gen=None, lmtp_port=LMTP_PORT):
+    """The floor of the generator the servers were measured with: `gen` (the Rust one's
+    binary) against its own fake server (`tern-bench-idlegen fake-server`, IMAP on `port`,
+    LMTP on `lmtp_port`: each delivery's final dot makes it write every EXISTS), or the
+    Python one against the Python fake server above."""
+    fake = idlegen.FakeServer(gen, port, lmtp_port) if gen else FakeServer(port)
     try:
-        r = w_idle.run(fake, "floor@example.test", conns, procs, deliveries, gap, 100, conc)
+        r = w_idle.run(fake, "floor@example.test", conns, procs, deliveries, gap, 100, conc, gen=gen)
     finally:
         fake.stop()
-    keep = ("connections", "opened", "exists_p50_ms", "exists_p99_ms", "exists_max_ms", "protocol_errors")
+    keep = ("connections", "opened", "exists_p50_ms", "exists_p99_ms", "exists_max_ms", "protocol_errors",
+            "loadgen", "loadgen_cpu_s")
     return {k: r[k] for k in keep}
