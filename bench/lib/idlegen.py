@@ -140,9 +140,14 @@ class FakeServer:
         return (0, 0)
 
     def stop(self):
+        """Stops it; returns its fan-out times (ms per delivery: its loop of writes to every
+        idling session, its own share of the floor)."""
         try:
             self.proc.stdin.close()  # it exits when its stdin closes
+            out = self.proc.stdout.read()
             self.proc.wait(10)
         except (OSError, subprocess.TimeoutExpired):
             self.proc.kill()
             self.proc.wait(10)
+            return []
+        return [json.loads(x)["fanout_ms"] for x in out.splitlines() if x.startswith(b"{")]

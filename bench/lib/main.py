@@ -490,7 +490,11 @@ def render(results, stamp):
             fl.get("loadgen", "python"), fl.get("loadgen"))
         body += (f"\n\nIDLE → EXISTS floor of the load generator itself ({gen}; same client, {fl['opened']} "
                  f"sessions on a fake server that writes every EXISTS at once): p50 {fl['exists_p50_ms']} ms, "
-                 f"p99 {fl['exists_p99_ms']} ms. Server figures are only meaningful above it.")
+                 f"p99 {fl['exists_p99_ms']} ms"
+                 + (f" (of which the fake server's own loop of writes to the {fl['opened']} sessions: p50 "
+                    f"{fl['fake_fanout_p50_ms']} ms, max {fl['fake_fanout_max_ms']} ms per delivery)"
+                    if "fake_fanout_p50_ms" in fl else "")
+                 + ". Server figures are only meaningful above it.")
     mc = results.get("maxconn") or {}
     for name, r in mc.items():
         if isinstance(r, dict) and "opened" in r:

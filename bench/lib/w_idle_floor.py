@@ -12,6 +12,7 @@ import time
 
 import idlegen
 import w_idle
+from common import pct
 
 PORT = 22143
 LMTP_PORT = 22024
@@ -114,10 +115,15 @@ def run(conns, procs, deliveries, gap, conc, port=PORT, gen=None, lmtp_port=LMTP
     LMTP on `lmtp_port`: each delivery's final dot makes it write every EXISTS), or the
     Python one against the Python fake server above."""
     fake = idlegen.FakeServer(gen, port, lmtp_port) if gen else FakeServer(port)
+    fanout = None
     try:
         r = w_idle.run(fake, "floor@example.test", conns, procs, deliveries, gap, 100, conc, gen=gen)
     finally:
-        fake.stop()
+        fanout = fake.stop()
     keep = ("connections", "opened", "exists_p50_ms", "exists_p99_ms", "exists_max_ms", "protocol_errors",
             "loadgen", "loadgen_cpu_s")
-    return {k: r[k] for k in keep}
+    out = {k: r[k] for k in keep}
+    if fanout:  # the Rust fake server's loop of writes per delivery, its share of the floor
+        out["fake_fanout_p50_ms"] = round(pct(fanout, 50), 3)
+        out["fake_fanout_max_ms"] = round(max(fanout), 3)
+    return out

@@ -4,12 +4,16 @@
 //! wake-up machinery: what latency the generator then measures is its own (and that of one
 //! loop writing n short lines), the floor below which no server's figure means anything.
 //!
-//! Single-threaded, like the generator. Runs until its standard input closes.
+//! Single-threaded, like the generator. Prints `up` once listening, then for each delivery a
+//! JSON line with the time its loop of writes took (`fanout_ms`: the fake server's own share
+//! of the floor). Runs until its standard input closes.
 
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
+use std::time::Instant;
 
 use anyhow::{Context, Result};
+use serde_json::json;
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::net::tcp::OwnedWriteHalf;
 use tokio::net::{TcpListener, TcpStream};
@@ -101,7 +105,13 @@ async fn lmtp_session(s: TcpStream, idlers: &Idlers, n: &mut u64) -> Result<()> 
                     }
                 }
                 *n += 1;
-                fan_out(idlers, format!("* {n} EXISTS\r\n").as_bytes());
+                let t = Instant::now();
+                let sessions = fan_out(idlers, format!("* {n} EXISTS\r\n").as_bytes());
+                // Its own share of the floor: the loop of writes, reported on stdout.
+                println!(
+                    "{}",
+                    json!({"delivery": *n, "sessions": sessions, "fanout_ms": t.elapsed().as_secs_f64() * 1e3})
+                );
                 b"250 2.0.0 delivered\r\n"
             }
             _ => b"500 what\r\n",
@@ -112,9 +122,10 @@ async fn lmtp_session(s: TcpStream, idlers: &Idlers, n: &mut u64) -> Result<()> 
 }
 
 /// Writes `line` to every idler at once; a socket that takes only part of it now gets the
-/// rest from a task of its own.
-fn fan_out(idlers: &Idlers, line: &[u8]) {
+/// rest from a task of its own. Returns the number of idlers.
+fn fan_out(idlers: &Idlers, line: &[u8]) -> usize {
     let list = idlers.lock().unwrap().clone();
+    let sessions = list.len();
     for w in list {
         match w.try_write(line) {
             Ok(k) if k == line.len() => {}
@@ -129,6 +140,7 @@ fn fan_out(idlers: &Idlers, line: &[u8]) {
             Err(_) => {}
         }
     }
+    sessions
 }
 
 /// Writes all of `buf` through a shared write half.
