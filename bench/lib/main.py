@@ -75,8 +75,8 @@ PARAMS = [
     ("idle-deliveries", 20, int, "LMTP deliveries timed to EXISTS"),
     ("idle-gap", 0.3, float, "seconds between those deliveries"),
     ("idle-open-conc", 8, int, "concurrent logins per client process while opening them"),
-    ("idle-loadgen", "auto", str, "IDLE load generator: rust (bench/idlegen), python (lib/w_idle.py), or auto "
-     "(rust if its binary is there, else python)"),
+    ("idle-loadgen", "auto", str, "load generator of the idle and big workloads: rust (bench/idlegen), python "
+     "(lib/w_idle.py, lib/w_big.py), or auto (rust if its binary is there, else python)"),
     ("idlegen-bin", "", str, "the Rust IDLE load generator (default: tern-bench-idlegen next to --tern-bin)"),
     ("maxconn-target", 0, int, "maxconn: sessions to open (0: Tern's open-file limit minus what it uses)"),
     ("maxconn-peer-cap", 1500, int, "maxconn: most sessions opened on Dovecot / Cyrus (a process each)"),
@@ -213,7 +213,7 @@ def main():
         sys.exit("bench/run: --servers must include tern (the table is Tern against each peer)")
     a.mix_classes = w_delivery.parse_mix(a.delivery_mix)
     a.cyrus_bindir = cyrus_bindir(a.cyrus_bin) if "cyrus" in names else None
-    a.idlegen = idle_generator(a) if "idle" in todo else None
+    a.idlegen = idle_generator(a) if ("idle" in todo or "big" in todo) else None
     deliv = [f"deliv{k:02d}@{servers.DOMAIN}" for k in range(1, a.delivery_sessions + 1)]
     mix = [f"mix{k:02d}@{servers.DOMAIN}" for k in range(1, a.mix_users + 1)]
     big, idle, maxc = f"big@{servers.DOMAIN}", f"idle@{servers.DOMAIN}", f"maxconn@{servers.DOMAIN}"
@@ -282,9 +282,10 @@ def main():
                     directory.stop()
                     log(f"{wl}: {type(directory).__name__} stopped")
             if wl == "big":
-                floor = w_big.client_floor(a.big_msgs)
+                floor = w_big.client_floor(a.big_msgs, a.idlegen)
                 results["big_floor_ms"] = floor["fetch_uid_flags"]
                 results["big_envelope_floor_ms"] = floor["fetch_envelope_100"]
+                results["big_loadgen"] = "rust" if a.idlegen else "python"
                 log(f"big: the load generator's own times (fake server): {floor} ms")
             if wl == "idle":
                 log("idle: the load generator's floor (fake server) ...")
@@ -410,7 +411,7 @@ def run_workload(wl, s, a, deliv, mix, big, idle, maxc):
         res["prepare_s"] = round(prep, 1)
         return res
     if wl == "big":
-        return w_big.run(s, big, a.big_msgs, a.big_size, a.big_reps)
+        return w_big.run(s, big, a.big_msgs, a.big_size, a.big_reps, a.idlegen)
     if wl == "idle":
         return w_idle.run(s, idle, a.idle_conns, a.idle_procs, a.idle_deliveries, a.idle_gap, 10240,
                           a.idle_open_conc, a.idlegen)
@@ -478,7 +479,9 @@ def render(results, stamp):
             f"- parameters: `{json.dumps(results['params'])}`", ""]
     body = report.table(results)
     if results.get("big_floor_ms") is not None:
-        body += (f"\n\nBig mailbox: the load generator itself takes {results['big_floor_ms']} ms to read "
+        client = ("the Rust load generator, bench/idlegen `timed`" if results.get("big_loadgen") == "rust"
+                  else "the Python load generator")
+        body += (f"\n\nBig mailbox: the load generator itself ({client}) takes {results['big_floor_ms']} ms to read "
                  f"`FETCH 1:* (UID FLAGS)` of {results['params']['big_msgs']:,} messages from a fake server "
                  "(loopback, canned response)")
         if results.get("big_envelope_floor_ms") is not None:

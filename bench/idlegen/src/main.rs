@@ -7,6 +7,8 @@
 //!   server's memory between steps.
 //! - `fake-server` ([`fake`]): an IMAP + LMTP server that answers at once, for the generator's
 //!   own floor.
+//! - `timed` ([`timed`]): one IMAP session timing the commands it is given (the big
+//!   mailbox workload, bench/lib/w_big.py), reading responses as fast as they arrive.
 //! - [`session`]: one IMAP session; [`lmtp`]: the delivering client; [`wire`]: the response
 //!   reader that timestamps bytes as they are read.
 //!
@@ -19,6 +21,7 @@ mod control;
 mod fake;
 mod lmtp;
 mod session;
+mod timed;
 mod wire;
 
 use std::net::{IpAddr, SocketAddr};
@@ -39,6 +42,8 @@ enum Cmd {
     /// Hold IDLE sessions and time deliveries; commands on stdin: `open N`, then `deliver`
     /// (prints the results and exits). Stdin closing ends the run.
     Run(control::Args),
+    /// Log in and time each `--cmd NAME=COMMAND`; prints the times and counts as JSON.
+    Timed(timed::Args),
     /// The fake IMAP + LMTP server for the floor; prints `up` once listening, exits when stdin closes.
     FakeServer {
         #[arg(long, default_value = "127.0.0.1")]
@@ -57,6 +62,7 @@ fn main() -> Result<()> {
         .build()?;
     match cli.cmd {
         Cmd::Run(args) => rt.block_on(control::run(args)),
+        Cmd::Timed(args) => rt.block_on(timed::run(args)),
         Cmd::FakeServer {
             host,
             imap_port,

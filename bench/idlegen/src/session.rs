@@ -182,6 +182,6 @@ async fn done(w: &mut Wire, tag: &[u8]) -> Result<()> {
 }
 
 /// An IMAP quoted string (RFC 9051 §4.3).
-fn quote(s: &str) -> String {
+pub fn quote(s: &str) -> String {
     format!("\"{}\"", s.replace('\\', "\\\\").replace('"', "\\\""))
 }

@@ -13,14 +13,18 @@ use std::time::Instant;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
-/// Longest response accepted (a literal included); past it the connection is treated as broken.
-const MAX_RESPONSE: usize = 1 << 20;
+/// Longest response accepted (a literal included); past it the connection is treated as
+/// broken. A SEARCH or SORT of 100,000 messages is one line of about 600 KB.
+const MAX_RESPONSE: usize = 16 << 20;
 
 pub struct Wire {
     stream: TcpStream,
     buf: Vec<u8>,
     /// Start of the unconsumed part of `buf`.
     start: usize,
+    /// How many bytes from `start` are known to hold no line end (a long line arriving in
+    /// many reads is not scanned again from its start after each).
+    scanned: usize,
     last_read: Instant,
 }
 
@@ -30,6 +34,7 @@ impl Wire {
             stream,
             buf: Vec::with_capacity(512),
             start: 0,
+            scanned: 0,
             last_read: Instant::now(),
         }
     }
@@ -42,10 +47,14 @@ impl Wire {
     /// announcing line), and the instant the read that completed it returned.
     pub async fn response(&mut self) -> io::Result<(Vec<u8>, Instant)> {
         loop {
-            if let Some(end) = complete_response(&self.buf[self.start..]) {
-                let line = self.buf[self.start..self.start + end - 2].to_vec();
-                self.start += end;
-                return Ok((line, self.last_read));
+            match scan(&self.buf[self.start..], self.scanned) {
+                Ok(end) => {
+                    let line = self.buf[self.start..self.start + end - 2].to_vec();
+                    self.start += end;
+                    self.scanned = 0;
+                    return Ok((line, self.last_read));
+                }
+                Err(clean) => self.scanned = clean,
             }
             if self.buf.len() - self.start > MAX_RESPONSE {
                 return Err(io::Error::new(
@@ -98,19 +107,32 @@ impl Wire {
 
 /// The length (CRLF included) of the first complete response in `b`, or None if more bytes
 /// are needed. A line ending in `{n}` or `{n+}` continues after n literal bytes.
-pub fn complete_response(b: &[u8]) -> Option<usize> {
+#[cfg(test)]
+fn complete_response(b: &[u8]) -> Option<usize> {
+    scan(b, 0).ok()
+}
+
+/// [`complete_response`], knowing that the first `clean` bytes of `b` hold no CRLF; when more
+/// bytes are needed, `Err` says how many bytes at the front are now known to hold none.
+fn scan(b: &[u8], clean: usize) -> Result<usize, usize> {
     let mut pos = 0;
+    let mut from = clean.saturating_sub(1);
     loop {
-        let nl = b[pos..].windows(2).position(|w| w == b"\r\n")? + pos;
+        let Some(nl) = b[from..].windows(2).position(|w| w == b"\r\n") else {
+            // Known clean: the whole first line so far (not past a literal).
+            return Err(if pos == 0 { b.len() } else { 0 });
+        };
+        let nl = nl + from;
         let line = &b[pos..nl];
         match literal_size(line) {
-            None => return Some(nl + 2),
+            None => return Ok(nl + 2),
             Some(size) => {
                 let after = nl + 2 + size;
                 if b.len() < after {
-                    return None;
+                    return Err(0);
                 }
                 pos = after;
+                from = after;
             }
         }
     }
@@ -162,6 +184,14 @@ mod tests {
         assert_eq!(complete_response(&lit[..25]), None);
         assert_eq!(complete_response(b"* X {3+}\r\nabc\r\n"), Some(15));
         assert_eq!(complete_response(b"* X {}\r\n"), Some(8));
+    }
+
+    #[test]
+    fn a_long_line_is_scanned_once() {
+        assert_eq!(scan(b"* SORT 1 2 3", 0), Err(12));
+        assert_eq!(scan(b"* SORT 1 2 3\r", 12), Err(13));
+        assert_eq!(scan(b"* SORT 1 2 3\r\nT1 OK\r\n", 13), Ok(14));
+        assert_eq!(scan(b"* X {3}\r\nab", 0), Err(0));
     }
 
     #[test]
