@@ -9,6 +9,9 @@ printed and written to bench/results/.
 ROWS = [
     ("delivery", "msgs_per_s", "LMTP delivery (smtp-source -L)", "msg/s", "higher", ("ratio>=", 3)),
     ("delivery", "cpu_ms_per_unit", "LMTP delivery: server CPU per message", "ms", "lower", None),
+    ("delivery", "loadgen_cpu_ms_per_msg", "LMTP delivery: smtp-source CPU per message", "ms", "lower", None),
+    ("delivery", "cores_busy", "LMTP delivery: cores busy (server + smtp-source)", "", "higher", None),
+    ("delivery", "cpu_ceiling_msgs_per_s", "LMTP delivery: CPU-bound ceiling (all cores ÷ server + smtp-source CPU per message)", "msg/s", "higher", None),
     ("smtp", "msgs_per_s", "SMTP delivery into Tern's MX (smtp-source, same messages)", "msg/s", "higher", None),
     ("smtp", "cpu_ms_per_unit", "SMTP delivery: server CPU per message", "ms", "lower", None),
     "sizemix",

@@ -7,10 +7,15 @@ mailboxes are counted over IMAP afterwards to confirm every message is there.
 
 `run_mix` is the size mix: one smtp-source process per size class (1 KB ... 1 MB payloads, -l),
 all at once, class k to user k; each class reports its own rate, and the whole its MB/s.
+
+Both record the CPU time the smtp-source processes used (`loadgen_cpu_s`, user + system, from
+the harness's waited-for children): on a machine whose cores the load generator shares with
+the server, server CPU + client CPU per message bounds the rate any server can reach.
 """
 
 import asyncio
 import re
+import resource
 import subprocess
 import threading
 import time
@@ -77,12 +82,19 @@ def _wait(procs, errors, deadline):
     return ends
 
 
+def _children_cpu():
+    """User + system CPU seconds of every child the harness has waited for."""
+    ru = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return ru.ru_utime + ru.ru_stime
+
+
 def run(server, users, per_session, size, mode, proto="lmtp"):
     sessions = len(users)
     before = asyncio.run(_counts(server, users))
     base, dest = _argv(server, proto)
     argv = base + _common(size)
     procs = []
+    cpu0 = _children_cpu()
     t = time.perf_counter()
     if mode == "single":
         procs.append(subprocess.Popen(argv + ["-s", str(sessions), "-m", str(sessions * per_session),
@@ -95,6 +107,7 @@ def run(server, users, per_session, size, mode, proto="lmtp"):
     errors = []
     _wait(procs, errors, time.monotonic() + 1800)
     elapsed = time.perf_counter() - t
+    loadgen_cpu = _children_cpu() - cpu0
     after = asyncio.run(_counts(server, users))
     expected = sessions * per_session
     got = sum(after) - sum(before)
@@ -103,7 +116,8 @@ def run(server, users, per_session, size, mode, proto="lmtp"):
     return {
         "protocol": proto, "sessions": sessions, "messages": expected, "size": size, "mode": mode,
         "seconds": round(elapsed, 3), "msgs_per_s": round(expected / elapsed, 1),
-        "counted": got, "errors": errors,
+        "counted": got, "errors": errors, "loadgen_cpu_s": round(loadgen_cpu, 2),
+        "loadgen_cpu_ms_per_msg": round(loadgen_cpu * 1000 / expected, 3),
     }
 
 
@@ -116,6 +130,7 @@ def run_mix(server, users, classes, sessions, proto="lmtp"):
     before = asyncio.run(_counts(server, targets))
     base, dest = _argv(server, proto)
     procs = []
+    cpu0 = _children_cpu()
     t = time.perf_counter()
     for (size, count), u in zip(classes, targets):
         procs.append(subprocess.Popen(base + _common(size) + ["-s", str(min(sessions, count)), "-m", str(count),
@@ -124,6 +139,7 @@ def run_mix(server, users, classes, sessions, proto="lmtp"):
     errors = []
     ends = _wait(procs, errors, time.monotonic() + 1800)
     elapsed = time.perf_counter() - t
+    loadgen_cpu = _children_cpu() - cpu0
     after = asyncio.run(_counts(server, targets))
     per_class = []
     for (size, count), b, a, end in zip(classes, before, after, ends):
@@ -141,6 +157,7 @@ def run_mix(server, users, classes, sessions, proto="lmtp"):
         "seconds": round(elapsed, 3), "msgs_per_s": round(messages / elapsed, 1),
         "mb_per_s": round(payload / elapsed / 1048576, 2),
         "counted": sum(a - b for a, b in zip(after, before)), "errors": errors,
+        "loadgen_cpu_s": round(loadgen_cpu, 2),
     }
 
 
