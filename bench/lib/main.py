@@ -351,7 +351,10 @@ def run_each(wl, order, a, results, deliv, mix, big, idle, maxc, directory=None)
                 results.setdefault(f"{wl}_setup", {})[s.name] = mod.describe(s.name, directory)
             else:
                 res = run_workload(wl, s, a, deliv, mix, big, idle, maxc)
-                res["server_cpu_s"] = round(s.cpu() - cpu0, 2)
+                # The whole workload's, set-up included; a workload that measured its own
+                # window (delivery: smtp-source's run; mixed: the commands) keeps that one.
+                res["server_cpu_total_s"] = round(s.cpu() - cpu0, 2)
+                res.setdefault("server_cpu_s", res["server_cpu_total_s"])
                 per_unit(wl, res)
         except (Exception, KeyboardInterrupt) as e:
             if isinstance(e, KeyboardInterrupt):
@@ -414,7 +417,9 @@ def run_workload(wl, s, a, deliv, mix, big, idle, maxc):
                                   "smtp" if wl == "smtpmix" else "lmtp")
     if wl == "mixed":
         prep = w_mixed.prepare(s, mix, a.mix_msgs, a.mix_size)
+        cpu0 = s.cpu()  # the server's CPU for the commands, not for filling the mailboxes
         res = w_mixed.run(s, mix, a.mix_clients, a.mix_seconds, a.mix_rounds, a.mix_size, a.mix_procs)
+        res["server_cpu_s"] = round(s.cpu() - cpu0, 2)
         res["prepare_s"] = round(prep, 1)
         return res
     if wl == "big":

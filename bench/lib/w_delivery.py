@@ -8,7 +8,9 @@ mailboxes are counted over IMAP afterwards to confirm every message is there.
 `run_mix` is the size mix: one smtp-source process per size class (1 KB ... 1 MB payloads, -l),
 all at once, class k to user k; each class reports its own rate, and the whole its MB/s.
 
-Both record the CPU time the smtp-source processes used (`loadgen_cpu_s`, user + system, from
+The server's CPU is counted from the first smtp-source start to the last one's exit (not the
+IMAP logins that count the mailboxes before and after). Both record the CPU time the
+smtp-source processes used (`loadgen_cpu_s`, user + system, from
 the harness's waited-for children): on a machine whose cores the load generator shares with
 the server, server CPU + client CPU per message bounds the rate any server can reach.
 """
@@ -94,7 +96,7 @@ def run(server, users, per_session, size, mode, proto="lmtp"):
     base, dest = _argv(server, proto)
     argv = base + _common(size)
     procs = []
-    cpu0 = _children_cpu()
+    cpu0, server_cpu0 = _children_cpu(), server.cpu()
     t = time.perf_counter()
     if mode == "single":
         procs.append(subprocess.Popen(argv + ["-s", str(sessions), "-m", str(sessions * per_session),
@@ -107,7 +109,7 @@ def run(server, users, per_session, size, mode, proto="lmtp"):
     errors = []
     _wait(procs, errors, time.monotonic() + 1800)
     elapsed = time.perf_counter() - t
-    loadgen_cpu = _children_cpu() - cpu0
+    loadgen_cpu, server_cpu = _children_cpu() - cpu0, server.cpu() - server_cpu0
     after = asyncio.run(_counts(server, users))
     expected = sessions * per_session
     got = sum(after) - sum(before)
@@ -116,7 +118,8 @@ def run(server, users, per_session, size, mode, proto="lmtp"):
     return {
         "protocol": proto, "sessions": sessions, "messages": expected, "size": size, "mode": mode,
         "seconds": round(elapsed, 3), "msgs_per_s": round(expected / elapsed, 1),
-        "counted": got, "errors": errors, "loadgen_cpu_s": round(loadgen_cpu, 2),
+        "counted": got, "errors": errors, "server_cpu_s": round(server_cpu, 2),
+        "loadgen_cpu_s": round(loadgen_cpu, 2),
         "loadgen_cpu_ms_per_msg": round(loadgen_cpu * 1000 / expected, 3),
     }
 
@@ -130,7 +133,7 @@ def run_mix(server, users, classes, sessions, proto="lmtp"):
     before = asyncio.run(_counts(server, targets))
     base, dest = _argv(server, proto)
     procs = []
-    cpu0 = _children_cpu()
+    cpu0, server_cpu0 = _children_cpu(), server.cpu()
     t = time.perf_counter()
     for (size, count), u in zip(classes, targets):
         procs.append(subprocess.Popen(base + _common(size) + ["-s", str(min(sessions, count)), "-m", str(count),
@@ -139,7 +142,7 @@ def run_mix(server, users, classes, sessions, proto="lmtp"):
     errors = []
     ends = _wait(procs, errors, time.monotonic() + 1800)
     elapsed = time.perf_counter() - t
-    loadgen_cpu = _children_cpu() - cpu0
+    loadgen_cpu, server_cpu = _children_cpu() - cpu0, server.cpu() - server_cpu0
     after = asyncio.run(_counts(server, targets))
     per_class = []
     for (size, count), b, a, end in zip(classes, before, after, ends):
@@ -157,7 +160,7 @@ def run_mix(server, users, classes, sessions, proto="lmtp"):
         "seconds": round(elapsed, 3), "msgs_per_s": round(messages / elapsed, 1),
         "mb_per_s": round(payload / elapsed / 1048576, 2),
         "counted": sum(a - b for a, b in zip(after, before)), "errors": errors,
-        "loadgen_cpu_s": round(loadgen_cpu, 2),
+        "server_cpu_s": round(server_cpu, 2), "loadgen_cpu_s": round(loadgen_cpu, 2),
     }
 
 
