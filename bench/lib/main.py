@@ -373,10 +373,11 @@ def per_unit(wl, res):
         res["cpu_ms_per_unit"] = round(res["server_cpu_s"] * 1000 / res[unit], 3)
     if res.get("payload_mb"):
         res["cpu_ms_per_mb"] = round(res["server_cpu_s"] * 1000 / res["payload_mb"], 2)
-    if wl in ("delivery", "smtp") and res.get("messages") and "loadgen_cpu_s" in res:
-        # The rate the machine's cores allow if the server and smtp-source used all of them and
-        # nothing else did: the CPU-bound ceiling of this measurement for this server.
-        both = (res["server_cpu_s"] + res["loadgen_cpu_s"]) * 1000 / res["messages"]
+    count = res.get("messages") if wl in ("delivery", "smtp") else res.get("commands") if wl == "mixed" else None
+    if count and "loadgen_cpu_s" in res:
+        # The rate the machine's cores allow if the server and the load generator used all of
+        # them and nothing else did: the CPU-bound ceiling of this measurement for this server.
+        both = (res["server_cpu_s"] + res["loadgen_cpu_s"]) * 1000 / count
         if both > 0:
             res["cpu_ceiling_msgs_per_s"] = round((os.cpu_count() or 1) * 1000 / both, 1)
             res["cores_busy"] = round((res["server_cpu_s"] + res["loadgen_cpu_s"]) / res["seconds"], 2)

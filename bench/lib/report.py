@@ -18,6 +18,8 @@ ROWS = [
     "smtpmix",
     ("mixed", "cmds_per_s", "IMAP mixed load", "cmd/s", "higher", ("ratio>=", 2)),
     ("mixed", "cpu_ms_per_unit", "IMAP mixed load: server CPU per command", "ms", "lower", None),
+    ("mixed", "cores_busy", "IMAP mixed load: cores busy (server + load generator)", "", "higher", None),
+    ("mixed", "cpu_ceiling_msgs_per_s", "IMAP mixed load: CPU-bound ceiling (all cores ÷ server + load generator CPU per command)", "cmd/s", "higher", None),
     ("mixed", "p50_ms", "IMAP mixed load p50", "ms", "lower", None),
     ("mixed", "p99_ms", "IMAP mixed load p99", "ms", "lower", None),
     ("mixed", "p99_nologin_ms", "IMAP mixed load p99 without LOGIN", "ms", "lower", None),
