@@ -64,13 +64,7 @@ class Saslauthd:
         return servers.descendants(self.proc.pid) if self.proc and self.proc.poll() is None else []
 
     def stop(self):
-        if self.proc and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(20)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(10)
+        servers.stop_process(self.proc)
 
     def check(self, user, password):
         """testsaslauthd against this daemon: True when it says OK."""

@@ -116,6 +116,18 @@ def proc_cpu(pids):
     return ticks / os.sysconf("SC_CLK_TCK")
 
 
+def stop_process(proc, grace=20):
+    """SIGTERM a process we started, wait `grace` seconds for it, then SIGKILL it."""
+    if not proc or proc.poll() is not None:
+        return
+    proc.send_signal(signal.SIGTERM)
+    try:
+        proc.wait(grace)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(10)
+
+
 def proc_names(pids):
     names = {}
     for pid in pids:
@@ -161,14 +173,7 @@ class Server:
         return proc_cpu(self.pids())
 
     def stop(self, grace=20):
-        if not self.proc or self.proc.poll() is not None:
-            return
-        self.proc.send_signal(signal.SIGTERM)
-        try:
-            self.proc.wait(grace)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait(10)
+        stop_process(self.proc, grace)
 
 
 class Tern(Server):

@@ -142,13 +142,7 @@ access to * by * read
         return proc_cpu([self.proc.pid]) if self.proc else 0.0
 
     def stop(self):
-        if self.proc and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(20)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(10)
+        servers.stop_process(self.proc)
 
     def describe(self):
         v = subprocess.run(["slapd", "-VV"], capture_output=True, text=True)

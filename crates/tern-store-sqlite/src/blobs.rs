@@ -354,12 +354,13 @@ impl BlobStore for FsBlobStore {
     }
 
     async fn exists(&self, id: &BlobId) -> StoreResult<bool> {
-        for path in self.places(id) {
-            if tokio::fs::try_exists(path).await? {
-                return Ok(true);
-            }
-        }
-        Ok(false)
+        let this = self.clone();
+        let id = *id;
+        // One blocking hand-off for both layouts' places.
+        let found = tokio::task::spawn_blocking(move || this.locate(&id))
+            .await
+            .map_err(join_error)??;
+        Ok(found.is_some())
     }
 
     async fn remove_if_stale(&self, id: &BlobId, grace_seconds: u64) -> StoreResult<bool> {
